@@ -1,0 +1,1 @@
+"""Keeps a live JOOR V4 access token in SSM Parameter Store."""

@@ -1,0 +1,98 @@
+"""The token in SSM Parameter Store: value = bare token, Description = its expiry."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from refresher.adapters.aws_errors import describe
+from refresher.domain.errors import TokenStoreReadError, TokenStoreWriteError
+from refresher.domain.models import IssuedToken, StoredToken
+
+if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
+
+# Consumers may parse this too: "expires_at=" then an ISO 8601 UTC time to the second.
+DESCRIPTION_FORMAT = (
+    "JOOR access token (Bearer). expires_at={expires_at}. Written by joor-token-refresher."
+)
+_EXPIRES_AT = re.compile(r"expires_at=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")
+
+
+def format_expiry(expires_at: datetime) -> str:
+    return expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_description(description: str | None) -> datetime | None:
+    """The expiry written by ``SsmTokenStore.write``, or None if there is none readable."""
+    match = _EXPIRES_AT.search(description or "")
+    if not match:
+        return None
+    try:
+        return datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+class SsmTokenStore:
+    def __init__(self, name: str, client: SSMClient, kms_key_id: str | None = None) -> None:
+        self._name = name
+        self._client = client
+        self._kms_key_id = kms_key_id
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def read(self) -> StoredToken:
+        """One DescribeParameters call: metadata only, so no decryption and no KMS."""
+        try:
+            response = self._client.describe_parameters(
+                ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [self._name]}]
+            )
+        except (ClientError, BotoCoreError) as err:
+            raise TokenStoreReadError(
+                f"Could not read parameter {self._name!r}: {describe(err)}"
+            ) from None
+        found = [p for p in response.get("Parameters", []) if p.get("Name") == self._name]
+        if not found:
+            return StoredToken(exists=False)
+        parameter = found[0]
+        expires_at = None
+        if parameter.get("Type") == "SecureString":
+            expires_at = parse_description(parameter.get("Description"))
+        return StoredToken(exists=True, expires_at=expires_at, version=parameter.get("Version"))
+
+    def write(self, token: IssuedToken) -> int:
+        """Value and expiry in one PutParameter, so no reader ever sees them disagree."""
+        description = DESCRIPTION_FORMAT.format(expires_at=format_expiry(token.expires_at))
+        try:
+            if self._kms_key_id:
+                response = self._client.put_parameter(
+                    Name=self._name,
+                    Value=token.access_token,
+                    Type="SecureString",
+                    KeyId=self._kms_key_id,
+                    Overwrite=True,
+                    Description=description,
+                    Tier="Intelligent-Tiering",
+                )
+            else:
+                response = self._client.put_parameter(
+                    Name=self._name,
+                    Value=token.access_token,
+                    Type="SecureString",
+                    Overwrite=True,
+                    Description=description,
+                    Tier="Intelligent-Tiering",
+                )
+        except (ClientError, BotoCoreError) as err:
+            # AWS validation messages can echo the value sent: redact the token from them.
+            raise TokenStoreWriteError(
+                f"Could not write parameter {self._name!r}; the stored token is unchanged: "
+                f"{describe(err, (token.access_token,))}"
+            ) from None
+        return int(response["Version"])

@@ -1,0 +1,50 @@
+"""Run the refresher from a workstation against real AWS and JOOR.
+
+Uses the normal AWS credential chain (AWS_PROFILE, SSO, environment) and the same
+environment variables as the Lambda function::
+
+    CREDENTIALS_SECRET_ID=joor/sandbox/api-credentials \\
+    TOKEN_PARAMETER_NAME=/joor/sandbox/access-token \\
+    PYTHONPATH=functions/token_refresher .venv/bin/python -m refresher --force
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from refresher.config import Settings
+from refresher.domain.errors import RefreshError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m refresher",
+        description="Refresh the JOOR token in SSM Parameter Store if it is close to expiry.",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="refresh now, however long the token has left"
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=60.0,
+        help="seconds allowed for the JOOR exchange, retries included (default 60)",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
+    try:
+        from refresher.composition import build_refresher
+
+        outcome = build_refresher(Settings.from_env()).run(
+            force=args.force, time_limit=args.time_limit
+        )
+    except RefreshError as error:
+        print(f"error ({error.reason}): {error}", file=sys.stderr)  # noqa: T201
+        return 1
+    for warning in outcome.warnings:
+        print(f"warning: {warning}", file=sys.stderr)  # noqa: T201
+    print(json.dumps(outcome.summary(), indent=2))  # noqa: T201
+    return 0

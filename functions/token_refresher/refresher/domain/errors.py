@@ -1,0 +1,111 @@
+"""The few failures the refresher can report; each names its cause and carries a metric reason.
+
+Messages never contain a credential or a token: adapters pass outside text through
+``redact`` before it reaches one of these.
+"""
+
+from __future__ import annotations
+
+
+class RefreshError(Exception):
+    """A run that could not leave a fresh token behind. The stored token is untouched."""
+
+    reason = "unknown"
+    # Life left on the token that was kept, when the run got far enough to know it.
+    seconds_left: float | None = None
+
+
+class ConfigurationError(RefreshError):
+    """An environment variable is missing or invalid."""
+
+    reason = "configuration"
+
+    def __init__(self, variable: str, problem: str) -> None:
+        self.variable = variable
+        super().__init__(f"Invalid configuration: {variable} {problem}")
+
+
+class InvalidEventError(RefreshError):
+    """The invocation event is not one the refresher understands."""
+
+    reason = "invalid_event"
+
+
+class SecretUnavailableError(RefreshError):
+    """The credentials secret could not be read (missing, access denied, AWS unreachable)."""
+
+    reason = "secret_unavailable"
+
+
+class SecretMalformedError(RefreshError):
+    """The credentials secret was read but is not the JSON object we need."""
+
+    reason = "secret_malformed"
+
+
+class CredentialsRejectedError(RefreshError):
+    """JOOR refused the credentials (a 4xx answer). Never retried: it could lock the account."""
+
+    reason = "credentials_rejected"
+
+    def __init__(self, status: int, error: str, description: str, secret_id: str = "") -> None:
+        self.status = status
+        self.error = error
+        self.description = description
+        self.secret_id = secret_id
+        source = f"the credentials in secret {secret_id!r}" if secret_id else "the credentials"
+        detail = error or "no error code"
+        if description:
+            detail = f"{detail}: {description}"
+        super().__init__(
+            f"JOOR rejected {source} (HTTP {status}, {detail}). Not retried, since retrying "
+            "rejected credentials can lock the JOOR account; fix the secret, then force a refresh."
+        )
+
+    def with_secret_id(self, secret_id: str) -> CredentialsRejectedError:
+        return CredentialsRejectedError(self.status, self.error, self.description, secret_id)
+
+
+class InvalidTokenResponseError(RefreshError):
+    """JOOR answered, but not with a token we can store (bad body, redirect, odd status)."""
+
+    reason = "invalid_token_response"
+
+
+class EndpointUnavailableError(RefreshError):
+    """JOOR could not be reached, or kept failing, within the time the invocation had."""
+
+    reason = "joor_unavailable"
+
+
+class TransientEndpointError(Exception):
+    """One attempt at JOOR failed in a way worth retrying (raised by the adapter, not reported)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class TokenStoreReadError(RefreshError):
+    """The stored token's metadata could not be read."""
+
+    reason = "token_store_read"
+
+
+class TokenStoreWriteError(RefreshError):
+    """The new token could not be written; the previous value stays in place."""
+
+    reason = "token_store_write"
+
+
+def redact(text: str, secrets: tuple[str, ...] | list[str], limit: int = 300) -> str:
+    """Make outside text safe to log: drop secret values, escape control characters, truncate.
+
+    Control characters are escaped so that text from JOOR or AWS cannot forge extra log lines.
+    """
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, "[redacted]")
+    safe = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+    if len(safe) > limit:
+        safe = safe[:limit] + f"... [{len(safe) - limit} more characters]"
+    return safe

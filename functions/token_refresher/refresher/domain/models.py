@@ -1,0 +1,76 @@
+"""Value objects the refresher passes between its ports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What JOOR's /auth/ needs. Secret fields are kept out of ``repr``."""
+
+    client_id: str = field(repr=False)
+    client_secret: str = field(repr=False)
+    username: str = field(repr=False)
+    password: str = field(repr=False)
+    grant_type: str = "password"
+    source: str = ""  # the secret it came from: a name, never a value
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every value that must never appear in output, for redaction."""
+        return (self.client_id, self.client_secret, self.username, self.password)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token JOOR just issued. ``expires_at`` is counted from before the request was sent."""
+
+    access_token: str = field(repr=False)
+    expires_at: datetime
+    lifetime: timedelta
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    """What the store knows about the token it holds, without decrypting it."""
+
+    exists: bool
+    expires_at: datetime | None = None  # None: missing, or no readable expiry
+    version: int | None = None
+
+    def seconds_left(self, now: datetime) -> float | None:
+        if self.expires_at is None:
+            return None
+        return (self.expires_at - now).total_seconds()
+
+    def is_fresh(self, now: datetime, window: timedelta) -> bool:
+        """Fresh means it still has at least ``window`` to live. Unknown expiry is stale."""
+        left = self.seconds_left(now)
+        return left is not None and left >= window.total_seconds()
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    """What one run did. Safe to return and log: it holds no token."""
+
+    refreshed: bool
+    forced: bool
+    parameter: str
+    expires_at: datetime | None
+    version: int | None
+    seconds_left: float | None
+    joor_attempts: int = 0
+    warnings: tuple[str, ...] = ()
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "result": "refreshed" if self.refreshed else "skipped",
+            "forced": self.forced,
+            "parameter": self.parameter,
+            "version": self.version,
+            "expires_at": self.expires_at.isoformat().replace("+00:00", "Z")
+            if self.expires_at
+            else None,
+            "seconds_left": int(self.seconds_left) if self.seconds_left is not None else None,
+        }

@@ -1,0 +1,46 @@
+"""The outside systems the refresher talks to, as the domain sees them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from refresher.domain.models import Credentials, IssuedToken, StoredToken
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Wall-clock time, timezone-aware UTC."""
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back, for deadlines."""
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class CredentialsSource(Protocol):
+    def load(self) -> Credentials:
+        """Raise SecretUnavailableError or SecretMalformedError."""
+
+
+class TokenEndpoint(Protocol):
+    def request_token(self, credentials: Credentials, timeout: float) -> IssuedToken:
+        """One attempt, within ``timeout`` seconds.
+
+        Raise TransientEndpointError (worth retrying), CredentialsRejectedError or
+        InvalidTokenResponseError.
+        """
+
+
+class TokenStore(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def read(self) -> StoredToken:
+        """Metadata only: no decryption. Raise TokenStoreReadError."""
+
+    def write(self, token: IssuedToken) -> int:
+        """Store value and expiry in one write; return the new version.
+
+        Raise TokenStoreWriteError.
+        """
