@@ -1,0 +1,135 @@
+"""An HTTP proxy in front of moto server that makes AWS misbehave on demand.
+
+AWS's JSON protocol (Secrets Manager, SSM, KMS) names the operation in ``X-Amz-Target``.
+A queued fault for an operation answers it with an AWS-shaped error instead of forwarding,
+so botocore sees exactly what a real throttle, denial or KMS refusal looks like.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from collections import Counter, deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class AwsFault:
+    operation: str  # e.g. "AmazonSSM.PutParameter" or "secretsmanager.GetSecretValue"
+    code: str  # e.g. "ThrottlingException"
+    message: str = "injected by the local fault proxy"
+    status: int = 400
+    times: int = 1  # how many matching requests it answers
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _ProxyServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: request bodies hold tokens."""
+
+    def _relay(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        target = self.headers.get("X-Amz-Target", "")
+        if target:
+            self.server.seen[target] += 1
+        fault = self.server.take_fault(target)
+        if fault is not None:
+            data = json.dumps({"__type": fault.code, "message": fault.message}).encode()
+            self.send_response(fault.status)
+            self.send_header("Content-Type", "application/x-amz-json-1.1")
+            self.send_header("x-amzn-ErrorType", fault.code)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        upstream = http.client.HTTPConnection(
+            self.server.upstream_host, self.server.upstream_port, timeout=30
+        )
+        headers = {
+            k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")
+        }
+        upstream.request(self.command, self.path, body=body, headers=headers)
+        response = upstream.getresponse()
+        data = response.read()
+        self.send_response(response.status)
+        for name, value in response.getheaders():
+            if name.lower() not in (
+                "connection",
+                "transfer-encoding",
+                "content-length",
+                "server",
+                "date",
+            ):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        upstream.close()
+
+    do_GET = do_POST = do_PUT = do_DELETE = _relay  # noqa: N815 - http.server's names
+
+
+class _ProxyServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        parts = urlsplit(upstream)
+        self.upstream_host = parts.hostname or "127.0.0.1"
+        self.upstream_port = parts.port or 80
+        self.faults: deque[AwsFault] = deque()
+        self.remaining: dict[int, int] = {}
+        self.seen: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def take_fault(self, target: str) -> AwsFault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.operation == target:
+                    left = self.remaining.get(id(fault), fault.times) - 1
+                    self.remaining[id(fault)] = left
+                    if left <= 0:
+                        self.faults.remove(fault)
+                    return fault
+        return None
+
+
+class AwsFaultProxy:
+    def __init__(self, upstream: str) -> None:
+        self._server = _ProxyServer(upstream)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def seen(self) -> Counter[str]:
+        """Requests that reached the proxy, by operation (faulted ones included)."""
+        return self._server.seen
+
+    def inject(self, *faults: AwsFault) -> None:
+        with self._server.lock:
+            self._server.faults.extend(faults)
+
+    def reset(self) -> None:
+        with self._server.lock:
+            self._server.faults.clear()
+            self._server.remaining.clear()
+            self._server.seen.clear()
+
+    def start(self) -> AwsFaultProxy:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,306 @@
+"""A local HTTP server that behaves like JOOR's V4 ``POST /auth/``.
+
+It checks the documented multipart fields, issues opaque tokens with an expiry, and answers
+bad requests the way Keycloak (which JOOR's answers resemble) does. Tests can queue faults
+(statuses, delays, broken bodies, dropped connections) and read how often it was called.
+
+Run on its own: ``python -m infra.local.joor_auth_server --port 8765``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+DOCUMENTED_FIELDS = {"client_id", "client_secret", "username", "password", "grant_type"}
+
+
+@dataclass(frozen=True)
+class Account:
+    client_id: str
+    client_secret: str
+    username: str
+    password: str
+    disabled: bool = False
+    direct_grants: bool = True
+
+
+@dataclass
+class Fault:
+    """One scripted misbehaviour, used for the next matching request.
+
+    kind: "status" (``status``, ``body``, ``headers``), "delay" (sleep ``seconds`` before
+    answering normally), "drop" (close the connection without answering), "slow_body"
+    (send headers, then trickle ``body`` over ``seconds``).
+    """
+
+    kind: str
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@dataclass
+class IssuedRecord:
+    access_token: str
+    refresh_token: str
+    expires_at: float
+
+
+class JoorAuthState:
+    """Everything the server knows; shared by its handler threads."""
+
+    def __init__(self, accounts: list[Account], expires_in: int = 36000) -> None:
+        self.accounts = {a.client_id: a for a in accounts}
+        self.expires_in = expires_in
+        self.faults: deque[Fault] = deque()
+        self.issued: list[IssuedRecord] = []
+        self.requests = 0
+        # What each request looked like, without values: field names and headers.
+        self.received: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+
+    def next_fault(self) -> Fault | None:
+        with self.lock:
+            self.requests += 1
+            return self.faults.popleft() if self.faults else None
+
+    def is_valid(self, access_token: str, now: float | None = None) -> bool:
+        """Would JOOR accept this token now? (Several tokens can be live at once.)"""
+        now = time.time() if now is None else now
+        return any(r.access_token == access_token and r.expires_at > now for r in self.issued)
+
+
+def keycloak_error(status: int, error: str, description: str | None = None) -> Fault:
+    body: dict[str, str] = {"error": error}
+    if description is not None:
+        body["error_description"] = description
+    return Fault(
+        kind="status",
+        status=status,
+        body=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    server_version = "joor-auth-local/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the form holds credentials, and tests read captured output."""
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        if self.path.rstrip("/") != "/auth":
+            self._send(404, {"error": "not_found"})
+            return
+        fault = self.server.state.next_fault()
+        if fault is not None and self._play(fault):
+            return
+        form = _parse_multipart(self.headers.get("Content-Type", ""), raw)
+        with self.server.state.lock:
+            self.server.state.received.append(
+                {
+                    "fields": sorted(form or {}),
+                    "content_type": self.headers.get("Content-Type", ""),
+                    "user_agent": self.headers.get("User-Agent", ""),
+                }
+            )
+        if form is None:
+            self._send(
+                400,
+                {"error": "invalid_request", "error_description": "Expected multipart/form-data"},
+            )
+            return
+        status, body = self.server.authenticate(form)
+        self._send(status, body)
+
+    def _play(self, fault: Fault) -> bool:
+        """Act out a fault; False means 'answer normally afterwards'."""
+        if fault.kind == "delay":
+            time.sleep(fault.seconds)
+            return False
+        if fault.kind == "drop":
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return True
+        if fault.kind == "slow_body":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(fault.body)))
+            self.end_headers()
+            step = max(1, len(fault.body) // 10)
+            for i in range(0, len(fault.body), step):
+                self.wfile.write(fault.body[i : i + step])
+                self.wfile.flush()
+                time.sleep(fault.seconds / 10)
+            return True
+        self.send_response(fault.status)
+        for name, value in fault.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(fault.body)))
+        self.end_headers()
+        self.wfile.write(fault.body)
+        return True
+
+    def _send(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _parse_multipart(content_type: str, raw: bytes) -> dict[str, str] | None:
+    if not content_type.lower().startswith("multipart/form-data"):
+        return None
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw
+    )
+    if not message.is_multipart():
+        return None
+    form: dict[str, str] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if isinstance(name, str):
+            payload = part.get_payload(decode=True)
+            form[name] = payload.decode() if isinstance(payload, bytes) else ""
+    return form
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], state: JoorAuthState) -> None:
+        super().__init__(address, _Handler)
+        self.state = state
+
+    def authenticate(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """Keycloak's password grant, as ../shared/reference/auth-endpoint-facts.md lists it."""
+        unknown = set(form) - DOCUMENTED_FIELDS
+        if unknown:
+            return 400, {
+                "error": "invalid_request",
+                "error_description": f"Unexpected form parameter: {sorted(unknown)[0]}",
+            }
+        if "grant_type" not in form:
+            return 400, {
+                "error": "invalid_request",
+                "error_description": "Missing form parameter: grant_type",
+            }
+        if form["grant_type"] != "password":
+            return 400, {
+                "error": "unsupported_grant_type",
+                "error_description": "Unsupported grant_type",
+            }
+        account = self.state.accounts.get(form.get("client_id", ""))
+        if account is None or form.get("client_secret") != account.client_secret:
+            return 401, {
+                "error": "unauthorized_client",
+                "error_description": "Invalid client or Invalid client credentials",
+            }
+        if not account.direct_grants:
+            return 400, {
+                "error": "unauthorized_client",
+                "error_description": "Client not allowed for direct access grants",
+            }
+        if form.get("username") != account.username or form.get("password") != account.password:
+            return 401, {"error": "invalid_grant", "error_description": "Invalid user credentials"}
+        if account.disabled:
+            return 400, {"error": "invalid_grant", "error_description": "Account disabled"}
+        record = IssuedRecord(
+            access_token=".".join(secrets.token_urlsafe(n) for n in (24, 96, 43)),
+            refresh_token=".".join(secrets.token_urlsafe(n) for n in (24, 64, 43)),
+            expires_at=time.time() + self.state.expires_in,
+        )
+        with self.state.lock:
+            self.state.issued.append(record)
+        return 200, {
+            "access_token": record.access_token,
+            "expires_in": self.state.expires_in,
+            "refresh_expires_in": 86400,
+            "refresh_token": record.refresh_token,
+            "token_type": "Bearer",
+            "not-before-policy": 0,
+            "session_state": secrets.token_hex(16),
+            "scope": "email profile",
+        }
+
+
+class JoorAuthServer:
+    """Start and stop the server on a free loopback port; ``url`` is what JOOR_AUTH_URL takes."""
+
+    def __init__(self, accounts: list[Account], expires_in: int = 36000, port: int = 0) -> None:
+        self.state = JoorAuthState(accounts, expires_in)
+        self._server = _Server(("127.0.0.1", port), self.state)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/auth/"
+
+    @property
+    def calls(self) -> int:
+        return self.state.requests
+
+    def queue(self, *faults: Fault) -> None:
+        self.state.faults.extend(faults)
+
+    def reset(self) -> None:
+        with self.state.lock:
+            self.state.faults.clear()
+            self.state.issued.clear()
+            self.state.received.clear()
+            self.state.requests = 0
+
+    def start(self) -> JoorAuthServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> JoorAuthServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--client-id", default="demo-client")
+    parser.add_argument("--client-secret", default="demo-client-secret")
+    parser.add_argument("--username", default="demo@example.com")
+    parser.add_argument("--password", default="demo-password")
+    parser.add_argument("--expires-in", type=int, default=36000)
+    args = parser.parse_args()
+    account = Account(args.client_id, args.client_secret, args.username, args.password)
+    server = JoorAuthServer([account], args.expires_in, args.port).start()
+    print(f"JOOR-compatible auth server on {server.url} (Ctrl-C to stop)")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
