@@ -1,0 +1,46 @@
+# The few verbs a newcomer needs. Each installs what it needs itself.
+#   make demo   the refresher doing its real job against local AWS (moto) and a local JOOR
+#   make test   lint, type-check and every test (what CI runs)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.13, the Lambda runtime's version: pyenv's if it has one, else python3.13, else python3.
+PYTHON313 ?= $(shell PYENV_VERSION=3.13.0 pyenv which python 2>/dev/null || command -v python3.13 || command -v python3)
+VENV := .venv
+VENV_STAMP := $(VENV)/.installed
+
+.PHONY: help demo test lint typecheck pytest refresh clean
+
+help:
+	@echo "make demo     run the refresher against local stand-ins for AWS and JOOR"
+	@echo "make test     ruff, mypy and pytest (unit + integration) - what CI runs"
+	@echo "make refresh  run the refresher against real AWS and JOOR (FORCE=1 to force)"
+	@echo "make clean    remove virtual environments and build output"
+
+$(VENV_STAMP): requirements.txt functions/token_refresher/requirements.txt
+	@test -x $(VENV)/bin/python || $(PYTHON313) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+demo: $(VENV_STAMP)
+	$(VENV)/bin/python -m infra.local.demo
+
+lint: $(VENV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV_STAMP)
+	$(VENV)/bin/mypy
+
+pytest: $(VENV_STAMP)
+	$(VENV)/bin/pytest
+
+test: lint typecheck pytest
+
+# Real AWS (your normal credential chain) and real JOOR; see README "Run it from a workstation".
+refresh: $(VENV_STAMP)
+	PYTHONPATH=functions/token_refresher $(VENV)/bin/python -m refresher $(if $(FORCE),--force)
+
+clean:
+	rm -rf $(VENV) .venv-* .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -1,0 +1,153 @@
+"""Fixtures that run the real handler over real HTTP: moto server and the local JOOR server."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from infra.local.lambda_context import LocalLambdaContext
+from infra.local.stack import PARAMETER_NAME, LocalStack
+from tests.leakwatch import WATCH
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[LocalStack]:
+    with LocalStack() as stack:
+        WATCH.add_secrets(*stack.fixture_secrets())
+        yield stack
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The stored token as a consumer sees it, byte for byte."""
+
+    value: bytes | None
+    version: int | None
+    description: str | None
+
+
+@dataclass
+class Invocation:
+    result: dict[str, Any] | None
+    error: Exception | None
+    output: str
+    log_lines: list[dict[str, Any]] = field(default_factory=list)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+
+    def logs_at(self, level: str) -> list[dict[str, Any]]:
+        return [line for line in self.log_lines if line.get("level") == level]
+
+    def metric_values(self, name: str) -> list[float]:
+        return [v for blob in self.metrics for v in blob.get(name, [])]
+
+    def failure_reasons(self) -> list[str]:
+        return [blob["Reason"] for blob in self.metrics if "Reason" in blob]
+
+
+class Harness:
+    """One test's view of the stack: invoke the handler, inspect what is stored."""
+
+    def __init__(self, stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.stack = stack
+        self._monkeypatch = monkeypatch
+        self.ssm = stack.client("ssm")
+
+    def configure(self, **env: str | None) -> None:
+        """Override or (with None) remove refresher environment variables."""
+        for name, value in env.items():
+            if value is None:
+                self._monkeypatch.delenv(name, raising=False)
+            else:
+                self._monkeypatch.setenv(name, value)
+        self.reset_handler()
+
+    def reset_handler(self) -> None:
+        import app
+
+        app._refresher = None  # a new execution environment: settings and clients re-read
+
+    def invoke(self, event: Any = None, timeout_seconds: float = 90.0) -> Invocation:
+        import app
+
+        buffer = io.StringIO()
+        app.logger.registered_handler.setStream(buffer)
+        event = {} if event is None else event
+        result, error = None, None
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("sys.stdout", buffer)
+            try:
+                result = app.lambda_handler(event, LocalLambdaContext(timeout_seconds))
+            except Exception as caught:  # noqa: BLE001 - the test inspects it
+                error = caught
+        output = buffer.getvalue()
+        WATCH.record("handler output", output)
+        WATCH.record("handler result", json.dumps(result))
+        if error is not None:
+            WATCH.record("handler error", f"{type(error).__name__}: {error}")
+        WATCH.add_secrets(*self.stack.fixture_secrets())
+        invocation = Invocation(result, error, output)
+        for raw in output.splitlines():
+            entry = json.loads(raw)
+            (invocation.metrics if "_aws" in entry else invocation.log_lines).append(entry)
+        return invocation
+
+    def snapshot(self) -> Snapshot:
+        with self.stack.moto.unrecorded():
+            return self._snapshot()
+
+    def _snapshot(self) -> Snapshot:
+        try:
+            parameter = self.ssm.get_parameter(Name=PARAMETER_NAME, WithDecryption=True)[
+                "Parameter"
+            ]
+        except self.ssm.exceptions.ParameterNotFound:
+            return Snapshot(None, None, None)
+        meta = self.ssm.describe_parameters(
+            ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [PARAMETER_NAME]}]
+        )["Parameters"][0]
+        return Snapshot(
+            parameter["Value"].encode(), parameter["Version"], meta.get("Description")
+        )
+
+    def stored_token(self) -> str:
+        value = self.snapshot().value
+        assert value is not None, "no token stored"
+        return value.decode()
+
+    def aws_calls(self) -> list[str]:
+        return self.stack.moto.recorded_calls()
+
+    def start_counting(self) -> None:
+        self.stack.moto.reset_recording()
+        self.stack.proxy.reset() if self.stack.proxy else None
+        self._joor_calls_before = self.stack.joor.calls
+
+    @property
+    def joor_calls(self) -> int:
+        return self.stack.joor.calls - self._joor_calls_before
+
+
+@pytest.fixture
+def harness(local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    """A clean stack (no parameter, the right secret) and the refresher's environment."""
+    WATCH.add_secrets(*local_stack.fixture_secrets())
+    local_stack.moto.reset()
+    assert local_stack.proxy is not None
+    local_stack.proxy.reset()
+    local_stack.joor.reset()
+    local_stack.put_secret()
+    for name, value in local_stack.env().items():
+        monkeypatch.setenv(name, value)
+    for name in ("TOKEN_KMS_KEY_ID",):
+        monkeypatch.delenv(name, raising=False)
+    h = Harness(local_stack, monkeypatch)
+    h.reset_handler()
+    h.start_counting()
+    yield h
+    WATCH.add_secrets(*local_stack.fixture_secrets())
+    h.reset_handler()
