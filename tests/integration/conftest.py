@@ -123,8 +123,10 @@ class Harness:
         return self.stack.moto.recorded_calls()
 
     def start_counting(self) -> None:
+        """Count calls from here on. Queued faults stay queued."""
         self.stack.moto.reset_recording()
-        self.stack.proxy.reset() if self.stack.proxy else None
+        if self.stack.proxy:
+            self.stack.proxy.seen.clear()
         self._joor_calls_before = self.stack.joor.calls
 
     @property

@@ -1,0 +1,111 @@
+"""In-memory stand-ins for the domain's ports: no sockets, a clock that only moves when told."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from refresher.domain.errors import RefreshError, TransientEndpointError
+from refresher.domain.models import Credentials, IssuedToken, StoredToken
+
+START = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class FakeClock:
+    current: datetime = START
+    mono: float = 1000.0
+    slept: list[float] = field(default_factory=list)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.advance(seconds)
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+        self.mono += seconds
+
+
+@dataclass
+class FakeStore:
+    stored: StoredToken = field(default_factory=lambda: StoredToken(exists=False))
+    value: str | None = None
+    reads: int = 0
+    writes: list[IssuedToken] = field(default_factory=list)
+    fail_read: RefreshError | None = None
+    fail_write: RefreshError | None = None
+
+    @property
+    def name(self) -> str:
+        return "/joor/test/access-token"
+
+    def read(self) -> StoredToken:
+        self.reads += 1
+        if self.fail_read:
+            raise self.fail_read
+        return self.stored
+
+    def write(self, token: IssuedToken) -> int:
+        if self.fail_write:
+            raise self.fail_write
+        self.writes.append(token)
+        self.value = token.access_token
+        version = (self.stored.version or 0) + 1
+        self.stored = StoredToken(exists=True, expires_at=token.expires_at, version=version)
+        return version
+
+
+CREDENTIALS = Credentials(
+    client_id="cid", client_secret="csecret", username="user", password="pw", source="joor/test"
+)
+
+
+@dataclass
+class FakeCredentials:
+    loads: int = 0
+    fail: RefreshError | None = None
+
+    def load(self) -> Credentials:
+        self.loads += 1
+        if self.fail:
+            raise self.fail
+        return CREDENTIALS
+
+
+@dataclass
+class FakeEndpoint:
+    """Plays a script of answers: an exception to raise, or a lifetime in seconds to issue."""
+
+    clock: FakeClock
+    script: deque[Exception | float] = field(default_factory=deque)
+    timeouts: list[float] = field(default_factory=list)
+    time_per_call: float = 0.1
+
+    def request_token(self, credentials: Credentials, timeout: float) -> IssuedToken:
+        self.timeouts.append(timeout)
+        issued_at = self.clock.now()
+        self.clock.advance(self.time_per_call)
+        answer = self.script.popleft() if self.script else 36000.0
+        if isinstance(answer, Exception):
+            raise answer
+        lifetime = timedelta(seconds=answer)
+        return IssuedToken(
+            access_token=f"token-{len(self.timeouts)}",
+            expires_at=issued_at + lifetime,
+            lifetime=lifetime,
+        )
+
+    @property
+    def calls(self) -> int:
+        return len(self.timeouts)
+
+
+def transient(message: str = "JOOR answered HTTP 503", retry_after: float | None = None) -> Exception:
+    return TransientEndpointError(message, retry_after)

@@ -1,0 +1,74 @@
+"""Settings from the environment: defaults, and errors that name the variable."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from refresher.config import AUTH_URLS, Settings
+from refresher.domain.errors import ConfigurationError
+
+BASE = {
+    "CREDENTIALS_SECRET_ID": "joor/sandbox/api-credentials",
+    "TOKEN_PARAMETER_NAME": "/joor/sandbox/access-token",
+}
+
+
+def settings(**env: str) -> Settings:
+    return Settings.from_env({**BASE, **env})
+
+
+def test_defaults_are_sandbox_and_a_three_hour_window_with_the_aws_managed_key() -> None:
+    s = settings()
+
+    assert s.auth_url == "https://atlas-sandbox.jooraccess.com/auth/"
+    assert s.refresh_window == timedelta(hours=3)
+    assert s.kms_key_id is None
+
+
+def test_production_picks_the_documented_production_url() -> None:
+    assert settings(JOOR_ENVIRONMENT="production").auth_url == AUTH_URLS["production"]
+
+
+def test_an_auth_url_override_wins_over_the_environment() -> None:
+    s = settings(JOOR_ENVIRONMENT="production", JOOR_AUTH_URL="http://127.0.0.1:8765/auth/")
+
+    assert s.auth_url == "http://127.0.0.1:8765/auth/"
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "127.8.9.10", "[::1]"])
+def test_plain_http_is_allowed_for_loopback_hosts(host: str) -> None:
+    assert settings(JOOR_AUTH_URL=f"http://{host}:9000/auth/").auth_url.startswith("http://")
+
+
+@pytest.mark.parametrize(
+    ("env", "variable", "phrase"),
+    [
+        ({"CREDENTIALS_SECRET_ID": ""}, "CREDENTIALS_SECRET_ID", "is not set"),
+        ({"TOKEN_PARAMETER_NAME": " "}, "TOKEN_PARAMETER_NAME", "is not set"),
+        ({"TOKEN_PARAMETER_NAME": "/joor/has space"}, "TOKEN_PARAMETER_NAME", "SSM parameter name"),
+        ({"TOKEN_PARAMETER_NAME": "/aws/reserved"}, "TOKEN_PARAMETER_NAME", "must not start"),
+        ({"JOOR_ENVIRONMENT": "staging"}, "JOOR_ENVIRONMENT", "'sandbox' or 'production'"),
+        ({"JOOR_AUTH_URL": "http://joor.example.com/auth/"}, "JOOR_AUTH_URL", "must use https://"),
+        ({"JOOR_AUTH_URL": "http://10.0.0.1/auth/"}, "JOOR_AUTH_URL", "must use https://"),
+        ({"JOOR_AUTH_URL": "ftp://example.com/"}, "JOOR_AUTH_URL", "absolute https:// URL"),
+        ({"JOOR_AUTH_URL": "https://u:p@example.com/"}, "JOOR_AUTH_URL", "user name or password"),
+        ({"REFRESH_WINDOW_SECONDS": "3h"}, "REFRESH_WINDOW_SECONDS", "whole number"),
+        ({"REFRESH_WINDOW_SECONDS": "-5"}, "REFRESH_WINDOW_SECONDS", "whole number"),
+        ({"REFRESH_WINDOW_SECONDS": "10"}, "REFRESH_WINDOW_SECONDS", "between 60 and"),
+        ({"REFRESH_WINDOW_SECONDS": "90000"}, "REFRESH_WINDOW_SECONDS", "between 60 and"),
+        ({"TOKEN_KMS_KEY_ID": "not a key!"}, "TOKEN_KMS_KEY_ID", "KMS key id"),
+    ],
+)
+def test_a_bad_setting_names_its_variable(env: dict[str, str], variable: str, phrase: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        settings(**env)
+
+    assert caught.value.variable == variable
+    assert str(caught.value).startswith(f"Invalid configuration: {variable} ")
+    assert phrase in str(caught.value)
+
+
+def test_a_kms_key_alias_is_accepted() -> None:
+    assert settings(TOKEN_KMS_KEY_ID="alias/joor-token").kms_key_id == "alias/joor-token"

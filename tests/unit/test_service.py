@@ -1,0 +1,270 @@
+"""The refresh decision and the retry loop, with in-memory fakes."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+
+from refresher.domain.errors import (
+    CredentialsRejectedError,
+    EndpointUnavailableError,
+    InvalidTokenResponseError,
+    SecretMalformedError,
+    TokenStoreReadError,
+    TokenStoreWriteError,
+)
+from refresher.domain.models import StoredToken
+from refresher.domain.retry import RetryPolicy
+from refresher.domain.service import TokenRefresher
+from tests.unit.fakes import (
+    START,
+    FakeClock,
+    FakeCredentials,
+    FakeEndpoint,
+    FakeStore,
+    transient,
+)
+
+WINDOW = timedelta(hours=3)
+
+
+class World:
+    def __init__(self, stored: StoredToken | None = None) -> None:
+        self.clock = FakeClock()
+        self.store = FakeStore(stored=stored or StoredToken(exists=False))
+        self.credentials = FakeCredentials()
+        self.endpoint = FakeEndpoint(self.clock)
+        self.refresher = TokenRefresher(
+            store=self.store,
+            credentials=self.credentials,
+            endpoint=self.endpoint,
+            clock=self.clock,
+            window=WINDOW,
+            retry=RetryPolicy(rng=random.Random(7)),
+        )
+
+    def run(self, force: bool = False, time_limit: float = 82.0):  # type: ignore[no-untyped-def]
+        return self.refresher.run(force=force, time_limit=time_limit)
+
+
+def stored_with(seconds_left: float, version: int = 4) -> StoredToken:
+    return StoredToken(exists=True, expires_at=START + timedelta(seconds=seconds_left), version=version)
+
+
+def test_a_token_with_more_than_the_window_left_is_kept_without_touching_credentials() -> None:
+    world = World(stored_with(WINDOW.total_seconds() + 1))
+
+    outcome = world.run()
+
+    assert not outcome.refreshed
+    assert outcome.version == 4
+    assert world.store.reads == 1
+    assert world.credentials.loads == 0
+    assert world.endpoint.calls == 0
+    assert world.store.writes == []
+
+
+def test_a_token_with_less_than_the_window_left_is_replaced() -> None:
+    world = World(stored_with(WINDOW.total_seconds() - 1))
+
+    outcome = world.run()
+
+    assert outcome.refreshed
+    assert outcome.version == 5
+    assert world.endpoint.calls == 1
+    assert world.store.value == "token-1"
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [StoredToken(exists=False), StoredToken(exists=True, expires_at=None, version=2)],
+    ids=["missing", "no-readable-expiry"],
+)
+def test_a_missing_token_or_one_without_expiry_is_stale(stored: StoredToken) -> None:
+    world = World(stored)
+
+    outcome = world.run()
+
+    assert outcome.refreshed
+    assert world.endpoint.calls == 1
+
+
+def test_a_forced_run_refreshes_a_fresh_token_without_reading_the_store() -> None:
+    world = World(stored_with(30000))
+
+    outcome = world.run(force=True)
+
+    assert outcome.refreshed
+    assert outcome.forced
+    assert world.store.reads == 0
+
+
+def test_the_expiry_counts_from_before_the_request() -> None:
+    world = World()
+    world.endpoint.time_per_call = 5.0
+
+    outcome = world.run()
+
+    assert outcome.expires_at == START + timedelta(seconds=36000)
+
+
+def test_transient_failures_are_retried_until_one_succeeds() -> None:
+    world = World()
+    world.endpoint.script.extend([transient(), transient("no answer from JOOR within 10 s")])
+
+    outcome = world.run()
+
+    assert outcome.refreshed
+    assert outcome.joor_attempts == 3
+    assert len(world.clock.slept) == 2
+    assert world.store.value == "token-3"
+
+
+def test_backoff_grows_and_stays_under_its_cap() -> None:
+    policy = RetryPolicy(base_delay=1.0, max_delay=5.0, rng=random.Random(1))
+
+    waits = [[policy.backoff(attempt) for _ in range(200)] for attempt in (1, 2, 3, 4, 5)]
+
+    assert [max(w) <= cap for w, cap in zip(waits, (1, 2, 4, 5, 5), strict=True)] == [True] * 5
+    assert max(waits[3]) > 4.0 - 0.5  # the fourth attempt can wait past the third's cap
+
+
+def test_retry_after_longer_than_the_backoff_is_honoured() -> None:
+    world = World()
+    world.endpoint.script.append(transient("JOOR answered HTTP 429", retry_after=12.0))
+
+    world.run()
+
+    assert world.clock.slept == [12.0]
+
+
+def test_it_gives_up_after_the_last_attempt_and_names_the_last_problem() -> None:
+    world = World()
+    world.endpoint.script.extend([transient()] * 4)
+
+    with pytest.raises(EndpointUnavailableError, match=r"after 4 attempts.*HTTP 503"):
+        world.run()
+
+    assert world.endpoint.calls == 4
+    assert world.store.writes == []
+
+
+def test_it_stops_retrying_while_there_is_time_left_to_report_why() -> None:
+    world = World()
+    world.endpoint.script.extend([transient(retry_after=30.0)] * 4)
+
+    with pytest.raises(EndpointUnavailableError, match=r"would not leave time"):
+        world.run(time_limit=20.0)
+
+    assert world.endpoint.calls == 1
+    assert world.clock.slept == []
+
+
+def test_no_attempt_starts_when_the_time_is_already_gone() -> None:
+    world = World()
+
+    with pytest.raises(EndpointUnavailableError, match=r"stopped after 0 attempt"):
+        world.run(time_limit=1.0)
+
+    assert world.endpoint.calls == 0
+
+
+def test_each_attempt_gets_at_most_the_time_left() -> None:
+    world = World()
+    world.endpoint.script.append(transient())
+
+    world.run(time_limit=12.0)
+
+    assert world.endpoint.timeouts[0] == 10.0
+    assert world.endpoint.timeouts[1] < 12.0 - world.clock.slept[0]
+
+
+def test_rejected_credentials_are_never_retried_and_name_the_secret() -> None:
+    world = World()
+    world.endpoint.script.append(
+        CredentialsRejectedError(401, "invalid_grant", "Invalid user credentials")
+    )
+
+    with pytest.raises(CredentialsRejectedError) as caught:
+        world.run()
+
+    assert world.endpoint.calls == 1
+    assert "joor/test" in str(caught.value)
+    assert "invalid_grant" in str(caught.value)
+    assert "can lock the JOOR account" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("where", "error"),
+    [
+        ("credentials", SecretMalformedError("Secret 'joor/test' is missing keys: password")),
+        ("write", TokenStoreWriteError("Could not write parameter")),
+        ("endpoint", InvalidTokenResponseError("no access_token")),
+    ],
+)
+def test_a_failure_after_reading_reports_the_kept_tokens_life(where: str, error: Exception) -> None:
+    world = World(stored_with(600))
+    if where == "credentials":
+        world.credentials.fail = error  # type: ignore[assignment]
+    elif where == "write":
+        world.store.fail_write = error  # type: ignore[assignment]
+    else:
+        world.endpoint.script.append(error)
+
+    with pytest.raises(type(error)) as caught:
+        world.run()
+
+    assert caught.value.seconds_left is not None  # type: ignore[attr-defined]
+    assert 500 < caught.value.seconds_left <= 600  # type: ignore[attr-defined]
+
+
+def test_a_read_failure_stops_the_run_before_credentials_are_read() -> None:
+    world = World()
+    world.store.fail_read = TokenStoreReadError("Could not read parameter: ThrottlingException")
+
+    with pytest.raises(TokenStoreReadError):
+        world.run()
+
+    assert world.credentials.loads == 0
+
+
+def test_a_token_expiring_sooner_than_the_stored_one_is_not_written() -> None:
+    world = World(stored_with(3000))
+    world.endpoint.script.append(1000.0)
+
+    with pytest.raises(InvalidTokenResponseError, match="sooner than the stored one"):
+        world.run()
+
+    assert world.store.writes == []
+
+
+def test_a_forced_run_replaces_even_a_longer_lived_token() -> None:
+    world = World(stored_with(30000))
+    world.endpoint.script.append(1000.0)
+
+    outcome = world.run(force=True)
+
+    assert outcome.refreshed
+
+
+def test_a_lifetime_inside_the_window_is_written_with_a_warning() -> None:
+    world = World()
+    world.endpoint.script.append(3600.0)
+
+    outcome = world.run()
+
+    assert outcome.refreshed
+    assert len(outcome.warnings) == 1
+    assert "REFRESH_WINDOW_SECONDS" in outcome.warnings[0]
+
+
+def test_the_summary_holds_no_token() -> None:
+    world = World()
+
+    summary = world.run().summary()
+
+    assert "token-1" not in repr(summary)
+    assert set(summary) == {"result", "forced", "parameter", "version", "expires_at", "seconds_left"}
+    assert summary["expires_at"] == "2026-11-28T22:00:00Z"
