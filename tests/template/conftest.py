@@ -289,3 +289,9 @@ def required_env_vars() -> tuple[str, ...]:
 @pytest.fixture(scope="session")
 def unset_env_vars() -> tuple[str, ...]:
     return CODE_OPTIONAL_ENV_VARS_NOT_IN_TEMPLATE
+
+
+@pytest.fixture(scope="session")
+def code_location() -> tuple[str, str]:
+    """(bucket, key) the translated template expects the function's zip at."""
+    return CODE_BUCKET, CODE_KEY
