@@ -1,0 +1,67 @@
+# Makefile fragment for the SAM template: included from the repository's top-level Makefile
+# (`include make/template.mk`); every path is relative to the repository root.
+#
+#   make template-check   cfn-lint, sam validate, checkov, sam build, tests/template
+#   make sam-build        build the function into .aws-sam/build
+#   make deploy           build, deploy (SAM_CONFIG_ENV=default|production) and force a first refresh
+#   make deploy-guided    the same with `sam deploy --guided` (first deploy of an environment)
+
+PYTHON313 ?= PYENV_VERSION=3.13.0 python
+# `sam build` looks for python3.13 on PATH; through pyenv that needs PYENV_VERSION.
+SAM_BUILD_ENV ?= PYENV_VERSION=3.13.0
+SAM_VENV ?= .venv-sam
+CHECKOV_VENV ?= .venv-checkov
+TEMPLATE_TEST_PYTEST ?= .venv/bin/pytest
+SAM_CONFIG_ENV ?= default
+SAM_DEPLOY_FLAGS ?=
+# Any region works for the offline checks; nothing is called in AWS.
+TEMPLATE_CHECK_REGION ?= us-east-1
+
+SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
+CFN_LINT := $(SAM_VENV)/bin/cfn-lint
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+
+.PHONY: template-venvs template-lint template-checkov template-test template-check sam-build deploy deploy-guided
+
+# The SAM CLI pins its own boto3, and checkov its own dependencies: each gets its own venv,
+# rebuilt when its pinned requirements change.
+$(SAM_VENV)/.installed: infra/tooling/requirements-sam.txt
+	rm -rf $(SAM_VENV)
+	$(PYTHON313) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+$(CHECKOV_VENV)/.installed: infra/tooling/requirements-checkov.txt
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON313) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+template-venvs: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
+
+template-lint: $(SAM_VENV)/.installed
+	$(CFN_LINT) template.yaml
+	$(SAM) validate --template-file template.yaml --region $(TEMPLATE_CHECK_REGION)
+
+# --skip-download: no call to the vendor's platform, the scan runs offline.
+# Skips live in the template, each with its reason (Metadata: checkov: skip:).
+template-checkov: $(CHECKOV_VENV)/.installed
+	$(CHECKOV) --file template.yaml --framework cloudformation --skip-download --compact --quiet
+
+sam-build: $(SAM_VENV)/.installed
+	$(SAM_BUILD_ENV) $(SAM) build --template-file template.yaml
+
+# TEMPLATE_TESTS_REQUIRE_BUILD=1 turns "no build to inspect" from a skip into a failure.
+template-test: sam-build
+	TEMPLATE_TESTS_REQUIRE_BUILD=1 $(TEMPLATE_TEST_PYTEST) tests/template
+
+template-check: template-lint template-checkov template-test
+
+# The function writes the token only when it runs: invoke it once with force so the token
+# exists right after the deploy instead of at the first scheduled run.
+deploy: sam-build
+	$(SAM) deploy --config-env $(SAM_CONFIG_ENV) $(SAM_DEPLOY_FLAGS)
+	$(SAM) remote invoke TokenRefresherFunction --config-env $(SAM_CONFIG_ENV) --event '{"force": true}'
+
+deploy-guided: SAM_DEPLOY_FLAGS += --guided
+deploy-guided: deploy

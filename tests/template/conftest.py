@@ -1,0 +1,297 @@
+"""Fixtures for the tests of template.yaml: the template as data, its SAM translation, a moto server.
+
+Nothing here calls AWS. The SAM translation runs offline with the `aws-sam-translator` library,
+given a region and an (empty) managed-policy map; the deployment test runs against `moto_server`
+on a free local port.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = REPO_ROOT / "template.yaml"
+FUNCTION_LOGICAL_ID = "TokenRefresherFunction"
+FUNCTION_SOURCE_DIR = REPO_ROOT / "functions" / "token_refresher"
+BUILD_DIR = REPO_ROOT / ".aws-sam" / "build"
+
+# The environment variables the function's code requires the template to set.
+# One place to change: once `refresher.config` exists, derive this list from it.
+CODE_REQUIRED_ENV_VARS: tuple[str, ...] = (
+    "JOOR_ENVIRONMENT",
+    "CREDENTIALS_SECRET_ID",
+    "TOKEN_PARAMETER_NAME",
+    "REFRESH_WINDOW_SECONDS",
+    "TOKEN_KMS_KEY_ID",
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_LOG_LEVEL",
+)
+# Optional overrides the code reads but the template must leave unset.
+CODE_OPTIONAL_ENV_VARS_NOT_IN_TEMPLATE: tuple[str, ...] = ("JOOR_AUTH_URL",)
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"  # moto's default account
+STACK_NAME = "joor-token-refresher-test"
+
+
+# --- CloudFormation YAML ---------------------------------------------------------------------
+
+
+class CfnLoader(yaml.SafeLoader):
+    """SafeLoader that turns CloudFormation short-form tags (!Ref, !Sub, ...) into long form."""
+
+
+def _construct_cfn_tag(loader: CfnLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    if tag_suffix == "Ref":
+        return {"Ref": value}
+    if tag_suffix == "Condition":
+        return {"Condition": value}
+    if tag_suffix == "GetAtt" and isinstance(value, str):
+        logical_id, _, attribute = value.partition(".")
+        return {"Fn::GetAtt": [logical_id, attribute]}
+    return {f"Fn::{tag_suffix}": value}
+
+
+CfnLoader.add_multi_constructor("!", _construct_cfn_tag)
+
+
+def load_cfn_yaml(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as stream:
+        return yaml.load(stream, Loader=CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+@pytest.fixture(scope="session")
+def template() -> dict[str, Any]:
+    """template.yaml as written (SAM resources, short tags in long form)."""
+    return load_cfn_yaml(TEMPLATE_PATH)
+
+
+# --- SAM translation (offline) ---------------------------------------------------------------
+
+
+CODE_BUCKET = "template-tests-code"
+CODE_KEY = "token_refresher.zip"
+
+
+def translate(sam_template: dict[str, Any], parameter_values: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Translate a SAM template to plain CloudFormation without AWS credentials.
+
+    The translator needs a region (for pseudo parameters and partitions) and calls IAM only to
+    resolve managed-policy *names*; this template names none, so an empty map is enough.
+    Like `sam package`, the local CodeUri is replaced by an S3 location first
+    (s3://CODE_BUCKET/CODE_KEY), which the moto test fills with a zip.
+    """
+    sam_template = copy.deepcopy(sam_template)
+    for resource in sam_template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = f"s3://{CODE_BUCKET}/{CODE_KEY}"
+    import boto3
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
+    session = boto3.session.Session(region_name=REGION)
+    translator = Translator(managed_policy_map=None, sam_parser=Parser(), boto_session=session)
+    return translator.translate(
+        sam_template=sam_template,
+        parameter_values=dict(parameter_values or {}),
+        get_managed_policy_map=lambda: {},
+    )
+
+
+@pytest.fixture(scope="session")
+def translated(template: dict[str, Any]) -> dict[str, Any]:
+    """The template after the SAM transform, as CloudFormation will see it."""
+    return translate(template)
+
+
+# --- moto server -----------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A `moto_server` process on a free port; yields its URL for AWS_ENDPOINT_URL."""
+    moto_server = Path(sys.executable).parent / "moto_server"
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [str(moto_server), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"moto_server did not start on {url}") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def aws_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point boto3 at the moto server with fake credentials."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    return moto_endpoint
+
+
+def build_required() -> bool:
+    """`make template-test` sets this so a missing build fails instead of skipping."""
+    return os.environ.get("TEMPLATE_TESTS_REQUIRE_BUILD") == "1"
+
+
+# --- Evaluating intrinsic functions (enough for this template) -------------------------------
+
+NO_VALUE = object()
+PSEUDO_PARAMETERS = {
+    "AWS::Region": REGION,
+    "AWS::AccountId": ACCOUNT_ID,
+    "AWS::Partition": "aws",
+    "AWS::StackName": STACK_NAME,
+}
+
+
+class CfnEvaluator:
+    """Resolves Ref, Fn::Sub, Fn::If, Fn::FindInMap, Fn::GetAtt of one template for given parameters.
+
+    References to resources stay symbolic: Ref X => "REF:X", GetAtt X.Y => "GETATT:X.Y", so tests
+    can assert which resource a statement names.
+    """
+
+    def __init__(self, cfn_template: dict[str, Any], parameter_values: dict[str, str]) -> None:
+        self.template = cfn_template
+        self.parameters = {
+            name: str(parameter_values.get(name, spec.get("Default", "")))
+            for name, spec in cfn_template.get("Parameters", {}).items()
+        }
+        self.conditions = {
+            name: bool(self.resolve(expression)) for name, expression in cfn_template.get("Conditions", {}).items()
+        }
+
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        if name in PSEUDO_PARAMETERS:
+            return PSEUDO_PARAMETERS[name]
+        if name in self.parameters:
+            return self.parameters[name]
+        return f"REF:{name}"
+
+    def _sub(self, text: str, variables: dict[str, Any]) -> str:
+        def replace(match: Any) -> str:
+            name = match.group(1)
+            if name in variables:
+                return str(variables[name])
+            if "." in name and name.split(".", 1)[0] in self.template.get("Resources", {}):
+                return f"GETATT:{name}"
+            return str(self._ref(name))
+
+        import re
+
+        return re.sub(r"\$\{([^}!]+)\}", replace, text)
+
+    def resolve(self, node: Any) -> Any:
+        if isinstance(node, list):
+            values = [self.resolve(item) for item in node]
+            return [value for value in values if value is not NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            (key, value), = node.items()
+            if key == "Ref":
+                return self._ref(value)
+            if key == "Condition":
+                return self.conditions[value]
+            if key == "Fn::GetAtt":
+                attribute = value if isinstance(value, str) else ".".join(value)
+                return f"GETATT:{attribute}"
+            if key == "Fn::If":
+                name, when_true, when_false = value
+                return self.resolve(when_true if self.conditions[name] else when_false)
+            if key == "Fn::Not":
+                return not self.resolve(value[0])
+            if key == "Fn::Equals":
+                left, right = (self.resolve(item) for item in value)
+                return str(left) == str(right)
+            if key == "Fn::FindInMap":
+                mapping, first, second = (self.resolve(item) for item in value)
+                return self.template["Mappings"][mapping][str(first)][str(second)]
+            if key == "Fn::Sub":
+                if isinstance(value, str):
+                    return self._sub(value, {})
+                text, variables = value
+                return self._sub(text, {k: self.resolve(v) for k, v in variables.items()})
+        resolved = {key: self.resolve(value) for key, value in node.items()}
+        return {key: value for key, value in resolved.items() if value is not NO_VALUE}
+
+    def resources(self) -> dict[str, dict[str, Any]]:
+        """Resources whose Condition holds, with their properties resolved."""
+        kept = {}
+        for logical_id, resource in self.template["Resources"].items():
+            condition = resource.get("Condition")
+            if condition is not None and not self.conditions[condition]:
+                continue
+            kept[logical_id] = {**resource, "Properties": self.resolve(resource.get("Properties", {}))}
+        return kept
+
+
+@pytest.fixture(scope="session")
+def evaluate(translated: dict[str, Any]) -> Any:
+    """evaluate(**parameters) => CfnEvaluator of the translated template."""
+
+    def _evaluate(**parameter_values: str) -> CfnEvaluator:
+        return CfnEvaluator(translated, parameter_values)
+
+    return _evaluate
+
+
+@pytest.fixture(scope="session")
+def required_env_vars() -> tuple[str, ...]:
+    return CODE_REQUIRED_ENV_VARS
+
+
+@pytest.fixture(scope="session")
+def unset_env_vars() -> tuple[str, ...]:
+    return CODE_OPTIONAL_ENV_VARS_NOT_IN_TEMPLATE
+
+
+@pytest.fixture(scope="session")
+def code_location() -> tuple[str, str]:
+    """(bucket, key) the translated template expects the function's zip at."""
+    return CODE_BUCKET, CODE_KEY

@@ -1,0 +1,78 @@
+"""What `sam build` puts in the function's artifact: its code and dependencies, nothing else."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SOURCE_DIR = REPO_ROOT / "functions" / "token_refresher"
+ARTIFACT_DIR = REPO_ROOT / ".aws-sam" / "build" / "TokenRefresherFunction"
+ELF_MACHINE_AARCH64 = 183
+# Never in a Lambda artifact: repository tooling, tests, infrastructure, local environments.
+FORBIDDEN_NAMES = {"tests", "infra", "template.yaml", "samconfig.toml", "Makefile", "make", ".venv", "docs", "conftest.py"}
+
+
+@pytest.fixture(scope="module")
+def artifact() -> Path:
+    if not ARTIFACT_DIR.is_dir():
+        message = f"no build at {ARTIFACT_DIR}: run `make sam-build` first"
+        if os.environ.get("TEMPLATE_TESTS_REQUIRE_BUILD") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return ARTIFACT_DIR
+
+
+def _distribution_top_level_names(artifact: Path) -> set[str]:
+    """Top-level names the installed distributions own, read from their RECORD files."""
+    names: set[str] = set()
+    for record in artifact.glob("*.dist-info/RECORD"):
+        for line in record.read_text(encoding="utf-8").splitlines():
+            path = line.split(",", 1)[0]
+            if path and not path.startswith(".."):
+                names.add(path.split("/", 1)[0])
+    return names
+
+
+def test_artifact_holds_the_function_code_as_built_from_source(artifact: Path) -> None:
+    for source_file in SOURCE_DIR.rglob("*.py"):
+        if "__pycache__" in source_file.parts or "tests" in source_file.relative_to(SOURCE_DIR).parts:
+            continue
+        built = artifact / source_file.relative_to(SOURCE_DIR)
+        assert built.is_file(), f"{built} missing"
+        assert built.read_bytes() == source_file.read_bytes(), f"{built} is stale: rebuild"
+    assert (artifact / "app.py").is_file()
+
+
+def test_artifact_holds_the_pinned_dependencies(artifact: Path) -> None:
+    pins = [
+        line.split("==")
+        for line in (SOURCE_DIR / "requirements.txt").read_text(encoding="utf-8").splitlines()
+        if "==" in line and not line.lstrip().startswith("#")
+    ]
+    assert pins
+    for name, version in pins:
+        normalized = name.strip().lower().replace("-", "_")
+        dist_infos = [p.name.lower() for p in artifact.glob("*.dist-info")]
+        assert f"{normalized}-{version.strip()}.dist-info" in dist_infos, (name, version)
+    assert (artifact / "requests" / "__init__.py").is_file()
+    assert (artifact / "aws_lambda_powertools" / "__init__.py").is_file()
+
+
+def test_artifact_holds_nothing_but_code_and_dependencies(artifact: Path) -> None:
+    allowed = {p.name for p in SOURCE_DIR.iterdir() if p.name != "__pycache__"} | _distribution_top_level_names(artifact)
+    top_level = {p.name for p in artifact.iterdir()}
+
+    assert not top_level & FORBIDDEN_NAMES
+    assert not {name for name in top_level if name.startswith(".venv")}
+    strays = {name for name in top_level - allowed if not name.endswith(".dist-info")}
+    assert not strays, f"not from the function's folder nor a dependency: {sorted(strays)}"
+
+
+def test_compiled_extensions_match_the_arm64_architecture(artifact: Path) -> None:
+    for shared_object in artifact.rglob("*.so"):
+        header = shared_object.read_bytes()[:20]
+        assert header[:4] == b"\x7fELF", shared_object
+        assert int.from_bytes(header[18:20], "little") == ELF_MACHINE_AARCH64, f"{shared_object} is not arm64"
