@@ -7,6 +7,7 @@ SHELL := /bin/bash
 
 # Python 3.13, the Lambda runtime's version: pyenv's if it has one, else python3.13, else python3.
 PYTHON313 ?= $(shell PYENV_VERSION=3.13.0 pyenv which python 2>/dev/null || command -v python3.13 || command -v python3)
+export PYTHON313
 VENV := .venv
 VENV_STAMP := $(VENV)/.installed
 
@@ -16,6 +17,7 @@ help:
 	@echo "make demo     run the refresher against local stand-ins for AWS and JOOR"
 	@echo "make test     ruff, mypy and pytest (unit + integration) - what CI runs"
 	@echo "make refresh  run the refresher against real AWS and JOOR (FORCE=1 to force)"
+	@echo "make deploy   sam build + sam deploy + a forced first refresh (SAM_CONFIG_ENV=production)"
 	@echo "make clean    remove virtual environments and build output"
 
 $(VENV_STAMP): requirements.txt functions/token_refresher/requirements.txt
@@ -33,14 +35,18 @@ lint: $(VENV_STAMP)
 typecheck: $(VENV_STAMP)
 	$(VENV)/bin/mypy
 
-pytest: $(VENV_STAMP)
-	$(VENV)/bin/pytest
+# The template's build tests inspect .aws-sam/build, so the build comes first; with
+# TEMPLATE_TESTS_REQUIRE_BUILD=1 a missing build fails instead of skipping.
+pytest: $(VENV_STAMP) sam-build
+	TEMPLATE_TESTS_REQUIRE_BUILD=1 $(VENV)/bin/pytest
 
-test: lint typecheck pytest
+test: lint typecheck template-lint template-checkov pytest
 
 # Real AWS (your normal credential chain) and real JOOR; see README "Run it from a workstation".
 refresh: $(VENV_STAMP)
 	PYTHONPATH=functions/token_refresher $(VENV)/bin/python -m refresher $(if $(FORCE),--force)
+
+include make/template.mk
 
 clean:
 	rm -rf $(VENV) .venv-* .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -9,11 +9,6 @@ from __future__ import annotations
 
 import copy
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,26 +16,26 @@ from typing import Any
 import pytest
 import yaml
 
+from infra.local.moto_server import MotoServer
+from refresher.config import OPTIONAL_VARIABLES, REQUIRED_VARIABLES
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
 FUNCTION_LOGICAL_ID = "TokenRefresherFunction"
 FUNCTION_SOURCE_DIR = REPO_ROOT / "functions" / "token_refresher"
 BUILD_DIR = REPO_ROOT / ".aws-sam" / "build"
 
-# The environment variables the function's code requires the template to set.
-# One place to change: once `refresher.config` exists, derive this list from it.
+# Optional overrides the code reads but the template must leave unset.
+CODE_OPTIONAL_ENV_VARS_NOT_IN_TEMPLATE: tuple[str, ...] = ("JOOR_AUTH_URL",)
+# Every variable the code reads (from refresher.config, so the list cannot drift), except the
+# override above, plus Powertools' settings.
 CODE_REQUIRED_ENV_VARS: tuple[str, ...] = (
-    "JOOR_ENVIRONMENT",
-    "CREDENTIALS_SECRET_ID",
-    "TOKEN_PARAMETER_NAME",
-    "REFRESH_WINDOW_SECONDS",
-    "TOKEN_KMS_KEY_ID",
+    *REQUIRED_VARIABLES,
+    *(v for v in OPTIONAL_VARIABLES if v not in CODE_OPTIONAL_ENV_VARS_NOT_IN_TEMPLATE),
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",
 )
-# Optional overrides the code reads but the template must leave unset.
-CODE_OPTIONAL_ENV_VARS_NOT_IN_TEMPLATE: tuple[str, ...] = ("JOOR_AUTH_URL",)
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -92,7 +87,9 @@ CODE_BUCKET = "template-tests-code"
 CODE_KEY = "token_refresher.zip"
 
 
-def translate(sam_template: dict[str, Any], parameter_values: dict[str, Any] | None = None) -> dict[str, Any]:
+def translate(
+    sam_template: dict[str, Any], parameter_values: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Translate a SAM template to plain CloudFormation without AWS credentials.
 
     The translator needs a region (for pseudo parameters and partitions) and calls IAM only to
@@ -113,7 +110,7 @@ def translate(sam_template: dict[str, Any], parameter_values: dict[str, Any] | N
     return translator.translate(
         sam_template=sam_template,
         parameter_values=dict(parameter_values or {}),
-        get_managed_policy_map=lambda: {},
+        get_managed_policy_map=dict,
     )
 
 
@@ -126,37 +123,11 @@ def translated(template: dict[str, Any]) -> dict[str, Any]:
 # --- moto server -----------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    """A `moto_server` process on a free port; yields its URL for AWS_ENDPOINT_URL."""
-    moto_server = Path(sys.executable).parent / "moto_server"
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [str(moto_server), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto_server did not start on {url}") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    """A moto server process on a free port (the same launcher the local stack uses)."""
+    with MotoServer() as server:
+        yield server.url
 
 
 @pytest.fixture
@@ -201,7 +172,8 @@ class CfnEvaluator:
             for name, spec in cfn_template.get("Parameters", {}).items()
         }
         self.conditions = {
-            name: bool(self.resolve(expression)) for name, expression in cfn_template.get("Conditions", {}).items()
+            name: bool(self.resolve(expression))
+            for name, expression in cfn_template.get("Conditions", {}).items()
         }
 
     def _ref(self, name: str) -> Any:
@@ -233,7 +205,7 @@ class CfnEvaluator:
         if not isinstance(node, dict):
             return node
         if len(node) == 1:
-            (key, value), = node.items()
+            ((key, value),) = node.items()
             if key == "Ref":
                 return self._ref(value)
             if key == "Condition":
@@ -267,7 +239,10 @@ class CfnEvaluator:
             condition = resource.get("Condition")
             if condition is not None and not self.conditions[condition]:
                 continue
-            kept[logical_id] = {**resource, "Properties": self.resolve(resource.get("Properties", {}))}
+            kept[logical_id] = {
+                **resource,
+                "Properties": self.resolve(resource.get("Properties", {})),
+            }
         return kept
 
 

@@ -12,7 +12,17 @@ SOURCE_DIR = REPO_ROOT / "functions" / "token_refresher"
 ARTIFACT_DIR = REPO_ROOT / ".aws-sam" / "build" / "TokenRefresherFunction"
 ELF_MACHINE_AARCH64 = 183
 # Never in a Lambda artifact: repository tooling, tests, infrastructure, local environments.
-FORBIDDEN_NAMES = {"tests", "infra", "template.yaml", "samconfig.toml", "Makefile", "make", ".venv", "docs", "conftest.py"}
+FORBIDDEN_NAMES = {
+    "tests",
+    "infra",
+    "template.yaml",
+    "samconfig.toml",
+    "Makefile",
+    "make",
+    ".venv",
+    "docs",
+    "conftest.py",
+}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +48,10 @@ def _distribution_top_level_names(artifact: Path) -> set[str]:
 
 def test_artifact_holds_the_function_code_as_built_from_source(artifact: Path) -> None:
     for source_file in SOURCE_DIR.rglob("*.py"):
-        if "__pycache__" in source_file.parts or "tests" in source_file.relative_to(SOURCE_DIR).parts:
+        if (
+            "__pycache__" in source_file.parts
+            or "tests" in source_file.relative_to(SOURCE_DIR).parts
+        ):
             continue
         built = artifact / source_file.relative_to(SOURCE_DIR)
         assert built.is_file(), f"{built} missing"
@@ -62,7 +75,9 @@ def test_artifact_holds_the_pinned_dependencies(artifact: Path) -> None:
 
 
 def test_artifact_holds_nothing_but_code_and_dependencies(artifact: Path) -> None:
-    allowed = {p.name for p in SOURCE_DIR.iterdir() if p.name != "__pycache__"} | _distribution_top_level_names(artifact)
+    allowed = {
+        p.name for p in SOURCE_DIR.iterdir() if p.name != "__pycache__"
+    } | _distribution_top_level_names(artifact)
     top_level = {p.name for p in artifact.iterdir()}
 
     assert not top_level & FORBIDDEN_NAMES
@@ -75,4 +90,6 @@ def test_compiled_extensions_match_the_arm64_architecture(artifact: Path) -> Non
     for shared_object in artifact.rglob("*.so"):
         header = shared_object.read_bytes()[:20]
         assert header[:4] == b"\x7fELF", shared_object
-        assert int.from_bytes(header[18:20], "little") == ELF_MACHINE_AARCH64, f"{shared_object} is not arm64"
+        assert int.from_bytes(header[18:20], "little") == ELF_MACHINE_AARCH64, (
+            f"{shared_object} is not arm64"
+        )

@@ -59,10 +59,14 @@ def _deploy(translated: dict[str, Any], parameters: dict[str, str]) -> tuple[str
 
 
 def _physical_ids(stack_name: str) -> dict[str, tuple[str, str]]:
-    summaries = boto3.client("cloudformation").list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
+    summaries = boto3.client("cloudformation").list_stack_resources(StackName=stack_name)[
+        "StackResourceSummaries"
+    ]
     # moto lists the resources it skipped with an empty logical id.
     return {
-        s["LogicalResourceId"]: (s["ResourceType"], s["PhysicalResourceId"]) for s in summaries if s["LogicalResourceId"]
+        s["LogicalResourceId"]: (s["ResourceType"], s["PhysicalResourceId"])
+        for s in summaries
+        if s["LogicalResourceId"]
     }
 
 
@@ -70,7 +74,9 @@ def _physical_ids(stack_name: str) -> dict[str, tuple[str, str]]:
 def secret_arn(aws_env: str) -> str:
     return boto3.client("secretsmanager").create_secret(
         Name=f"joor/api-credentials-{uuid.uuid4().hex[:6]}",
-        SecretString=json.dumps({"client_id": "c", "client_secret": "s", "username": "u", "password": "p"}),
+        SecretString=json.dumps(
+            {"client_id": "c", "client_secret": "s", "username": "u", "password": "p"}
+        ),
     )["ARN"]
 
 
@@ -93,7 +99,9 @@ def test_stack_comes_up_in_moto_except_the_types_moto_skips(
     )
     created = _physical_ids(stack_name)
 
-    expected = {logical_id: resource["Type"] for logical_id, resource in translated["Resources"].items()}
+    expected = {
+        logical_id: resource["Type"] for logical_id, resource in translated["Resources"].items()
+    }
     skipped_types = {expected[logical_id] for logical_id in set(expected) - set(created)}
     assert skipped_types == MOTO_SKIPPED_TYPES
     assert all(status[0] == expected[logical_id] for logical_id, status in created.items())
@@ -124,7 +132,9 @@ def test_deployed_function_has_its_configuration(deploy: Any, secret_arn: str) -
 def test_deployed_queue_topic_dashboard_and_outputs(deploy: Any, secret_arn: str) -> None:
     _, outputs = deploy({"CredentialsSecretArn": secret_arn})
 
-    queue = boto3.client("sqs").get_queue_attributes(QueueUrl=outputs["ScheduleDeadLetterQueueUrl"], AttributeNames=["All"])
+    queue = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=outputs["ScheduleDeadLetterQueueUrl"], AttributeNames=["All"]
+    )
     assert queue["Attributes"]["SqsManagedSseEnabled"] == "true"
     assert queue["Attributes"]["QueueArn"] == outputs["ScheduleDeadLetterQueueArn"]
 
@@ -134,7 +144,10 @@ def test_deployed_queue_topic_dashboard_and_outputs(deploy: Any, secret_arn: str
     dashboard = boto3.client("cloudwatch").get_dashboard(DashboardName=outputs["DashboardName"])
     assert "TokenSecondsRemaining" in dashboard["DashboardBody"]
 
-    assert outputs["TokenParameterArn"] == "arn:aws:ssm:us-east-1:123456789012:parameter/joor/sandbox/access-token"
+    assert (
+        outputs["TokenParameterArn"]
+        == "arn:aws:ssm:us-east-1:123456789012:parameter/joor/sandbox/access-token"
+    )
     assert outputs["TokenGuaranteeSeconds"] == "9900"
 
 
@@ -142,18 +155,24 @@ def test_reader_policy_grants_get_parameter_and_kms_decrypt_through_ssm(
     deploy: Any, secret_arn: str, kms_key_arn: str
 ) -> None:
     _, outputs = deploy(
-        {"CredentialsSecretArn": secret_arn, "TokenKmsKeyArn": kms_key_arn, "AlarmEmail": "oncall@example.com"},
+        {
+            "CredentialsSecretArn": secret_arn,
+            "TokenKmsKeyArn": kms_key_arn,
+            "AlarmEmail": "oncall@example.com",
+        },
     )
     iam = boto3.client("iam")
     policy = iam.get_policy(PolicyArn=outputs["TokenReaderPolicyArn"])["Policy"]
-    document = iam.get_policy_version(PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"])["PolicyVersion"][
-        "Document"
-    ]
+    document = iam.get_policy_version(
+        PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"]
+    )["PolicyVersion"]["Document"]
     if isinstance(document, str):
         document = json.loads(document)
     grants = {(s["Action"], s["Resource"]) for s in document["Statement"]}
-    assert grants == {("ssm:GetParameter", outputs["TokenParameterArn"]), ("kms:Decrypt", kms_key_arn)}
-
+    assert grants == {
+        ("ssm:GetParameter", outputs["TokenParameterArn"]),
+        ("kms:Decrypt", kms_key_arn),
+    }
 
 
 def test_customer_key_adds_only_the_encrypt_policy_to_the_function_role(
@@ -166,8 +185,12 @@ def test_customer_key_adds_only_the_encrypt_policy_to_the_function_role(
     iam = boto3.client("iam")
     policy_names = set(iam.list_role_policies(RoleName=role_name)["PolicyNames"])
     assert policy_names == {"token-refresher", "encrypt-joor-token"}
-    document = iam.get_role_policy(RoleName=role_name, PolicyName="encrypt-joor-token")["PolicyDocument"]
+    document = iam.get_role_policy(RoleName=role_name, PolicyName="encrypt-joor-token")[
+        "PolicyDocument"
+    ]
     if isinstance(document, str):
         document = json.loads(document)
-    assert [(s["Action"], s["Resource"]) for s in document["Statement"]] == [("kms:Encrypt", kms_key_arn)]
+    assert [(s["Action"], s["Resource"]) for s in document["Statement"]] == [
+        ("kms:Encrypt", kms_key_arn)
+    ]
     assert "SecretDecryptPolicy" not in resources

@@ -60,9 +60,14 @@ def _grants(resources: dict[str, dict[str, Any]]) -> dict[str, set[tuple[str, st
 # --- configuration the code needs ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("parameters", [WITHOUT_KMS, WITH_KMS], ids=["aws-managed-keys", "customer-keys"])
+@pytest.mark.parametrize(
+    "parameters", [WITHOUT_KMS, WITH_KMS], ids=["aws-managed-keys", "customer-keys"]
+)
 def test_function_environment_sets_every_variable_the_code_requires(
-    evaluate: Any, required_env_vars: tuple[str, ...], unset_env_vars: tuple[str, ...], parameters: dict[str, str]
+    evaluate: Any,
+    required_env_vars: tuple[str, ...],
+    unset_env_vars: tuple[str, ...],
+    parameters: dict[str, str],
 ) -> None:
     variables = _function(evaluate(**parameters).resources())["Environment"]["Variables"]
 
@@ -79,7 +84,9 @@ def test_function_environment_sets_every_variable_the_code_requires(
 
 def test_powertools_settings_live_in_globals(template: dict[str, Any]) -> None:
     global_variables = template["Globals"]["Function"]["Environment"]["Variables"]
-    function_variables = template["Resources"]["TokenRefresherFunction"]["Properties"]["Environment"]["Variables"]
+    function_variables = template["Resources"]["TokenRefresherFunction"]["Properties"][
+        "Environment"
+    ]["Variables"]
 
     assert {name for name in global_variables if name.startswith("POWERTOOLS_")} == {
         "POWERTOOLS_SERVICE_NAME",
@@ -118,7 +125,11 @@ def test_function_runtime_and_sizing(evaluate: Any, template: dict[str, Any]) ->
     ("parameter", "value", "accepted"),
     [
         ("CredentialsSecretArn", SECRET_ARN, True),
-        ("CredentialsSecretArn", "arn:aws:secretsmanager:us-east-1:123456789012:secret:joor/api-credentials", False),
+        (
+            "CredentialsSecretArn",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:joor/api-credentials",
+            False,
+        ),
         ("CredentialsSecretArn", "joor/api-credentials", False),
         ("TokenParameterName", "/joor/production/access-token", True),
         ("TokenParameterName", "joor/sandbox/access-token", False),
@@ -152,7 +163,9 @@ def test_every_parameter_default_is_allowed(template: dict[str, Any]) -> None:
 # --- schedule and refresh window fit together ------------------------------------------------
 
 
-def test_every_allowed_interval_and_window_keeps_a_positive_guarantee(template: dict[str, Any]) -> None:
+def test_every_allowed_interval_and_window_keeps_a_positive_guarantee(
+    template: dict[str, Any],
+) -> None:
     intervals = template["Parameters"]["ScheduleIntervalMinutes"]["AllowedValues"]
     windows = template["Parameters"]["RefreshWindowSeconds"]["AllowedValues"]
     guarantees = template["Mappings"]["TokenGuaranteeSeconds"]
@@ -163,7 +176,7 @@ def test_every_allowed_interval_and_window_keeps_a_positive_guarantee(template: 
         assert guarantee >= 3600, (interval, window)
         # A window at or beyond the token's life would refresh on every run.
         assert int(window) < TOKEN_LIFETIME_SECONDS
-    assert {key for key in guarantees} == set(intervals)
+    assert set(guarantees) == set(intervals)
 
 
 def test_schedule_settings_are_derived_from_the_interval(template: dict[str, Any]) -> None:
@@ -181,18 +194,22 @@ def test_defaults_promise_consumers_two_hours_and_forty_five_minutes(evaluate: A
 
     assert schedule["ScheduleExpression"] == "rate(15 minutes)"
     assert alarm["Threshold"] == 2 * 3600 + 45 * 60
-    assert evaluated.resolve(evaluated.template["Outputs"]["TokenGuaranteeSeconds"]["Value"]) == 9900
+    assert (
+        evaluated.resolve(evaluated.template["Outputs"]["TokenGuaranteeSeconds"]["Value"]) == 9900
+    )
 
 
 @pytest.mark.parametrize(("interval", "window"), [("5", "7200"), ("60", "21600"), ("30", "10800")])
 def test_schedule_alarm_and_function_follow_the_chosen_interval_and_window(
     evaluate: Any, interval: str, window: str
 ) -> None:
-    resources = evaluate(**WITHOUT_KMS, ScheduleIntervalMinutes=interval, RefreshWindowSeconds=window).resources()
+    resources = evaluate(
+        **WITHOUT_KMS, ScheduleIntervalMinutes=interval, RefreshWindowSeconds=window
+    ).resources()
 
-    assert resources["TokenRefresherFunctionRefreshSchedule"]["Properties"]["ScheduleExpression"] == (
-        f"rate({interval} minutes)"
-    )
+    assert resources["TokenRefresherFunctionRefreshSchedule"]["Properties"][
+        "ScheduleExpression"
+    ] == (f"rate({interval} minutes)")
     assert _function(resources)["Environment"]["Variables"]["REFRESH_WINDOW_SECONDS"] == window
     alarm = resources["TokenRemainingLifeAlarm"]["Properties"]
     assert alarm["Threshold"] == int(window) - int(interval) * 60
@@ -252,16 +269,30 @@ def test_iam_grants_name_only_the_stack_s_own_resources(evaluate: Any, with_kms:
 
 def test_only_describe_parameters_uses_a_wildcard_resource(evaluate: Any) -> None:
     grants = _grants(evaluate(**WITH_KMS).resources())
-    wildcard_actions = {action for pairs in grants.values() for action, resource in pairs if "*" in resource}
+    wildcard_actions = {
+        action for pairs in grants.values() for action, resource in pairs if "*" in resource
+    }
     assert wildcard_actions == {"ssm:DescribeParameters"}
 
 
 def test_kms_use_is_limited_to_the_owning_service_and_resource(evaluate: Any) -> None:
     resources = evaluate(**WITH_KMS).resources()
     expected = {
-        "SecretDecryptPolicy": ("secretsmanager.us-east-1.amazonaws.com", "kms:EncryptionContext:SecretARN", SECRET_ARN),
-        "TokenEncryptPolicy": ("ssm.us-east-1.amazonaws.com", "kms:EncryptionContext:PARAMETER_ARN", PARAMETER_ARN),
-        "TokenReaderPolicy": ("ssm.us-east-1.amazonaws.com", "kms:EncryptionContext:PARAMETER_ARN", PARAMETER_ARN),
+        "SecretDecryptPolicy": (
+            "secretsmanager.us-east-1.amazonaws.com",
+            "kms:EncryptionContext:SecretARN",
+            SECRET_ARN,
+        ),
+        "TokenEncryptPolicy": (
+            "ssm.us-east-1.amazonaws.com",
+            "kms:EncryptionContext:PARAMETER_ARN",
+            PARAMETER_ARN,
+        ),
+        "TokenReaderPolicy": (
+            "ssm.us-east-1.amazonaws.com",
+            "kms:EncryptionContext:PARAMETER_ARN",
+            PARAMETER_ARN,
+        ),
     }
     for logical_id, (service, context_key, context_value) in expected.items():
         statements = resources[logical_id]["Properties"]["PolicyDocument"]["Statement"]
@@ -276,7 +307,9 @@ def test_without_customer_keys_no_kms_permission_exists(evaluate: Any) -> None:
     resources = evaluate(**WITHOUT_KMS).resources()
     assert "SecretDecryptPolicy" not in resources
     assert "TokenEncryptPolicy" not in resources
-    assert not [a for pairs in _grants(resources).values() for a, _ in pairs if a.startswith("kms:")]
+    assert not [
+        a for pairs in _grants(resources).values() for a, _ in pairs if a.startswith("kms:")
+    ]
 
 
 # --- alarms, dashboard, outputs --------------------------------------------------------------
@@ -284,19 +317,33 @@ def test_without_customer_keys_no_kms_permission_exists(evaluate: Any) -> None:
 
 def test_every_alarm_notifies_the_alarm_topic(evaluate: Any) -> None:
     resources = evaluate(**WITHOUT_KMS).resources()
-    alarms = {k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+    alarms = {
+        k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::CloudWatch::Alarm"
+    }
 
-    assert set(alarms) == {"FunctionErrorsAlarm", "ScheduleDeadLetterAlarm", "TokenRemainingLifeAlarm"}
+    assert set(alarms) == {
+        "FunctionErrorsAlarm",
+        "ScheduleDeadLetterAlarm",
+        "TokenRemainingLifeAlarm",
+    }
     for name, alarm in alarms.items():
         assert alarm["AlarmActions"] == ["REF:AlarmTopic"], name
-    assert alarms["FunctionErrorsAlarm"]["Dimensions"] == [{"Name": "FunctionName", "Value": "REF:TokenRefresherFunction"}]
-    assert alarms["ScheduleDeadLetterAlarm"]["Dimensions"][0]["Value"] == "GETATT:ScheduleDeadLetterQueue.QueueName"
+    assert alarms["FunctionErrorsAlarm"]["Dimensions"] == [
+        {"Name": "FunctionName", "Value": "REF:TokenRefresherFunction"}
+    ]
+    assert (
+        alarms["ScheduleDeadLetterAlarm"]["Dimensions"][0]["Value"]
+        == "GETATT:ScheduleDeadLetterQueue.QueueName"
+    )
 
 
 def test_remaining_life_alarm_fires_when_the_metric_is_low_or_missing(evaluate: Any) -> None:
     alarm = evaluate(**WITHOUT_KMS).resources()["TokenRemainingLifeAlarm"]["Properties"]
 
-    assert (alarm["Namespace"], alarm["MetricName"]) == ("JoorTokenRefresher", "TokenSecondsRemaining")
+    assert (alarm["Namespace"], alarm["MetricName"]) == (
+        "JoorTokenRefresher",
+        "TokenSecondsRemaining",
+    )
     assert alarm["Dimensions"] == [{"Name": "service", "Value": "joor-token-refresher-test"}]
     assert alarm["Statistic"] == "Minimum"
     assert alarm["ComparisonOperator"] == "LessThanThreshold"
@@ -305,17 +352,30 @@ def test_remaining_life_alarm_fires_when_the_metric_is_low_or_missing(evaluate: 
 
 def test_alarm_email_subscription_exists_only_when_an_address_is_given(evaluate: Any) -> None:
     assert "AlarmEmailSubscription" not in evaluate(**WITHOUT_KMS).resources()
-    subscription = evaluate(**WITHOUT_KMS, AlarmEmail="oncall@example.com").resources()["AlarmEmailSubscription"]
-    assert subscription["Properties"] == {"TopicArn": "REF:AlarmTopic", "Protocol": "email", "Endpoint": "oncall@example.com"}
+    subscription = evaluate(**WITHOUT_KMS, AlarmEmail="oncall@example.com").resources()[
+        "AlarmEmailSubscription"
+    ]
+    assert subscription["Properties"] == {
+        "TopicArn": "REF:AlarmTopic",
+        "Protocol": "email",
+        "Endpoint": "oncall@example.com",
+    }
 
 
 def test_dashboard_shows_remaining_life_and_outcomes(evaluate: Any) -> None:
     import json
 
-    body = json.loads(evaluate(**WITHOUT_KMS).resources()["TokenDashboard"]["Properties"]["DashboardBody"])
+    body = json.loads(
+        evaluate(**WITHOUT_KMS).resources()["TokenDashboard"]["Properties"]["DashboardBody"]
+    )
     metrics = json.dumps([widget["properties"].get("metrics") for widget in body["widgets"]])
 
-    for name in ("TokenSecondsRemaining", "TokenRefreshed", "TokenRefreshSkipped", "TokenRefreshFailed"):
+    for name in (
+        "TokenSecondsRemaining",
+        "TokenRefreshed",
+        "TokenRefreshSkipped",
+        "TokenRefreshFailed",
+    ):
         assert name in metrics, name
     assert "joor-token-refresher-test" in metrics
     assert "${" not in json.dumps(body)
@@ -342,7 +402,9 @@ def test_every_checkov_skip_gives_a_reason(template: dict[str, Any]) -> None:
     assert skips, "expected the documented skips"
     for logical_id, skip in skips:
         assert re.fullmatch(r"CKV_AWS_\d+", skip["id"]), logical_id
-        assert len(skip.get("comment", "").split()) >= 8, f"{logical_id} skips {skip['id']} without a reason"
+        assert len(skip.get("comment", "").split()) >= 8, (
+            f"{logical_id} skips {skip['id']} without a reason"
+        )
 
 
 # --- samconfig.toml --------------------------------------------------------------------------

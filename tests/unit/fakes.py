@@ -107,5 +107,7 @@ class FakeEndpoint:
         return len(self.timeouts)
 
 
-def transient(message: str = "JOOR answered HTTP 503", retry_after: float | None = None) -> Exception:
+def transient(
+    message: str = "JOOR answered HTTP 503", retry_after: float | None = None
+) -> Exception:
     return TransientEndpointError(message, retry_after)

@@ -9,7 +9,9 @@ from refresher.domain.errors import redact
 
 
 def test_redact_removes_secret_values() -> None:
-    assert redact("bad password hunter2 for user", ["hunter2"]) == "bad password [redacted] for user"
+    assert (
+        redact("bad password hunter2 for user", ["hunter2"]) == "bad password [redacted] for user"
+    )
 
 
 def test_redact_escapes_line_breaks_so_no_log_line_can_be_forged() -> None:

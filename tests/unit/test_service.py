@@ -50,7 +50,9 @@ class World:
 
 
 def stored_with(seconds_left: float, version: int = 4) -> StoredToken:
-    return StoredToken(exists=True, expires_at=START + timedelta(seconds=seconds_left), version=version)
+    return StoredToken(
+        exists=True, expires_at=START + timedelta(seconds=seconds_left), version=version
+    )
 
 
 def test_a_token_with_more_than_the_window_left_is_kept_without_touching_credentials() -> None:
@@ -266,5 +268,12 @@ def test_the_summary_holds_no_token() -> None:
     summary = world.run().summary()
 
     assert "token-1" not in repr(summary)
-    assert set(summary) == {"result", "forced", "parameter", "version", "expires_at", "seconds_left"}
+    assert set(summary) == {
+        "result",
+        "forced",
+        "parameter",
+        "version",
+        "expires_at",
+        "seconds_left",
+    }
     assert summary["expires_at"] == "2026-11-28T22:00:00Z"
