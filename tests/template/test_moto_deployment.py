@@ -191,6 +191,6 @@ def test_customer_key_adds_only_the_encrypt_policy_to_the_function_role(
     if isinstance(document, str):
         document = json.loads(document)
     assert [(s["Action"], s["Resource"]) for s in document["Statement"]] == [
-        ("kms:Encrypt", kms_key_arn)
+        (["kms:Encrypt", "kms:GenerateDataKey"], kms_key_arn)
     ]
     assert "SecretDecryptPolicy" not in resources

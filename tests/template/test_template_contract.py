@@ -249,7 +249,11 @@ def _expected_grants(with_kms: bool) -> dict[str, set[tuple[str, str]]]:
     }
     reader = {("ssm:GetParameter", PARAMETER_ARN)}
     if with_kms:
-        function_role |= {("kms:Decrypt", SECRET_KEY_ARN), ("kms:Encrypt", TOKEN_KEY_ARN)}
+        function_role |= {
+            ("kms:Decrypt", SECRET_KEY_ARN),
+            ("kms:Encrypt", TOKEN_KEY_ARN),
+            ("kms:GenerateDataKey", TOKEN_KEY_ARN),
+        }
         reader |= {("kms:Decrypt", TOKEN_KEY_ARN)}
     return {
         "TokenRefresherRole": function_role,
@@ -296,7 +300,9 @@ def test_kms_use_is_limited_to_the_owning_service_and_resource(evaluate: Any) ->
     }
     for logical_id, (service, context_key, context_value) in expected.items():
         statements = resources[logical_id]["Properties"]["PolicyDocument"]["Statement"]
-        kms_statements = [s for s in statements if str(s["Action"]).startswith("kms:")]
+        kms_statements = [
+            s for s in statements if all(a.startswith("kms:") for a in _as_list(s["Action"]))
+        ]
         assert len(kms_statements) == 1, logical_id
         condition = kms_statements[0]["Condition"]["StringEquals"]
         assert condition["kms:ViaService"] == service
