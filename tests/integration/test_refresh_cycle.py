@@ -24,7 +24,7 @@ def test_a_run_with_no_stored_token_fetches_one_and_stores_it_as_a_secure_string
     run = harness.invoke({})
 
     assert run.error is None
-    assert run.result is not None
+    assert run.result is not None, run.error
     assert run.result["result"] == "refreshed"
     assert run.result["version"] == 1
     token = harness.stored_token()
@@ -42,7 +42,7 @@ def test_a_fresh_run_costs_one_aws_call_and_no_joor_call(harness: Harness) -> No
 
     run = harness.invoke({})
 
-    assert run.result is not None
+    assert run.result is not None, run.error
     assert run.result["result"] == "skipped"
     assert harness.aws_calls() == [DESCRIBE]
     assert harness.joor_calls == 0
@@ -51,7 +51,7 @@ def test_a_fresh_run_costs_one_aws_call_and_no_joor_call(harness: Harness) -> No
 def test_a_stale_run_costs_one_joor_call_and_three_aws_calls(harness: Harness) -> None:
     run = harness.invoke({})
 
-    assert run.result is not None
+    assert run.result is not None, run.error
     assert run.result["result"] == "refreshed"
     assert harness.aws_calls() == [DESCRIBE, GET_SECRET, PUT]
     assert harness.joor_calls == 1
@@ -66,7 +66,7 @@ def test_a_forced_run_replaces_a_fresh_token_without_reading_the_parameter_first
 
     run = harness.invoke({"force": True})
 
-    assert run.result is not None
+    assert run.result is not None, run.error
     assert run.result["result"] == "refreshed"
     assert run.result["forced"] is True
     second = harness.snapshot()
@@ -86,7 +86,7 @@ def test_a_token_closer_to_expiry_than_the_window_is_refreshed(harness: Harness)
 
     run = harness.invoke({})
 
-    assert run.result is not None
+    assert run.result is not None, run.error
     assert run.result["result"] == "refreshed"
     assert harness.joor_calls == 1
 
@@ -98,7 +98,7 @@ def test_a_parameter_without_a_readable_expiry_counts_as_stale(harness: Harness)
 
     run = harness.invoke({})
 
-    assert run.result is not None
+    assert run.result is not None, run.error
     assert run.result["result"] == "refreshed"
     assert harness.stored_token() != "hand-made"
 
@@ -114,7 +114,7 @@ def test_scheduled_payloads_refresh_only_when_needed(harness: Harness, event_fil
 
     run = harness.invoke(event)
 
-    assert run.result is not None
+    assert run.result is not None, run.error
     assert run.result["result"] == "skipped"
 
 
@@ -164,6 +164,6 @@ def test_expiry_is_counted_from_before_the_request_was_sent(harness: Harness) ->
 
     run = harness.invoke({})
 
-    assert run.result is not None
+    assert run.result is not None, run.error
     expires_at = datetime.fromisoformat(run.result["expires_at"].replace("Z", "+00:00"))
     assert expires_at.timestamp() <= sent_at + 36000 + 1
