@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from refresher.config import Settings
-from refresher.domain.errors import RefreshError
+from refresher.domain.errors import RefreshError, UnexpectedError
 from refresher.domain.service import TokenRefresher
 from refresher.events import parse_event
 from refresher.observability import report_failure, report_outcome
@@ -43,5 +43,9 @@ def lambda_handler(event: dict[str, Any] | None, context: LambdaContext) -> dict
     except RefreshError as error:
         report_failure(logger, metrics, error, error.seconds_left)
         raise
+    except Exception as error:  # noqa: BLE001 - reported without its message, then re-raised
+        unexpected = UnexpectedError.wrap(error)
+        report_failure(logger, metrics, unexpected, None)
+        raise unexpected from None
     report_outcome(logger, metrics, outcome)
     return outcome.summary()

@@ -189,3 +189,27 @@ def test_throttling_on_write_is_retried_by_the_sdk_and_succeeds(harness: Harness
 
     assert run.error is None
     assert harness.stack.proxy.seen["AmazonSSM.PutParameter"] == 3  # type: ignore[union-attr]
+
+
+def test_an_unforeseen_error_is_reported_without_its_message(harness: Harness) -> None:
+    import app
+
+    harness.invoke({})
+    before = harness.snapshot()
+    store = app.get_refresher()._store  # type: ignore[attr-defined]
+
+    def put_parameter_that_quotes_its_value(**kwargs: str) -> None:
+        raise ValueError(f"cannot store {kwargs['Value']}")
+
+    store._client.put_parameter = put_parameter_that_quotes_its_value
+
+    run = harness.invoke({"force": True})
+
+    assert isinstance(run.error, errors.UnexpectedError)
+    assert str(run.error).startswith("Unexpected ValueError at ssm_token_store.py:")
+    assert harness.snapshot() == before
+    (error_line,) = run.logs_at("ERROR")
+    assert error_line["reason"] == "unexpected"
+    for secret in harness.stack.fixture_secrets():
+        assert secret not in run.output
+        assert secret not in str(run.error)

@@ -6,6 +6,9 @@ Messages never contain a credential or a token: adapters pass outside text throu
 
 from __future__ import annotations
 
+import traceback
+from pathlib import Path
+
 
 class RefreshError(Exception):
     """A run that could not leave a fresh token behind. The stored token is untouched."""
@@ -76,6 +79,22 @@ class EndpointUnavailableError(RefreshError):
     """JOOR could not be reached, or kept failing, within the time the invocation had."""
 
     reason = "joor_unavailable"
+
+
+class UnexpectedError(RefreshError):
+    """A bug or an outside failure no adapter foresaw. Its message names where, not what:
+    the original message could quote a value (botocore's parameter validation does)."""
+
+    reason = "unexpected"
+
+    @classmethod
+    def wrap(cls, error: BaseException) -> UnexpectedError:
+        # The innermost frame of our own code says most about where to look.
+        root = str(Path(__file__).resolve().parents[2])
+        frames = traceback.extract_tb(error.__traceback__)
+        ours = [f for f in frames if f.filename.startswith(root)] or frames
+        where = f" at {Path(ours[-1].filename).name}:{ours[-1].lineno}" if ours else ""
+        return cls(f"Unexpected {type(error).__name__}{where}; the stored token is unchanged")
 
 
 class TransientEndpointError(Exception):
