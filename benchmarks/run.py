@@ -66,7 +66,7 @@ class Profile:
 
     def __init__(self, quick: bool) -> None:
         self.quick = quick
-        self.cold_rounds = 2 if quick else 21
+        self.cold_rounds = 1 if quick else 21
         self.importtime_runs = 1 if quick else 7
         self.warm_iterations = 4 if quick else 60
         self.warm_warmup = 1 if quick else 10
@@ -336,23 +336,23 @@ def measure_warm(env: dict[str, str], profile: Profile) -> dict[str, Any]:
 
 
 def measure_memory(
-    env: dict[str, str], calls: dict[str, Any], cold_start: dict[str, Any]
+    env: dict[str, str], calls: dict[str, Any], cold_start: dict[str, Any], profile: Profile
 ) -> dict[str, Any]:
     limit_mb, limit_source = memory_limit()
     rows = []
     by_scenario = {row["scenario"]: row for row in calls["rows"]}
     for title, event in (("fresh token", {}), ("forced refresh", {"force": True})):
-        traced, _, _ = cold("handler", env, event, "--tracemalloc")
         rss_kb = by_scenario[title]["maxrss_kb"]
-        rows.append(
-            {
-                "run": f"refresher, {title}, fresh process",
-                "maxrss_mb": rss_kb / 1024,
-                "share_of_limit": rss_kb / 1024 / limit_mb,
-                "python_heap_peak_import_mb": traced["tracemalloc_import_peak_b"] / 2**20,
-                "python_heap_peak_invocation_mb": traced["tracemalloc_invoke_peak_b"] / 2**20,
-            }
-        )
+        row = {
+            "run": f"refresher, {title}, fresh process",
+            "maxrss_mb": rss_kb / 1024,
+            "share_of_limit": rss_kb / 1024 / limit_mb,
+        }
+        if not profile.quick:  # tracemalloc slows a run several times over
+            traced, _, _ = cold("handler", env, event, "--tracemalloc")
+            row["python_heap_peak_import_mb"] = traced["tracemalloc_import_peak_b"] / 2**20
+            row["python_heap_peak_invocation_mb"] = traced["tracemalloc_invoke_peak_b"] / 2**20
+        rows.append(row)
     for variant in ("minimal", "naive"):
         rss_kb = cold_start["variants"][variant]["maxrss_kb"]["median"]
         rows.append(
@@ -572,7 +572,8 @@ def render(results: dict[str, Any]) -> str:
             "",
             f"{a['files']} files, **{mb(a['unzipped_bytes'])} unzipped, {mb(a['zipped_bytes'])} "
             f"zipped**; boto3 bundled: "
-            f"{'yes' if a['boto3_bundled'] else 'no (the runtime provides it)'}.",
+            f"{'yes' if a['boto3_bundled'] else 'no (the runtime provides it)'}; "
+            f"byte-code shipped: {'yes' if a['ships_bytecode'] else 'no'}.",
             "",
             "| part | unzipped | zipped |",
             "|---|---|---|",
@@ -635,7 +636,7 @@ def main(argv: list[str] | None = None) -> int:
             log("bench: 3/5 warm runs")
             warm = measure_warm(env, profile)
             log("bench: 4/5 memory")
-            memory = measure_memory(env, calls, cold_start)
+            memory = measure_memory(env, calls, cold_start, profile)
     results: dict[str, Any] = {
         "meta": meta,
         "calls": calls,
