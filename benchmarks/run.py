@@ -68,7 +68,7 @@ class Profile:
         self.quick = quick
         self.cold_rounds = 1 if quick else 21
         self.importtime_runs = 1 if quick else 7
-        self.warm_iterations = 4 if quick else 60
+        self.warm_iterations = 4 if quick else 150
         self.warm_warmup = 1 if quick else 10
 
 
@@ -249,7 +249,7 @@ def measure_cold_start(
     return {
         "operation": "DescribeParameters with a Name Equals filter (the same in every variant)",
         "processes_per_variant": profile.cold_rounds,
-        "artifact_folders": folders,
+        "artifact_folders": {k: os.path.relpath(v, ROOT) for k, v in folders.items()},
         "variants": stats,
         "ratio_to_floor": ratios,
         "imports": measure_importtime(env, profile),
@@ -421,6 +421,13 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
             GOALS["warm_fresh_token"],
         ),
     ]
+    deployed = results["cold_start"]["ratio_to_floor"].get("deployed")
+    if deployed is not None:
+        shipped = results["artifact"].get("ships_bytecode")
+        title = "cold start as Lambda loads the artifact (byte-code shipped: " + (
+            "yes)" if shipped else "no; see docs/benchmarks.md)"
+        )
+        rows.append(_ratio_goal(title, deployed["in_process"], GOALS["cold_start"]))
     memory = results["memory"]
     peak = max(r["maxrss_mb"] for r in memory["rows"][:2])
     rows.append(
@@ -451,7 +458,8 @@ def render(results: dict[str, Any]) -> str:
     out = [
         f"Command: `{meta['command']}` · {meta['date']} · {m['uname_m']}, {m['nproc']} cores "
         f"({m['cpu']}), Python {m['python']}, load average {m['load_average_at_start']:.2f} "
-        f"at start{' · QUICK RUN: too few samples to quote' if meta['quick'] else ''}",
+        f"at start, {meta['duration_s']:.0f} s"
+        f"{' · QUICK RUN: too few samples to quote' if meta['quick'] else ''}",
         "",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
         "",
