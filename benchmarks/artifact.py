@@ -97,14 +97,16 @@ def own_build(log: Any = print) -> Path:
 def part_of(relative: Path) -> str:
     """Group a file under its distribution: ``requests-2.x.dist-info`` counts as ``requests``."""
     top = relative.parts[0]
-    if len(relative.parts) == 1:
-        return "(function files)" if top.endswith(".py") or top == "requirements.txt" else top
+    if len(relative.parts) == 1:  # the function's own files, or a one-file module
+        return "(function folder)" if (FUNCTION_DIR / top).exists() else top.removesuffix(".py")
+    if (FUNCTION_DIR / top).is_dir():
+        return "(function folder)"
     if top.endswith((".dist-info", ".data")):
         return top.split("-")[0]
     return top
 
 
-def measure(build_dir: Path, source: str, top: int = 8) -> dict[str, Any]:
+def measure(build_dir: Path, source: str, top: int = 10) -> dict[str, Any]:
     files = sorted(p for p in build_dir.rglob("*") if p.is_file() and p.name != ".complete")
     unzipped: dict[str, int] = defaultdict(int)
     zipped: dict[str, int] = defaultdict(int)
