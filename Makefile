@@ -50,3 +50,9 @@ include make/template.mk
 
 clean:
 	rm -rf $(VENV) .venv-* .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage
+
+# Issue 5: what a run costs against its floor (calls, cold start, warm overhead, memory,
+# artifact size). A few minutes; writes benchmarks/results/latest.json and docs/benchmarks.md.
+.PHONY: bench
+bench: $(VENV_STAMP)
+	$(VENV)/bin/python -m benchmarks.run

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from refresher.config import Settings
 from refresher.domain.errors import RefreshError, UnexpectedError
 from refresher.domain.service import TokenRefresher
 from refresher.events import parse_event
 from refresher.observability import report_failure, report_outcome
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
 metrics = Metrics()

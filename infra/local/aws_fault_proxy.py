@@ -29,6 +29,9 @@ class AwsFault:
 class _Handler(BaseHTTPRequestHandler):
     server: _ProxyServer
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY, as real servers set it: without it a keep-alive response sent as headers then
+    # body waits ~40 ms for the client's delayed ACK (Nagle), and every reused connection pays it.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: request bodies hold tokens."""

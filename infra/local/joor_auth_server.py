@@ -97,6 +97,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
     server_version = "joor-auth-local/1.0"
+    # TCP_NODELAY, as real servers set it: without it a keep-alive response sent as headers then
+    # body waits ~40 ms for the client's delayed ACK (Nagle), and every reused connection pays it.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the form holds credentials, and tests read captured output."""

@@ -1,0 +1,1 @@
+"""The floors the refresher is compared with, and a documentation-style implementation."""

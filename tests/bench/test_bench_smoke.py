@@ -1,0 +1,44 @@
+"""``make bench`` keeps working: a quick run produces every section. No timing is asserted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_quick_bench_run_reports_every_section_with_runs_at_their_call_floor(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "bench.json"
+
+    done = subprocess.run(  # noqa: S603 - this repository's own module, fixed arguments
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--no-artifact", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads(out.read_text())
+    assert set(results) >= {"meta", "calls", "cold_start", "warm", "memory", "artifact", "goals"}
+    scenarios = {row["scenario"]: row for row in results["calls"]["rows"]}
+    assert set(scenarios) == {"missing parameter", "fresh token", "stale token", "forced refresh"}
+    assert all(row["at_floor"] for row in scenarios.values()), scenarios
+    assert scenarios["fresh token"]["aws_clients_created"] == ["ssm"]
+    assert scenarios["fresh token"]["requests_imported"] is False
+    assert set(results["cold_start"]["variants"]) == {"handler", "minimal", "naive"}
+    assert results["warm"]["forced_refresh"]["ratio"] > 0
+    assert results["warm"]["fresh_token"]["ratio"] > 0
+    assert results["memory"]["rows"][0]["maxrss_mb"] > 0
+    assert results["artifact"] == {"skipped": "--no-artifact"}
+    assert "| goal | figure | met |" in done.stdout
