@@ -48,8 +48,12 @@ template-lint: $(SAM_VENV)/.installed
 template-checkov: $(CHECKOV_VENV)/.installed
 	$(CHECKOV) --file template.yaml --framework cloudformation --skip-download --compact --quiet
 
+# Lambda's /var/task is read-only, so Python cannot cache byte-code there: without .pyc files
+# every cold start compiles every module (make bench: 1.38x the floor without, 1.02x with).
+# Hash-based .pyc, because the deployment zip carries no source timestamps.
 sam-build: $(SAM_VENV)/.installed
 	$(SAM_BUILD_ENV) $(SAM) build --template-file template.yaml
+	$(PYTHON313) -m compileall -q --invalidation-mode checked-hash .aws-sam/build/TokenRefresherFunction
 
 # TEMPLATE_TESTS_REQUIRE_BUILD=1 turns "no build to inspect" from a skip into a failure.
 template-test: sam-build

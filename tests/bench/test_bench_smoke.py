@@ -19,7 +19,7 @@ def test_a_quick_bench_run_reports_every_section_with_runs_at_their_call_floor(
 ) -> None:
     out = tmp_path / "bench.json"
 
-    done = subprocess.run(  # noqa: S603 - this repository's own module, fixed arguments
+    done = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--quick", "--no-artifact", "--json", str(out)],
         cwd=ROOT,
         capture_output=True,

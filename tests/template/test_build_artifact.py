@@ -75,9 +75,10 @@ def test_artifact_holds_the_pinned_dependencies(artifact: Path) -> None:
 
 
 def test_artifact_holds_nothing_but_code_and_dependencies(artifact: Path) -> None:
-    allowed = {
-        p.name for p in SOURCE_DIR.iterdir() if p.name != "__pycache__"
-    } | _distribution_top_level_names(artifact)
+    # __pycache__: the byte-code the build adds (see the next test).
+    allowed = ({p.name for p in SOURCE_DIR.iterdir()} | _distribution_top_level_names(artifact)) | {
+        "__pycache__"
+    }
     top_level = {p.name for p in artifact.iterdir()}
 
     assert not top_level & FORBIDDEN_NAMES
@@ -93,3 +94,13 @@ def test_compiled_extensions_match_the_arm64_architecture(artifact: Path) -> Non
         assert int.from_bytes(header[18:20], "little") == ELF_MACHINE_AARCH64, (
             f"{shared_object} is not arm64"
         )
+
+
+def test_artifact_ships_hash_checked_byte_code_for_python_3_13(artifact: Path) -> None:
+    """Lambda cannot write .pyc files into /var/task: without them every cold start compiles."""
+    for module in ("app.py", "refresher/domain/service.py", "requests/sessions.py"):
+        source = artifact / module
+        pyc = source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"
+        assert pyc.is_file(), f"{pyc} missing: run make sam-build"
+        flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
+        assert flags == 0b11, f"{pyc} is not a checked hash-based .pyc (flags {flags:#b})"
