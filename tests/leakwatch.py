@@ -30,7 +30,7 @@ class LeakWatch:
         for where, text in self.captured:
             for secret in self.secrets:
                 pieces = {secret} | {
-                    secret[i : i + PIECE] for i in range(0, max(1, len(secret) - PIECE + 1))
+                    secret[i : i + PIECE] for i in range(max(1, len(secret) - PIECE + 1))
                 }
                 if any(piece in text for piece in pieces if len(piece) >= min(PIECE, len(secret))):
                     found.append(f"{where}: a secret of {len(secret)} characters (or part of it)")

@@ -110,9 +110,7 @@ class Harness:
         meta = self.ssm.describe_parameters(
             ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [PARAMETER_NAME]}]
         )["Parameters"][0]
-        return Snapshot(
-            parameter["Value"].encode(), parameter["Version"], meta.get("Description")
-        )
+        return Snapshot(parameter["Value"].encode(), parameter["Version"], meta.get("Description"))
 
     def stored_token(self) -> str:
         value = self.snapshot().value

@@ -135,7 +135,13 @@ def test_the_request_carries_exactly_the_documented_fields_and_names_this_projec
     harness.invoke({})
 
     received = harness.stack.joor.state.received[-1]
-    assert received["fields"] == ["client_id", "client_secret", "grant_type", "password", "username"]
+    assert received["fields"] == [
+        "client_id",
+        "client_secret",
+        "grant_type",
+        "password",
+        "username",
+    ]
     assert received["content_type"].startswith("multipart/form-data; boundary=")
     assert "joor-token-refresher" in received["user_agent"]
 
