@@ -30,7 +30,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         # Printed on every run, so that a reader sees the scan happened and what it covered.
-        reporter.ensure_newline()
+        reporter.write("\n")
         reporter.write_line(WATCH.summary(len(leaks)), red=bool(leaks), green=not leaks)
     if leaks:
         lines = "\n".join(f"  {leak}" for leak in leaks[:20])
