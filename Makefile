@@ -36,7 +36,7 @@ typecheck: $(VENV_STAMP)
 pytest: $(VENV_STAMP)
 	$(VENV)/bin/pytest
 
-test: lint typecheck pytest
+test: lint typecheck security pytest
 
 # Real AWS (your normal credential chain) and real JOOR; see README "Run it from a workstation".
 refresh: $(VENV_STAMP)
@@ -44,3 +44,17 @@ refresh: $(VENV_STAMP)
 
 clean:
 	rm -rf $(VENV) .venv-* .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage
+
+# Issue 4: the fault matrix's table, the 30-day soak, and the security scan.
+.PHONY: fault-table soak security
+
+fault-table: $(VENV_STAMP)
+	$(VENV)/bin/pytest tests/faults -q --write-fault-table
+
+SOAK_DAYS ?= 30
+SOAK_SEED ?= 20240604
+soak: $(VENV_STAMP)
+	$(VENV)/bin/python -m tests.soak.simulation --days $(SOAK_DAYS) --seed $(SOAK_SEED)
+
+security: $(VENV_STAMP)
+	$(VENV)/bin/bandit -q -c pyproject.toml -r functions/
