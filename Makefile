@@ -54,7 +54,7 @@ fault-table: $(VENV_STAMP)
 SOAK_DAYS ?= 30
 SOAK_SEED ?= 20240604
 soak: $(VENV_STAMP)
-	$(VENV)/bin/python -m tests.soak.simulation --days $(SOAK_DAYS) --seed $(SOAK_SEED)
+	PYTHONPATH=functions/token_refresher $(VENV)/bin/python -m tests.soak.simulation --days $(SOAK_DAYS) --seed $(SOAK_SEED) --markdown docs/soak.md
 
 security: $(VENV_STAMP)
 	$(VENV)/bin/bandit -q -c pyproject.toml -r functions/
