@@ -509,6 +509,17 @@ CASES: list[Case] = [
         1,
         check=_log_line_is_escaped,
     ),
+    Case(
+        "joor-wrong-path-404",
+        J,
+        "JOOR_AUTH_URL with a wrong path (real server: 404)",
+        lambda c: c.configure(
+            JOOR_AUTH_URL=c.harness.stack.joor.url.replace("/auth/", "/v4/auth/")
+        ),
+        CredentialsRejectedError,
+        "HTTP 404, not_found",
+        None,
+    ),
     # JOOR: redirects (credentials must not follow)
     *[
         Case(
