@@ -21,10 +21,10 @@ that change between runs replaced by placeholders.
 
 Retries in this table use a fast policy (4 attempts, waits up to 0.2 s, 0.75 s per attempt),
 passed through `build_refresher`; the "Lambda time" rows use the default policy and a short
-function timeout. "JOOR requests" counts the requests the local JOOR server received ("-" where
-the request went to a port where no server answers, or to a path other than /auth/). For AWS faults the test also checks the number
-of attempts the fault proxy saw: three at a throttled or 5xx call (botocore standard mode), one
-at any other error.
+function timeout. "JOOR requests" counts the requests the local JOOR server received at
+/auth/ ("-" where the request went to a port where no server answers, or to another path).
+For AWS faults the test also checks the number of attempts the fault proxy saw: three at a
+throttled or 5xx call (botocore standard mode), one at any other error.
 
 """
 
