@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import platform
 import random
 import secrets
 import sys
@@ -402,14 +404,52 @@ def _hm(seconds: float) -> str:
     return f"{sign}{h}h{m:02d}" + (f"m{s:02d}s" if s else "")
 
 
-def report(results: list[BandResult], seed: int, days: int, aws_throttle: float) -> str:
+def verdicts(results: list[BandResult]) -> list[str]:
+    """The goals, read off the figures (not assumed)."""
+    lines = []
+    for r in results:
+        start = "worst-moment" if r.worst_start else "random"
+        if not r.band.has_outages:
+            lines.append(
+                f"- JOOR always answering: token valid {r.valid_share:.4%} of the time, least "
+                f"life left {_hm(r.min_life)} (guarantee W-I = {_hm(WINDOW - INTERVAL)}): "
+                f"{'held' if r.min_life >= WINDOW - INTERVAL - LAMBDA_TIMEOUT else 'NOT held'}."
+            )
+            continue
+        lapse = (
+            "no lapse"
+            if r.valid_share == 1.0
+            else f"LAPSED ({1 - r.valid_share:.4%} of the time, longest {_hm(r.longest_lapse)})"
+        )
+        held = r.worst_margin is not None and r.worst_margin >= -LAMBDA_TIMEOUT
+        lines.append(
+            f"- {r.band.name}, {start} starts: {lapse}; every outage left at least W-2I-L: "
+            f"{'yes' if held else 'NO'}; shorter-expiry writes: {r.shortening_writes}."
+        )
+    return lines
+
+
+def report(
+    results: list[BandResult],
+    seed: int,
+    days: int,
+    aws_throttle: float,
+    force_every: float = 3 * DAY,
+) -> str:
     minimum = DAY / LIFETIME
     ideal = DAY / (LIFETIME - WINDOW)
+    forced = (
+        f"a forced refresh at a random moment every {force_every / DAY:g} days"
+        if force_every
+        else "no forced refreshes"
+    )
     lines = [
         f"Soak: {days} days per band on a simulated clock, seed {seed}, schedule every "
         f"{INTERVAL // 60} min, window W={_hm(WINDOW)}, interval I={_hm(INTERVAL)}, token "
         f"lifetime {_hm(LIFETIME)}, AWS call attempts throttled at random {aws_throttle:.0%} "
-        f"(a call fails when all {SDK_ATTEMPTS} SDK attempts are).",
+        f"(a call fails when all {SDK_ATTEMPTS} SDK attempts are), {forced}.",
+        "",
+        *verdicts(results),
         "",
         "| outage band | start | outages | lengths | token valid | min life left | bound | "
         "worst margin vs W-2I-L | vs W-I-⌈L/I⌉·I | longest lapse | JOOR calls/day | failed runs | "
@@ -489,17 +529,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"seed {seed} (repeat with --seed {seed})", flush=True)  # noqa: T201
     started = time.perf_counter()
     results = run_all(args.days, seed, args.aws_throttle, args.jitter, args.force_every_days * DAY)
-    text = report(results, seed, args.days, args.aws_throttle)
+    text = report(results, seed, args.days, args.aws_throttle, args.force_every_days * DAY)
     print(text)  # noqa: T201
-    print(f"\n({time.perf_counter() - started:.1f} s of real time)")  # noqa: T201
+    elapsed = time.perf_counter() - started
+    machine = (
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {elapsed:.1f} s of real time"
+    )
+    print(f"\n({machine})")  # noqa: T201
     if args.markdown:
         command = f"make soak SOAK_DAYS={args.days} SOAK_SEED={seed}"
         args.markdown.write_text(
-            "# 30-day soak\n\n"
-            f"Produced by `{command}` (`python -m tests.soak.simulation --days {args.days} "
-            f"--seed {seed}`); the figures depend only on the seed, not on the machine.\n\n"
-            + text
-            + "\n"
+            f"# {args.days}-day soak\n\n"
+            f"Produced by `{command}`, which runs `python -m tests.soak.simulation --days "
+            f"{args.days} --seed {seed} --markdown docs/soak.md`. The figures depend only on "
+            f"the seed (same seed, same table); last run on {machine}.\n\n" + text + "\n"
         )
     return 0
 
