@@ -40,7 +40,7 @@ typecheck: $(VENV_STAMP)
 pytest: $(VENV_STAMP) sam-build
 	TEMPLATE_TESTS_REQUIRE_BUILD=1 $(VENV)/bin/pytest
 
-test: lint typecheck template-lint template-checkov pytest
+test: lint typecheck security template-lint template-checkov pytest
 
 # Real AWS (your normal credential chain) and real JOOR; see README "Run it from a workstation".
 refresh: $(VENV_STAMP)
@@ -56,3 +56,17 @@ clean:
 .PHONY: bench
 bench: $(VENV_STAMP)
 	$(VENV)/bin/python -m benchmarks.run
+
+# Issue 4: the fault matrix's table, the 30-day soak, and the security scan.
+.PHONY: fault-table soak security
+
+fault-table: $(VENV_STAMP)
+	$(VENV)/bin/pytest tests/faults -q --write-fault-table
+
+SOAK_DAYS ?= 30
+SOAK_SEED ?= 20240604
+soak: $(VENV_STAMP)
+	PYTHONPATH=functions/token_refresher $(VENV)/bin/python -m tests.soak.simulation --days $(SOAK_DAYS) --seed $(SOAK_SEED) --markdown docs/soak.md
+
+security: $(VENV_STAMP)
+	$(VENV)/bin/bandit -q -c pyproject.toml -r functions/

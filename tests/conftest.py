@@ -7,6 +7,15 @@ import pytest
 from tests.leakwatch import WATCH
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--write-fault-table",
+        action="store_true",
+        default=False,
+        help="write docs/fault-matrix.md from this run instead of checking it (make fault-table)",
+    )
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     for title, content in report.sections:
@@ -18,8 +27,12 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run if any captured output holds a fixture secret or token, even in part."""
     leaks = WATCH.leaks()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        # Printed on every run, so that a reader sees the scan happened and what it covered.
+        reporter.write("\n")
+        reporter.write_line(WATCH.summary(len(leaks)), red=bool(leaks), green=not leaks)
     if leaks:
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         lines = "\n".join(f"  {leak}" for leak in leaks[:20])
         message = f"SECRET LEAK: {len(leaks)} captured output(s) hold a secret:\n{lines}"
         if reporter is not None:

@@ -24,6 +24,8 @@ class AwsFault:
     message: str = "injected by the local fault proxy"
     status: int = 400
     times: int = 1  # how many matching requests it answers
+    # AWS validation errors quote what was sent: "{request.Value}" in ``message`` is replaced
+    # by that field of the request, to prove the refresher redacts it.
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -44,7 +46,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.seen[target] += 1
         fault = self.server.take_fault(target)
         if fault is not None:
-            data = json.dumps({"__type": fault.code, "message": fault.message}).encode()
+            data = json.dumps(
+                {"__type": fault.code, "message": _echo(fault.message, body)}
+            ).encode()
             self.send_response(fault.status)
             self.send_header("Content-Type", "application/x-amz-json-1.1")
             self.send_header("x-amzn-ErrorType", fault.code)
@@ -77,6 +81,18 @@ class _Handler(BaseHTTPRequestHandler):
         upstream.close()
 
     do_GET = do_POST = do_PUT = do_DELETE = _relay  # noqa: N815 - http.server's names
+
+
+def _echo(message: str, body: bytes) -> str:
+    if "{request." not in message:
+        return message
+    try:
+        fields = json.loads(body)
+    except ValueError:
+        return message
+    for name, value in fields.items() if isinstance(fields, dict) else ():
+        message = message.replace("{request." + name + "}", str(value))
+    return message
 
 
 class _ProxyServer(ThreadingHTTPServer):

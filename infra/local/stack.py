@@ -35,6 +35,7 @@ class LocalStack:
         self.moto = MotoServer()
         self.proxy: AwsFaultProxy | None = None
         self.joor = JoorAuthServer([self.account], expires_in=expires_in)
+        self._session: boto3.Session | None = None
 
     def start(self) -> LocalStack:
         self.moto.start()
@@ -87,13 +88,15 @@ class LocalStack:
     def client(self, service: str) -> Any:
         import boto3
 
-        session: boto3.Session = boto3.Session(
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            aws_session_token="testing",
-            region_name=REGION,
-        )
-        return session.client(service, endpoint_url=self.moto.url)  # type: ignore[call-overload]
+        # One session: a new one re-reads the service models (about 0.15 s each time).
+        if self._session is None:
+            self._session = boto3.Session(
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+                aws_session_token="testing",
+                region_name=REGION,
+            )
+        return self._session.client(service, endpoint_url=self.moto.url)  # type: ignore[call-overload]
 
     def credentials_json(self) -> str:
         a = self.account

@@ -30,9 +30,10 @@ def build_refresher(
 
     session = session or boto3.Session()
     # Short timeouts: a stuck AWS call must not eat the time JOOR retries need.
-    # botocore's standard mode retries throttling and 5xx, three attempts in all.
+    # botocore's standard mode retries throttling and 5xx, three attempts in all. (Its
+    # "max_attempts" counts retries only, so it would make four: say total_max_attempts.)
     aws_config = Config(
-        retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=5
+        retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=3, read_timeout=5
     )
     clock = SystemClock()
     return TokenRefresher(

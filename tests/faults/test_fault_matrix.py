@@ -1,0 +1,189 @@
+"""Every fault at every step, over real HTTP; the same four checks each time:
+
+1. the invocation's outcome (refreshed, or the right error and metric reason);
+2. the stored token: byte for byte unchanged, unless a good token replaced it;
+3. one clear log message, naming the cause;
+4. no secret, token or credential (nor a 12-character piece of one) in any output.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+
+import boto3
+import pytest
+
+from refresher.config import Settings
+from refresher.domain.retry import RetryPolicy
+from tests.faults.cases import CASES, Case, FaultContext
+from tests.faults.peers import CountingServer
+from tests.faults.table import TABLE_PATH, Row, normalize, render
+from tests.integration.conftest import Harness, Snapshot
+from tests.leakwatch import WATCH, LeakWatch
+
+pytestmark = pytest.mark.integration
+
+# Four attempts as in production, but short waits and a 0.75 s attempt timeout, so the matrix
+# runs in about a minute. Passed through composition, the way any caller chooses a policy.
+FAST = RetryPolicy(
+    max_attempts=4, base_delay=0.05, max_delay=0.2, attempt_timeout=0.75, min_attempt_time=0.2
+)
+
+# What each case observed, in CASES order, for the generated table.
+OBSERVED: dict[str, Row] = {}
+
+
+_SESSION: list[boto3.Session] = []
+
+
+def _install(policy: RetryPolicy | None = None) -> None:
+    """Build the handler's refresher as composition does, with ``policy`` and one shared boto3
+    session (a new session re-reads the service models: 0.15 s a client, 90 cases)."""
+    import app
+    from refresher.composition import build_refresher
+
+    if not _SESSION:
+        _SESSION.append(boto3.Session())
+    app._refresher = build_refresher(Settings.from_env(), session=_SESSION[0], retry=policy)
+
+
+def _stale_token(harness: Harness) -> Snapshot:
+    """A valid token from JOOR, stored, with 2 h left: inside the default 3 h window."""
+    state = harness.stack.joor.state
+    state.expires_in = 7200
+    _install()
+    try:
+        first = harness.invoke({})
+    finally:
+        state.expires_in = 36000
+    assert first.result is not None
+    assert first.result["result"] == "refreshed"
+    return harness.snapshot()
+
+
+def _secrets(ctx: FaultContext, before: Snapshot) -> list[str]:
+    account = ctx.harness.stack.account
+    # The client id and user name are not what JOOR checks, but they stay out of output too.
+    WATCH.add_secrets(account.client_id, account.username)
+    values = [account.client_id, account.username, *ctx.harness.stack.fixture_secrets()]
+    values += ctx.made
+    if before.value is not None:
+        values.append(before.value.decode())
+    return values
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_fault(case: Case, harness: Harness, redirect_target: CountingServer) -> None:
+    # GIVEN a valid stored token the next run will try to replace, and the fault
+    stale = _stale_token(harness)
+    harness.start_counting()
+    hits_before = redirect_target.hits
+    ctx = FaultContext(harness, redirect_target)
+    try:
+        case.inject(ctx)
+        if case.fast_retries:
+            _install(FAST)
+        before = harness.snapshot()
+        assert before == stale
+
+        # WHEN the scheduled run happens
+        started = time.monotonic()
+        ctx.harness_timeout = case.timeout_seconds
+        run = harness.invoke({}, timeout_seconds=case.timeout_seconds)
+        ctx.elapsed = time.monotonic() - started
+    finally:
+        ctx.close()
+    redirect_target.hits -= hits_before
+    after = harness.snapshot()
+
+    # THEN 1. the outcome
+    if case.error is None:
+        assert run.error is None, f"expected a refresh, got {run.error!r}"
+        assert run.result is not None
+        assert run.result["result"] == "refreshed"
+        outcome = "refreshed"
+    else:
+        assert isinstance(run.error, case.error), (
+            f"expected {case.error.__name__}, got {run.error!r}"
+        )
+        assert type(run.error) is case.error
+        assert run.failure_reasons() == [case.error.reason]
+        outcome = f"failed: {case.error.reason}"
+
+    # 2. the stored token
+    if case.error is None:
+        assert after.version == (before.version or 0) + 1
+        assert after.value is not None
+        assert after.value != before.value
+        assert harness.stack.joor.state.is_valid(after.value.decode()), "JOOR must accept it"
+        kept = f"replaced (v{before.version} → v{after.version})"
+    else:
+        assert after == before, "a failed run must leave the stored token exactly as it was"
+        kept = f"kept (v{before.version})"
+
+    # 3. one clear log message
+    (line,) = run.log_lines
+    message = str(line["message"])
+    if case.error is None:
+        assert line["level"] == "INFO"
+        assert message == "Token refreshed"
+    else:
+        assert line["level"] == "ERROR"
+        assert message == str(run.error)
+        assert line["reason"] == case.error.reason
+    assert case.phrase in message, f"{case.phrase!r} not in {message!r}"
+
+    # 4. no secret in any output
+    watch = LeakWatch()
+    watch.add_secrets(*_secrets(ctx, before))
+    watch.record("output", run.output)
+    watch.record("result", repr(run.result))
+    watch.record("error", repr(run.error))
+    assert watch.leaks() == []
+
+    if case.joor_calls is not None:
+        assert harness.joor_calls == case.joor_calls
+    # Each AWS fault answered exactly the attempts it was sized for (the SDK makes three at a
+    # throttled or 5xx call, one at any other error), and one more attempt succeeded if the
+    # run recovered.
+    assert harness.stack.proxy is not None
+    for fault in ctx.aws_faults:
+        expected = fault.times + (1 if case.error is None else 0)
+        assert harness.stack.proxy.seen[fault.operation] == expected, fault
+    if case.check is not None:
+        case.check(ctx, run)
+
+    OBSERVED[case.id] = Row(
+        fault=case.fault,
+        step=case.step,
+        outcome=outcome,
+        token=kept,
+        joor_requests="-" if case.joor_calls is None else str(harness.joor_calls),
+        message=normalize(message),
+    )
+
+
+def test_the_committed_fault_table_is_the_one_the_cases_produce(
+    request: pytest.FixtureRequest,
+) -> None:
+    """docs/fault-matrix.md cannot drift from the code: it must equal this run's table."""
+    missing = [c.id for c in CASES if c.id not in OBSERVED]
+    if missing:
+        pytest.skip(f"{len(missing)} case(s) did not run or failed, e.g. {missing[0]}")
+    generated = render([OBSERVED[c.id] for c in CASES])
+    if request.config.getoption("write_fault_table"):
+        TABLE_PATH.parent.mkdir(parents=True, exist_ok=True)
+        TABLE_PATH.write_text(generated)
+        return
+    committed = TABLE_PATH.read_text() if TABLE_PATH.exists() else ""
+    if committed != generated:
+        diff = "".join(
+            difflib.unified_diff(
+                committed.splitlines(keepends=True),
+                generated.splitlines(keepends=True),
+                "docs/fault-matrix.md (committed)",
+                "generated by this run",
+            )
+        )
+        pytest.fail(f"docs/fault-matrix.md is out of date; run `make fault-table`.\n{diff}")
