@@ -83,7 +83,7 @@ def test_a_pytest_session_whose_output_leaks_a_token_prefix_fails(tmp_path: Path
     )
     # WHEN pytest runs it with this project's session hooks
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    run = subprocess.run(  # noqa: S603 - our own interpreter, our own test file
+    run = subprocess.run(
         [
             sys.executable,
             "-m",
