@@ -516,8 +516,8 @@ CASES: list[Case] = [
         lambda c: c.configure(
             JOOR_AUTH_URL=c.harness.stack.joor.url.replace("/auth/", "/v4/auth/")
         ),
-        CredentialsRejectedError,
-        "HTTP 404, not_found",
+        InvalidTokenResponseError,
+        "no token endpoint there. Check JOOR_AUTH_URL",
         None,
     ),
     # JOOR: redirects (credentials must not follow)

@@ -100,6 +100,12 @@ class JoorAuthEndpoint:
                 f"JOOR answered with a redirect (HTTP {status}); credentials are only sent to "
                 f"the configured URL {self._url}, so it was not followed. Check JOOR_AUTH_URL."
             )
+        if status in (404, 405, 410):
+            # Not a verdict on the credentials: nothing answers /auth/ at this URL.
+            raise InvalidTokenResponseError(
+                f"JOOR answered HTTP {status} at {self._url}: no token endpoint there. "
+                "Check JOOR_AUTH_URL and JOOR_ENVIRONMENT."
+            )
         if 400 <= status < 500:
             error, description = _keycloak_error(body, secrets)
             raise CredentialsRejectedError(status, error, description)
