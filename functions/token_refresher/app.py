@@ -11,6 +11,7 @@ from refresher.domain.errors import RefreshError, UnexpectedError
 from refresher.domain.service import TokenRefresher
 from refresher.events import parse_event
 from refresher.observability import report_failure, report_outcome
+from refresher.timing import RESERVED_SECONDS
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -18,8 +19,6 @@ if TYPE_CHECKING:
 logger = Logger()
 metrics = Metrics()
 
-# Time kept back from the JOOR exchange for writing the token and logging the result.
-RESERVED_SECONDS = 8.0
 
 _refresher: TokenRefresher | None = None
 

@@ -27,6 +27,7 @@ from refresher.domain.errors import (
     TokenStoreReadError,
     TokenStoreWriteError,
 )
+from refresher.timing import RESERVED_SECONDS
 from tests.faults.peers import UnacceptingPort, refused_url
 from tests.leakwatch import WATCH
 
@@ -256,7 +257,7 @@ def _log_line_is_escaped(ctx: FaultContext, run: Invocation) -> None:
 
 def _finished_in_time(ctx: FaultContext, run: Invocation) -> None:
     # Lambda kills the function at its timeout: the run must stop within the JOOR budget,
-    # leaving (most of) the 8 s reserve to log why.
+    # leaving (most of) the reserve (refresher.timing) to write or log why.
     limit = ctx.harness_timeout
     assert ctx.elapsed < limit - 4.0, f"ran {ctx.elapsed:.1f} s of a {limit:.0f} s invocation"
 
@@ -1011,29 +1012,29 @@ CASES: list[Case] = [
         1,
         check=_redacted,
     ),
-    # The Lambda running out of time: default retry policy, a 12 s function timeout (4 s for
-    # JOOR after the handler's 8 s reserve).
+    # The Lambda running out of time: default retry policy, a function timeout that leaves
+    # JOOR 4 s after the handler's reserve (refresher.timing.RESERVED_SECONDS).
     Case(
         "time-read-timeout",
         TIME,
-        "JOOR silent for the whole invocation (12 s timeout)",
+        "JOOR silent for the whole invocation (4 s left for JOOR)",
         _joor(lambda _: Fault(kind="delay", seconds=5.0)),
         EndpointUnavailableError,
         "stopped after 1 attempt(s)",
         1,
-        timeout_seconds=12.0,
+        timeout_seconds=RESERVED_SECONDS + 4.0,
         fast_retries=False,
         check=_finished_in_time,
     ),
     Case(
         "time-mid-retry",
         TIME,
-        "HTTP 503 with Retry-After: 1 until time runs out (12 s timeout)",
+        "HTTP 503 with Retry-After: 1 until time runs out (4 s left for JOOR)",
         _status(503, ATTEMPTS, **{"Retry-After": "1"}),
         EndpointUnavailableError,
         "stopped after 2 attempt(s), since waiting",
         2,
-        timeout_seconds=12.0,
+        timeout_seconds=RESERVED_SECONDS + 4.0,
         fast_retries=False,
         check=_finished_in_time,
     ),
@@ -1045,7 +1046,7 @@ CASES: list[Case] = [
         EndpointUnavailableError,
         "stopped after 0 attempt(s)",
         0,
-        timeout_seconds=9.0,
+        timeout_seconds=RESERVED_SECONDS + 1.0,
         fast_retries=False,
     ),
     # Configuration that would send credentials where they must not go

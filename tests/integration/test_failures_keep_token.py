@@ -13,6 +13,7 @@ import pytest
 from infra.local.aws_fault_proxy import AwsFault
 from infra.local.joor_auth_server import Fault
 from refresher.domain import errors
+from refresher.timing import RESERVED_SECONDS
 from tests.integration.conftest import Harness
 
 pytestmark = pytest.mark.integration
@@ -140,8 +141,9 @@ def test_a_failed_refresh_keeps_the_stored_token(harness: Harness, case: Case) -
     harness.start_counting()
     case.arrange(harness)
 
-    # 15 s of Lambda time leaves 7 s for JOOR: one attempt, a 4 s Retry-After, then too little.
-    run = harness.invoke({}, timeout_seconds=15.0 if "time-runs-out" in case.id else 90.0)
+    # 7 s left for JOOR: one attempt, a 4 s Retry-After, then too little time for another.
+    short = RESERVED_SECONDS + 7.0
+    run = harness.invoke({}, timeout_seconds=short if "time-runs-out" in case.id else 90.0)
 
     assert isinstance(run.error, case.error), run.error
     assert case.phrase in str(run.error)

@@ -3,7 +3,7 @@
 The real ``TokenRefresher`` with the real ``RetryPolicy`` (its sleeps advance the simulated
 clock) and the real ``parse_token_response`` run against fakes of the outside systems:
 
-* the scheduler invokes every 15 minutes; each invocation gives JOOR 82 s (90 s - 8 s);
+* the scheduler invokes every 15 minutes; each invocation gives JOOR 90 s less the handler's reserve (58 s);
 * JOOR issues 36000 s tokens, except during outages of random length, when every attempt
   fails with an error status (sometimes 429 with Retry-After), a timeout (which costs the
   attempt's whole timeout), a refused connection, or garbage (HTTP 200, not JSON);
@@ -40,16 +40,17 @@ from refresher.domain.errors import (
 from refresher.domain.models import Credentials, IssuedToken, StoredToken
 from refresher.domain.retry import RetryPolicy
 from refresher.domain.service import TokenRefresher
+from refresher.timing import AWS_ATTEMPTS, RESERVED_SECONDS
 
 # The design defaults (README, "The guarantee").
 WINDOW = 10_800  # REFRESH_WINDOW_SECONDS
 INTERVAL = 900  # rate(15 minutes)
 LIFETIME = 36_000  # JOOR's expires_in
 LAMBDA_TIMEOUT = 90.0
-RESERVED = 8.0  # app.RESERVED_SECONDS
+RESERVED = RESERVED_SECONDS
 DAY = 86_400
 START = datetime(2026, 1, 5, tzinfo=UTC)
-SDK_ATTEMPTS = 3
+SDK_ATTEMPTS = AWS_ATTEMPTS
 
 
 class SimClock:

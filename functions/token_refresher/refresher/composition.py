@@ -13,6 +13,7 @@ from refresher.adapters.system_clock import SystemClock
 from refresher.config import Settings
 from refresher.domain.retry import RetryPolicy
 from refresher.domain.service import TokenRefresher
+from refresher.timing import AWS_ATTEMPTS, AWS_CONNECT_TIMEOUT, AWS_READ_TIMEOUT
 
 if TYPE_CHECKING:
     import boto3
@@ -29,11 +30,13 @@ def build_refresher(
         logging.getLogger(name).setLevel(logging.WARNING)
 
     session = session or boto3.Session()
-    # Short timeouts: a stuck AWS call must not eat the time JOOR retries need.
-    # botocore's standard mode retries throttling and 5xx, three attempts in all. (Its
-    # "max_attempts" counts retries only, so it would make four: say total_max_attempts.)
+    # Short timeouts: a stuck AWS call must not eat the time JOOR retries need (timing.py).
+    # botocore's standard mode retries throttling and 5xx. (Its "max_attempts" counts
+    # retries only, so it would make one more: say total_max_attempts.)
     aws_config = Config(
-        retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=3, read_timeout=5
+        retries={"mode": "standard", "total_max_attempts": AWS_ATTEMPTS},
+        connect_timeout=AWS_CONNECT_TIMEOUT,
+        read_timeout=AWS_READ_TIMEOUT,
     )
     clock = SystemClock()
     return TokenRefresher(
