@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import artifact
+from infra.docs_section import write_section
 from infra.local.stack import PARAMETER_NAME, LocalStack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +38,6 @@ RESULTS_MD = ROOT / "docs" / "benchmarks.md"
 TEMPLATE = ROOT / "template.yaml"
 COMMAND = "make bench"
 IMPORT_MARK = "bench: importing the handler module"  # printed by workers/cold.py
-BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 DECIDED_MEMORY_MB = 256
 GOALS = {"cold_start": 1.25, "warm_forced_refresh": 1.15, "warm_fresh_token": 1.15}
@@ -592,14 +592,7 @@ def render(results: dict[str, Any]) -> str:
 
 
 def write_markdown(table: str) -> None:
-    block = f"{BEGIN}\n{table}{END}"
-    if RESULTS_MD.exists() and BEGIN in RESULTS_MD.read_text():
-        text = RESULTS_MD.read_text()
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = f"# Benchmarks\n\nLatest figures of `{COMMAND}`.\n\n{block}\n"
-    RESULTS_MD.write_text(text)
+    write_section(RESULTS_MD, "bench", table)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from infra.docs_section import write_section
 from refresher.adapters.joor_auth import parse_token_response
 from refresher.domain.errors import (
     RefreshError,
@@ -524,7 +525,11 @@ def main(argv: list[str] | None = None) -> int:
         default=3.0,
         help="a forced refresh at a random moment in each span of this many days (0: none)",
     )
-    parser.add_argument("--markdown", type=Path, help="also write the report to this file")
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        help="also write the report into this file's <!-- soak:begin/end --> block",
+    )
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
     print(f"seed {seed} (repeat with --seed {seed})", flush=True)  # noqa: T201
@@ -538,13 +543,13 @@ def main(argv: list[str] | None = None) -> int:
         f"Python {platform.python_version()}, {elapsed:.1f} s of real time"
     )
     print(f"\n({machine})")  # noqa: T201
-    if args.markdown:
+    if args.readme:
         command = f"make soak SOAK_DAYS={args.days} SOAK_SEED={seed}"
-        args.markdown.write_text(
-            f"# {args.days}-day soak\n\n"
-            f"Produced by `{command}`, which runs `python -m tests.soak.simulation --days "
-            f"{args.days} --seed {seed} --markdown docs/soak.md`. The figures depend only on "
-            f"the seed (same seed, same table); last run on {machine}.\n\n" + text + "\n"
+        write_section(
+            args.readme,
+            "soak",
+            f"Produced by `{command}`. The figures depend only on the seed (same seed, same "
+            f"table); last run on {machine}.\n\n{text}\n",
         )
     return 0
 
