@@ -167,3 +167,22 @@ def test_expiry_is_counted_from_before_the_request_was_sent(harness: Harness) ->
     assert run.result is not None, run.error
     expires_at = datetime.fromisoformat(run.result["expires_at"].replace("Z", "+00:00"))
     assert expires_at.timestamp() <= sent_at + 36000 + 1
+
+
+def test_a_configured_kms_key_encrypts_the_parameter(harness: Harness) -> None:
+    key_id = harness.stack.client("kms").create_key()["KeyMetadata"]["KeyId"]
+    harness.configure(TOKEN_KMS_KEY_ID=key_id)
+
+    run = harness.invoke({})
+
+    assert run.error is None
+    (meta,) = harness.ssm.describe_parameters()["Parameters"]
+    assert meta["KeyId"] == key_id
+    assert harness.stack.joor.state.is_valid(harness.stored_token())
+
+
+def test_without_a_kms_key_the_aws_managed_key_is_used(harness: Harness) -> None:
+    harness.invoke({})
+
+    (meta,) = harness.ssm.describe_parameters()["Parameters"]
+    assert meta["KeyId"] == "alias/aws/ssm"

@@ -14,6 +14,7 @@ from refresher.domain.models import IssuedToken, StoredToken
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
+    from mypy_boto3_ssm.type_defs import PutParameterRequestTypeDef
 
 # Consumers may parse this too: "expires_at=" then an ISO 8601 UTC time to the second.
 DESCRIPTION_FORMAT = (
@@ -69,26 +70,19 @@ class SsmTokenStore:
     def write(self, token: IssuedToken) -> int:
         """Value and expiry in one PutParameter, so no reader ever sees them disagree."""
         description = DESCRIPTION_FORMAT.format(expires_at=format_expiry(token.expires_at))
+        request: PutParameterRequestTypeDef = {
+            "Name": self._name,
+            "Value": token.access_token,
+            "Type": "SecureString",
+            "Overwrite": True,
+            "Description": description,
+            # Standard (4 KB) unless the token needs Advanced (8 KB).
+            "Tier": "Intelligent-Tiering",
+        }
+        if self._kms_key_id:
+            request["KeyId"] = self._kms_key_id
         try:
-            if self._kms_key_id:
-                response = self._client.put_parameter(
-                    Name=self._name,
-                    Value=token.access_token,
-                    Type="SecureString",
-                    KeyId=self._kms_key_id,
-                    Overwrite=True,
-                    Description=description,
-                    Tier="Intelligent-Tiering",
-                )
-            else:
-                response = self._client.put_parameter(
-                    Name=self._name,
-                    Value=token.access_token,
-                    Type="SecureString",
-                    Overwrite=True,
-                    Description=description,
-                    Tier="Intelligent-Tiering",
-                )
+            response = self._client.put_parameter(**request)
         except (ClientError, BotoCoreError) as err:
             # AWS validation messages can echo the value sent: redact the token from them.
             raise TokenStoreWriteError(
