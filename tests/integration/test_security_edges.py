@@ -70,6 +70,32 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
+def _read_request(conn: socket.socket) -> bytes:
+    """Headers and the Content-Length body, however many reads (TLS records) they take.
+
+    Closing with request bytes unread would make the kernel reset the connection, and the
+    client would see a reset instead of the answer.
+    """
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 class RawServer:
     """A loopback TCP server that records what it received and answers with ``reply``."""
 
@@ -94,7 +120,7 @@ class RawServer:
             if self._context is not None:
                 conn = self._context.wrap_socket(conn, server_side=True)
             conn.settimeout(5)
-            self.received = conn.recv(65536)
+            self.received = _read_request(conn)
             self._answer(conn)
         except (OSError, ssl.SSLError):
             pass  # the client gave up: exactly what some tests expect
