@@ -159,13 +159,18 @@ def _ok_reply() -> bytes:
     )
 
 
-def test_an_untrusted_certificate_is_refused_and_no_credentials_are_sent(
-    certificate: tuple[Path, Path],
-) -> None:
+def _tls_server(certificate: tuple[Path, Path]) -> RawServer:
+    """A RawServer answering a token over TLS with the test's self-signed certificate."""
     cert, key = certificate
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    server = RawServer(_ok_reply(), context)
+    return RawServer(_ok_reply(), context)
+
+
+def test_an_untrusted_certificate_is_refused_and_no_credentials_are_sent(
+    certificate: tuple[Path, Path],
+) -> None:
+    server = _tls_server(certificate)
     endpoint = JoorAuthEndpoint(f"https://127.0.0.1:{server.port}/auth/", SystemClock())
 
     with pytest.raises(EndpointUnavailableError, match=r"TLS verification .* failed"):
@@ -179,10 +184,8 @@ def test_the_same_server_is_reachable_when_its_certificate_is_trusted(
     certificate: tuple[Path, Path],
 ) -> None:
     # The control: the refusal above is the certificate check, not a broken server.
-    cert, key = certificate
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    server = RawServer(_ok_reply(), context)
+    cert, _ = certificate
+    server = _tls_server(certificate)
 
     response = requests.post(
         f"https://127.0.0.1:{server.port}/auth/", data=b"x", verify=str(cert), timeout=5
@@ -196,12 +199,10 @@ def test_the_same_server_is_reachable_when_its_certificate_is_trusted(
 def test_a_ca_bundle_from_the_environment_does_not_make_an_untrusted_server_trusted(
     certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cert, key = certificate
+    cert, _ = certificate
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
     monkeypatch.setenv("CURL_CA_BUNDLE", str(cert))
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    server = RawServer(_ok_reply(), context)
+    server = _tls_server(certificate)
     endpoint = JoorAuthEndpoint(f"https://127.0.0.1:{server.port}/auth/", SystemClock())
 
     with pytest.raises(EndpointUnavailableError, match="TLS verification"):
