@@ -20,9 +20,12 @@ help:
 	@echo "make deploy   sam build + sam deploy + a forced first refresh (SAM_CONFIG_ENV=production)"
 	@echo "make clean    remove virtual environments and build output"
 
-$(VENV_STAMP): requirements.txt functions/token_refresher/requirements.txt
+# The test venv also holds the consumer package, installed as a consumer installs it (editable,
+# so that tests see the working tree), with its requests extra.
+$(VENV_STAMP): requirements.txt functions/token_refresher/requirements.txt clients/python/pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON313) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e "clients/python[requests]"
 	@touch $@
 
 demo: $(VENV_STAMP)
