@@ -40,7 +40,12 @@ def lambda_handler(event: dict[str, Any] | None, context: LambdaContext) -> dict
         request = parse_event(event)
         refresher = get_refresher()
         time_limit = context.get_remaining_time_in_millis() / 1000 - RESERVED_SECONDS
-        outcome = refresher.run(force=request.force, time_limit=time_limit)
+        outcome = refresher.run(
+            force=request.force,
+            time_limit=time_limit,
+            seen_version=request.seen_version,
+            parameter=request.parameter,
+        )
     except RefreshError as error:
         report_failure(logger, metrics, error, error.seconds_left)
         raise

@@ -104,7 +104,7 @@ def main() -> None:
         print(f"   AWS calls: {stack.moto.recorded_calls()}; JOOR calls so far: {stack.joor.calls}")
 
         stack.moto.reset_recording()
-        invoke("3. Forced run (an operator, or a workload that got a 401): refreshes", forced)
+        invoke("3. Forced run by an operator: refreshes", forced)
         print(f"   AWS calls: {stack.moto.recorded_calls()}; JOOR calls so far: {stack.joor.calls}")
         show_parameter(stack)
 

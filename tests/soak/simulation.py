@@ -31,6 +31,7 @@ from pathlib import Path
 
 from infra.docs_section import write_section
 from refresher.adapters.joor_auth import parse_token_response
+from refresher.config import DEFAULT_REJECTED_TOKEN_MIN_AGE_SECONDS
 from refresher.domain.errors import (
     RefreshError,
     SecretUnavailableError,
@@ -293,6 +294,8 @@ def simulate(
         endpoint=joor,
         clock=clock,
         window=timedelta(seconds=window),
+        # Only consumers' reports of a rejected token read it; the soak has none.
+        rejected_token_min_age=timedelta(seconds=DEFAULT_REJECTED_TOKEN_MIN_AGE_SECONDS),
         retry=RetryPolicy(rng=random.Random(rng.random())),
     )
     failed: dict[str, int] = {}

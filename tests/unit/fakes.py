@@ -36,6 +36,7 @@ class FakeClock:
 @dataclass
 class FakeStore:
     stored: StoredToken = field(default_factory=lambda: StoredToken(exists=False))
+    clock: FakeClock | None = None  # stamps each write's last_modified, as SSM does
     value: str | None = None
     reads: int = 0
     writes: list[IssuedToken] = field(default_factory=list)
@@ -58,7 +59,12 @@ class FakeStore:
         self.writes.append(token)
         self.value = token.access_token
         version = (self.stored.version or 0) + 1
-        self.stored = StoredToken(exists=True, expires_at=token.expires_at, version=version)
+        self.stored = StoredToken(
+            exists=True,
+            expires_at=token.expires_at,
+            version=version,
+            last_modified=self.clock.now() if self.clock else None,
+        )
         return version
 
 

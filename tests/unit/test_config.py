@@ -25,6 +25,13 @@ def test_defaults_are_sandbox_and_a_three_hour_window_with_the_aws_managed_key()
     assert s.auth_url == "https://atlas-sandbox.jooraccess.com/auth/"
     assert s.refresh_window == timedelta(hours=3)
     assert s.kms_key_id is None
+    assert s.rejected_token_min_age == timedelta(minutes=5)
+
+
+def test_the_minimum_age_of_a_rejected_token_is_configurable() -> None:
+    s = settings(REJECTED_TOKEN_MIN_AGE_SECONDS="60")
+
+    assert s.rejected_token_min_age == timedelta(seconds=60)
 
 
 def test_production_picks_the_documented_production_url() -> None:
@@ -59,6 +66,9 @@ def test_plain_http_is_allowed_for_loopback_hosts(host: str) -> None:
         ({"REFRESH_WINDOW_SECONDS": "10"}, "REFRESH_WINDOW_SECONDS", "between 60 and"),
         ({"REFRESH_WINDOW_SECONDS": "90000"}, "REFRESH_WINDOW_SECONDS", "between 60 and"),
         ({"TOKEN_KMS_KEY_ID": "not a key!"}, "TOKEN_KMS_KEY_ID", "KMS key id"),
+        ({"REJECTED_TOKEN_MIN_AGE_SECONDS": "5m"}, "REJECTED_TOKEN_MIN_AGE_SECONDS", "whole"),
+        ({"REJECTED_TOKEN_MIN_AGE_SECONDS": "0"}, "REJECTED_TOKEN_MIN_AGE_SECONDS", "between 1"),
+        ({"REJECTED_TOKEN_MIN_AGE_SECONDS": "3601"}, "REJECTED_TOKEN_MIN_AGE_SECONDS", "and 3600"),
     ],
 )
 def test_a_bad_setting_names_its_variable(env: dict[str, str], variable: str, phrase: str) -> None:

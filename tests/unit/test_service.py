@@ -28,12 +28,13 @@ from tests.unit.fakes import (
 )
 
 WINDOW = timedelta(hours=3)
+MIN_AGE = timedelta(minutes=5)
 
 
 class World:
     def __init__(self, stored: StoredToken | None = None) -> None:
         self.clock = FakeClock()
-        self.store = FakeStore(stored=stored or StoredToken(exists=False))
+        self.store = FakeStore(stored=stored or StoredToken(exists=False), clock=self.clock)
         self.credentials = FakeCredentials()
         self.endpoint = FakeEndpoint(self.clock)
         self.refresher = TokenRefresher(
@@ -42,16 +43,20 @@ class World:
             endpoint=self.endpoint,
             clock=self.clock,
             window=WINDOW,
+            rejected_token_min_age=MIN_AGE,
             retry=RetryPolicy(rng=random.Random(7)),
         )
 
-    def run(self, force: bool = False, time_limit: float = 82.0):  # type: ignore[no-untyped-def]
-        return self.refresher.run(force=force, time_limit=time_limit)
+    def run(self, force: bool = False, time_limit: float = 82.0, **request):  # type: ignore[no-untyped-def]
+        return self.refresher.run(force=force, time_limit=time_limit, **request)
 
 
-def stored_with(seconds_left: float, version: int = 4) -> StoredToken:
+def stored_with(seconds_left: float, version: int = 4, written_ago: float = 3600.0) -> StoredToken:
     return StoredToken(
-        exists=True, expires_at=START + timedelta(seconds=seconds_left), version=version
+        exists=True,
+        expires_at=START + timedelta(seconds=seconds_left),
+        version=version,
+        last_modified=START - timedelta(seconds=written_ago),
     )
 
 
@@ -270,6 +275,7 @@ def test_the_summary_holds_no_token() -> None:
     assert "token-1" not in repr(summary)
     assert set(summary) == {
         "result",
+        "reason",
         "forced",
         "parameter",
         "version",
@@ -277,3 +283,131 @@ def test_the_summary_holds_no_token() -> None:
         "seconds_left",
     }
     assert summary["expires_at"] == "2026-11-28T22:00:00Z"
+
+
+# --- a consumer reports a rejected version ----------------------------------------------
+
+
+def test_a_rejected_version_that_is_still_stored_is_replaced_whatever_its_expiry() -> None:
+    world = World(stored_with(30000, version=4))
+
+    outcome = world.run(force=True, seen_version=4)
+
+    assert outcome.refreshed
+    assert outcome.reason == "rejected"
+    assert outcome.version == 5
+    assert world.store.reads == 1
+    assert world.endpoint.calls == 1
+
+
+def test_a_rejected_version_already_replaced_costs_one_read_and_no_login() -> None:
+    world = World(stored_with(30000, version=5))
+
+    outcome = world.run(force=True, seen_version=4)
+
+    assert not outcome.refreshed
+    assert outcome.reason == "already_replaced"
+    assert outcome.version == 5
+    assert world.store.reads == 1
+    assert world.credentials.loads == 0
+    assert world.endpoint.calls == 0
+
+
+def test_reports_of_one_version_from_many_consumers_make_one_login() -> None:
+    world = World(stored_with(30000, version=4))
+
+    outcomes = [world.run(force=True, seen_version=4) for _ in range(20)]
+
+    assert world.endpoint.calls == 1
+    assert [o.reason for o in outcomes] == ["rejected"] + ["already_replaced"] * 19
+    assert {o.version for o in outcomes} == {5}
+
+
+def test_a_rejection_of_a_token_younger_than_the_minimum_age_does_not_log_in() -> None:
+    world = World(stored_with(30000, version=4, written_ago=100))
+
+    outcome = world.run(force=True, seen_version=4)
+
+    assert not outcome.refreshed
+    assert outcome.reason == "rate_limited"
+    assert outcome.retry_after == 200
+    assert outcome.summary()["retry_after_seconds"] == 200
+    assert outcome.version == 4
+    assert world.endpoint.calls == 0
+    assert world.credentials.loads == 0
+
+
+def test_a_rejection_exactly_at_the_minimum_age_logs_in() -> None:
+    world = World(stored_with(30000, version=4, written_ago=MIN_AGE.total_seconds()))
+
+    outcome = world.run(force=True, seen_version=4)
+
+    assert outcome.refreshed
+
+
+def test_an_endpoint_that_always_rejects_causes_one_login_per_minimum_age() -> None:
+    world = World(stored_with(30000, version=1, written_ago=MIN_AGE.total_seconds()))
+
+    # A consumer whose every request gets 401 reports the version it read, every 10 s.
+    for _ in range(180):  # 30 minutes
+        version = world.store.stored.version
+        world.run(force=True, seen_version=version)
+        world.clock.advance(10)
+
+    # Once at the start, then once each time the token written last reaches the minimum age.
+    assert world.endpoint.calls == 6
+
+
+def test_a_rejection_without_a_stored_token_logs_in() -> None:
+    world = World()
+
+    outcome = world.run(force=True, seen_version=3)
+
+    assert outcome.refreshed
+    assert outcome.reason == "missing"
+
+
+def test_an_operator_force_ignores_the_minimum_age() -> None:
+    world = World(stored_with(30000, version=4, written_ago=1))
+
+    outcome = world.run(force=True)
+
+    assert outcome.refreshed
+    assert outcome.reason == "forced"
+    assert world.store.reads == 0
+
+
+def test_a_rejected_token_is_replaced_even_by_one_expiring_sooner() -> None:
+    world = World(stored_with(36000 + 3600, version=4))
+
+    outcome = world.run(force=True, seen_version=4)
+
+    assert outcome.refreshed
+    assert outcome.expires_at is not None
+    assert world.store.writes[0].expires_at < START + timedelta(seconds=36000 + 3600)
+
+
+def test_an_event_naming_another_parameter_is_refused_before_any_call() -> None:
+    from refresher.domain.errors import InvalidEventError
+
+    world = World(stored_with(30000))
+
+    with pytest.raises(InvalidEventError, match=r"names parameter '/other'.*keeps '/joor/test"):
+        world.run(force=True, seen_version=4, parameter="/other")
+    assert world.store.reads == 0
+
+
+def test_an_event_naming_this_parameter_is_served() -> None:
+    world = World(stored_with(30000, version=4))
+
+    outcome = world.run(force=True, seen_version=4, parameter="/joor/test/access-token")
+
+    assert outcome.refreshed
+
+
+@pytest.mark.parametrize(
+    ("stored", "expected"),
+    [(stored_with(30000), "fresh"), (stored_with(60), "expiring"), (None, "missing")],
+)
+def test_the_outcome_says_why(stored: StoredToken | None, expected: str) -> None:
+    assert World(stored).run().reason == expected

@@ -52,5 +52,6 @@ def build_refresher(
         endpoint=JoorAuthEndpoint(settings.auth_url, clock),
         clock=clock,
         window=timedelta(seconds=settings.refresh_window.total_seconds()),
+        rejected_token_min_age=settings.rejected_token_min_age,
         retry=retry,
     )

@@ -19,6 +19,11 @@ AUTH_URLS: Final = {
 }
 DEFAULT_REFRESH_WINDOW_SECONDS: Final = 10_800  # 3 h: see README, "The guarantee"
 MAX_REFRESH_WINDOW_SECONDS: Final = 86_400
+# A consumer's report of a rejected token logs in only if the stored token is at least this
+# old: at most one consumer-caused JOOR login per 5 minutes, whatever consumers do (README,
+# "Consumers report a rejected token").
+DEFAULT_REJECTED_TOKEN_MIN_AGE_SECONDS: Final = 300
+MAX_REJECTED_TOKEN_MIN_AGE_SECONDS: Final = 3600
 
 # The variables the code needs from whoever deploys it (the SAM template sets them all).
 REQUIRED_VARIABLES: Final = ("CREDENTIALS_SECRET_ID", "TOKEN_PARAMETER_NAME")
@@ -27,6 +32,7 @@ OPTIONAL_VARIABLES: Final = (
     "JOOR_AUTH_URL",
     "REFRESH_WINDOW_SECONDS",
     "TOKEN_KMS_KEY_ID",
+    "REJECTED_TOKEN_MIN_AGE_SECONDS",
 )
 
 _PARAMETER_NAME = re.compile(r"^/?[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
@@ -41,6 +47,7 @@ class Settings:
     token_parameter_name: str
     refresh_window: timedelta
     kms_key_id: str | None
+    rejected_token_min_age: timedelta
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -59,6 +66,15 @@ class Settings:
             token_parameter_name=_parameter_name(_required(env, "TOKEN_PARAMETER_NAME")),
             refresh_window=timedelta(seconds=_window(env)),
             kms_key_id=_kms_key(_get(env, "TOKEN_KMS_KEY_ID")),
+            rejected_token_min_age=timedelta(
+                seconds=_seconds(
+                    env,
+                    "REJECTED_TOKEN_MIN_AGE_SECONDS",
+                    DEFAULT_REJECTED_TOKEN_MIN_AGE_SECONDS,
+                    1,
+                    MAX_REJECTED_TOKEN_MIN_AGE_SECONDS,
+                )
+            ),
         )
 
 
@@ -110,19 +126,19 @@ def _parameter_name(name: str) -> str:
 
 
 def _window(env: Mapping[str, str]) -> int:
-    raw = _get(env, "REFRESH_WINDOW_SECONDS")
+    name = "REFRESH_WINDOW_SECONDS"
+    return _seconds(env, name, DEFAULT_REFRESH_WINDOW_SECONDS, 60, MAX_REFRESH_WINDOW_SECONDS)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = _get(env, name)
     if not raw:
-        return DEFAULT_REFRESH_WINDOW_SECONDS
+        return default
     if not raw.isdigit():
-        raise ConfigurationError(
-            "REFRESH_WINDOW_SECONDS", f"must be a whole number of seconds, got {raw!r}"
-        )
+        raise ConfigurationError(name, f"must be a whole number of seconds, got {raw!r}")
     value = int(raw)
-    if not 60 <= value <= MAX_REFRESH_WINDOW_SECONDS:
-        raise ConfigurationError(
-            "REFRESH_WINDOW_SECONDS",
-            f"must be between 60 and {MAX_REFRESH_WINDOW_SECONDS}, got {value}",
-        )
+    if not low <= value <= high:
+        raise ConfigurationError(name, f"must be between {low} and {high}, got {value}")
     return value
 
 

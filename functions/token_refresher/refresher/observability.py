@@ -8,6 +8,14 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from refresher.domain.errors import RefreshError
 from refresher.domain.models import RefreshOutcome
 
+_SKIPPED = {
+    "fresh": "Stored token still fresh; nothing to do",
+    "already_replaced": "The rejected version was already replaced; nothing to do",
+    "rate_limited": (
+        "A consumer reported a rejected token written too recently to replace; not logging in"
+    ),
+}
+
 
 def report_outcome(logger: Logger, metrics: Metrics, outcome: RefreshOutcome) -> None:
     for warning in outcome.warnings:
@@ -17,7 +25,10 @@ def report_outcome(logger: Logger, metrics: Metrics, outcome: RefreshOutcome) ->
         logger.info("Token refreshed", extra=outcome.summary())
     else:
         metrics.add_metric(name="TokenRefreshSkipped", unit=MetricUnit.Count, value=1)
-        logger.info("Stored token still fresh; nothing to do", extra=outcome.summary())
+        if outcome.reason == "rate_limited":
+            # A consumer keeps reporting rejections of tokens this new: worth a graph line.
+            metrics.add_metric(name="TokenRefreshRateLimited", unit=MetricUnit.Count, value=1)
+        logger.info(_SKIPPED[outcome.reason], extra=outcome.summary())
     report_seconds_left(metrics, outcome.seconds_left)
 
 

@@ -65,7 +65,12 @@ class SsmTokenStore:
         expires_at = None
         if parameter.get("Type") == "SecureString":
             expires_at = parse_description(parameter.get("Description"))
-        return StoredToken(exists=True, expires_at=expires_at, version=parameter.get("Version"))
+        return StoredToken(
+            exists=True,
+            expires_at=expires_at,
+            version=parameter.get("Version"),
+            last_modified=parameter.get("LastModifiedDate"),
+        )
 
     def write(self, token: IssuedToken) -> int:
         """Value and expiry in one PutParameter, so no reader ever sees them disagree."""

@@ -38,6 +38,11 @@ class StoredToken:
     exists: bool
     expires_at: datetime | None = None  # None: missing, or no readable expiry
     version: int | None = None
+    last_modified: datetime | None = None  # when the stored version was written
+
+    def age(self, now: datetime) -> timedelta | None:
+        """How long ago the stored version was written; None when unknown."""
+        return None if self.last_modified is None else now - self.last_modified
 
     def seconds_left(self, now: datetime) -> float | None:
         if self.expires_at is None:
@@ -58,14 +63,21 @@ class RefreshOutcome:
     forced: bool
     parameter: str
     expires_at: datetime | None
-    version: int | None
+    version: int | None  # the version a consumer should read next
     seconds_left: float | None
+    # Why the run did what it did: refreshed because the token was "missing", "expiring",
+    # "forced" or "rejected" (a consumer reported it); skipped because it was "fresh",
+    # "already_replaced" or "rate_limited".
+    reason: str = ""
+    # With "rate_limited": seconds until a rejected token may be replaced.
+    retry_after: int | None = None
     joor_attempts: int = 0
     warnings: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, object]:
-        return {
+        summary: dict[str, object] = {
             "result": "refreshed" if self.refreshed else "skipped",
+            "reason": self.reason,
             "forced": self.forced,
             "parameter": self.parameter,
             "version": self.version,
@@ -74,3 +86,6 @@ class RefreshOutcome:
             else None,
             "seconds_left": int(self.seconds_left) if self.seconds_left is not None else None,
         }
+        if self.retry_after is not None:
+            summary["retry_after_seconds"] = self.retry_after
+        return summary

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import math
+from datetime import datetime, timedelta
 
 from refresher.domain.errors import (
     CredentialsRejectedError,
     EndpointUnavailableError,
+    InvalidEventError,
     InvalidTokenResponseError,
     RefreshError,
     TransientEndpointError,
@@ -27,6 +29,7 @@ class TokenRefresher:
         endpoint: TokenEndpoint,
         clock: Clock,
         window: timedelta,
+        rejected_token_min_age: timedelta,
         retry: RetryPolicy | None = None,
     ) -> None:
         self._store = store
@@ -34,38 +37,90 @@ class TokenRefresher:
         self._endpoint = endpoint
         self._clock = clock
         self._window = window
+        self._rejected_token_min_age = rejected_token_min_age
         self._retry = retry or RetryPolicy()
 
-    def run(self, *, force: bool, time_limit: float) -> RefreshOutcome:
+    @property
+    def parameter(self) -> str:
+        return self._store.name
+
+    def run(
+        self,
+        *,
+        force: bool,
+        time_limit: float,
+        seen_version: int | None = None,
+        parameter: str | None = None,
+    ) -> RefreshOutcome:
         """Refresh if forced or if the stored token has less than the window left.
 
-        ``time_limit`` bounds the JOOR exchange, retries included, in seconds from now.
+        ``seen_version`` (with ``force``) is the version a consumer found rejected: the run
+        logs in only if that version is still the stored one and old enough. ``parameter``,
+        when given, must be the one this refresher keeps. ``time_limit`` bounds the JOOR
+        exchange, retries included, in seconds from now.
         """
+        if parameter is not None and parameter != self._store.name:
+            raise InvalidEventError(
+                f"The event names parameter {parameter!r}, but this function keeps "
+                f"{self._store.name!r}"
+            )
         deadline = Deadline(self._clock, time_limit)
         stored: StoredToken | None = None
-        if not force:
-            # One DescribeParameters call: the whole cost of a run that finds the token fresh.
+        reason = "forced"
+        if not force or seen_version is not None:
+            # One DescribeParameters call: the whole cost of a run that skips.
             stored = self._store.read()
             now = self._clock.now()
-            if stored.is_fresh(now, self._window):
-                return RefreshOutcome(
-                    refreshed=False,
-                    forced=False,
-                    parameter=self._store.name,
-                    expires_at=stored.expires_at,
-                    version=stored.version,
-                    seconds_left=stored.seconds_left(now),
-                )
+            if seen_version is not None:
+                skipped = self._skip_rejection(stored, seen_version, now)
+                if skipped is not None:
+                    return skipped
+                reason = "rejected" if stored.exists else "missing"
+            elif stored.is_fresh(now, self._window):
+                return self._skipped(stored, now, "fresh")
+            else:
+                reason = "expiring" if stored.exists else "missing"
 
         try:
-            return self._refresh(force, stored, deadline)
+            # A forced run replaces the stored token whatever its expiry: its caller says
+            # it no longer works.
+            return self._refresh(reason, force, None if force else stored, deadline)
         except RefreshError as err:
             # Lets the caller report how long the token it kept still lives.
             err.seconds_left = stored.seconds_left(self._clock.now()) if stored else None
             raise
 
+    def _skip_rejection(
+        self, stored: StoredToken, seen_version: int, now: datetime
+    ) -> RefreshOutcome | None:
+        """Whether a consumer's report of a rejected version needs no login, and why."""
+        if stored.version is not None and stored.version > seen_version:
+            # Another consumer's report, or a scheduled run, already replaced it.
+            return self._skipped(stored, now, "already_replaced")
+        age = stored.age(now)
+        if age is not None and age < self._rejected_token_min_age:
+            # A token this new that JOOR refuses points at the caller (wrong endpoint,
+            # missing rights), not at the token: logging in again would only loop.
+            wait = math.ceil((self._rejected_token_min_age - age).total_seconds())
+            return self._skipped(stored, now, "rate_limited", retry_after=wait)
+        return None
+
+    def _skipped(
+        self, stored: StoredToken, now: datetime, reason: str, retry_after: int | None = None
+    ) -> RefreshOutcome:
+        return RefreshOutcome(
+            refreshed=False,
+            forced=reason != "fresh",
+            parameter=self._store.name,
+            expires_at=stored.expires_at,
+            version=stored.version,
+            seconds_left=stored.seconds_left(now),
+            reason=reason,
+            retry_after=retry_after,
+        )
+
     def _refresh(
-        self, force: bool, stored: StoredToken | None, deadline: Deadline
+        self, reason: str, force: bool, keep_if_longer: StoredToken | None, deadline: Deadline
     ) -> RefreshOutcome:
         credentials = self._credentials.load()
         token, attempts = self._request_with_retries(credentials, deadline)
@@ -77,15 +132,14 @@ class TokenRefresher:
                 "will refresh. Lower REFRESH_WINDOW_SECONDS."
             )
         if (
-            stored is not None
-            and stored.expires_at is not None
-            and token.expires_at < stored.expires_at
+            keep_if_longer is not None
+            and keep_if_longer.expires_at is not None
+            and token.expires_at < keep_if_longer.expires_at
         ):
-            # Only reachable when JOOR shortens lifetimes drastically; a forced run skips it,
-            # because its caller says the stored token no longer works.
+            # Only reachable when JOOR shortens lifetimes drastically.
             raise InvalidTokenResponseError(
                 f"JOOR issued a token expiring at {token.expires_at.isoformat()}, sooner than "
-                f"the stored one ({stored.expires_at.isoformat()}); kept the stored token"
+                f"the stored one ({keep_if_longer.expires_at.isoformat()}); kept the stored token"
             )
         version = self._store.write(token)
         return RefreshOutcome(
@@ -95,6 +149,7 @@ class TokenRefresher:
             expires_at=token.expires_at,
             version=version,
             seconds_left=(token.expires_at - self._clock.now()).total_seconds(),
+            reason=reason,
             joor_attempts=attempts,
             warnings=tuple(warnings),
         )
