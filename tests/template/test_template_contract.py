@@ -279,6 +279,86 @@ def test_only_describe_parameters_uses_a_wildcard_resource(evaluate: Any) -> Non
     assert wildcard_actions == {"ssm:DescribeParameters"}
 
 
+FLEET_PATH = "/joor/fleet"
+FLEET_PARAMETERS_ARN = f"arn:aws:ssm:us-east-1:123456789012:parameter{FLEET_PATH}/*"
+
+
+def test_a_fleet_reads_only_secrets_tagged_for_its_path_and_writes_only_under_it(
+    evaluate: Any,
+) -> None:
+    resources = evaluate(TokenParameterPath=FLEET_PATH).resources()
+    grants = _grants(resources)
+
+    assert grants["TokenRefresherRole"] == {
+        ("logs:CreateLogStream", "GETATT:TokenRefresherLogGroup.Arn"),
+        ("logs:PutLogEvents", "GETATT:TokenRefresherLogGroup.Arn"),
+        ("secretsmanager:ListSecrets", "*"),
+        ("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:us-east-1:123456789012:secret:*"),
+        ("ssm:DescribeParameters", "*"),
+        ("ssm:PutParameter", FLEET_PARAMETERS_ARN),
+    }
+    assert grants["TokenReaderPolicy"] == {("ssm:GetParameter", FLEET_PARAMETERS_ARN)}
+    (read,) = [
+        s
+        for s in resources["FleetPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "secretsmanager:GetSecretValue"
+    ]
+    assert read["Condition"] == {
+        "StringLike": {"secretsmanager:ResourceTag/joor-token-parameter": f"{FLEET_PATH}/*"}
+    }
+    assert "NamedAccountPolicy" not in resources
+    variables = _function(resources)["Environment"]["Variables"]
+    assert variables["TOKEN_PARAMETER_PATH"] == FLEET_PATH
+    assert (variables["CREDENTIALS_SECRET_ID"], variables["TOKEN_PARAMETER_NAME"]) == ("", "")
+
+
+def test_a_fleet_with_customer_keys_limits_kms_to_its_path(evaluate: Any) -> None:
+    resources = evaluate(
+        TokenParameterPath=FLEET_PATH, TokenKmsKeyArn=TOKEN_KEY_ARN, SecretKmsKeyArn=SECRET_KEY_ARN
+    ).resources()
+
+    for logical_id in ("TokenEncryptPolicy", "TokenReaderPolicy"):
+        statements = resources[logical_id]["Properties"]["PolicyDocument"]["Statement"]
+        (kms,) = [s for s in statements if str(s["Action"]).startswith(("kms:", "['kms:"))]
+        assert kms["Condition"]["StringEquals"] == {"kms:ViaService": "ssm.us-east-1.amazonaws.com"}
+        assert kms["Condition"]["StringLike"] == {
+            "kms:EncryptionContext:PARAMETER_ARN": FLEET_PARAMETERS_ARN
+        }
+    (decrypt,) = resources["SecretDecryptPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert decrypt["Condition"] == {
+        "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
+    }
+
+
+def test_the_stack_needs_a_named_account_or_a_fleet(template: dict[str, Any]) -> None:
+    (assertion,) = template["Rules"]["OneAccountOrAFleet"]["Assertions"]
+    both_empty = {
+        "Fn::And": [
+            {"Fn::Equals": [{"Ref": "CredentialsSecretArn"}, ""]},
+            {"Fn::Equals": [{"Ref": "TokenParameterPath"}, ""]},
+        ]
+    }
+    assert assertion["Assert"] == {"Fn::Not": [both_empty]}
+
+
+def test_the_dashboard_lists_the_accounts_closest_to_expiry_and_the_failed_ones(
+    evaluate: Any,
+) -> None:
+    import json
+
+    body = json.loads(
+        evaluate(TokenParameterPath=FLEET_PATH).resources()["TokenDashboard"]["Properties"][
+            "DashboardBody"
+        ]
+    )
+    queries = [w["properties"]["query"] for w in body["widgets"] if w["type"] == "log"]
+
+    assert len(queries) == 2
+    assert all(q.startswith("SOURCE 'REF:TokenRefresherLogGroup'") for q in queries)
+    assert "sort seconds_left asc" in queries[0]
+    assert "result = 'failed'" in queries[1]
+
+
 def test_kms_use_is_limited_to_the_owning_service_and_resource(evaluate: Any) -> None:
     resources = evaluate(**WITH_KMS).resources()
     expected = {
