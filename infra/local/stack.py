@@ -20,6 +20,7 @@ from infra.local.moto_server import MotoServer
 
 if TYPE_CHECKING:
     import boto3
+    from botocore.config import Config
 
 REGION = "eu-west-1"
 SECRET_ID = "joor/sandbox/api-credentials"
@@ -140,7 +141,8 @@ class LocalStack:
         env.update(overrides)
         return env
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, config: Config | None = None) -> Any:
+        """A boto3 client of the local stack; ``lambda`` reaches the Invoke stand-in."""
         import boto3
 
         # One session: a new one re-reads the service models (about 0.15 s each time).
@@ -153,7 +155,7 @@ class LocalStack:
             )
         # Lambda is the stand-in (moto's own Lambda would need Docker to run anything).
         endpoint = self.lambda_url if service == "lambda" else self.moto.url
-        return self._session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
+        return self._session.client(service, endpoint_url=endpoint, config=config)  # type: ignore[call-overload]
 
     def credentials_json(self) -> str:
         a = self.account
