@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +24,7 @@ import pytest
 from infra.local.lambda_server import LambdaServer
 from infra.local.stack import FUNCTION_NAME, LocalStack
 from tests.integration.conftest import Harness, lambda_client, record_lambda_logs
+from tests.leakwatch import WATCH
 
 pytestmark = pytest.mark.integration
 
@@ -127,32 +131,52 @@ def test_the_log_tail_holds_the_refreshers_log_lines_of_that_invocation(
     assert any("_aws" in e for e in entries), "the EMF metrics line must be in the tail"
 
 
-def test_the_function_is_reachable_through_the_environment_a_consumer_gets(
-    lambda_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+CONSUMER = """
+import json, os, urllib.error, urllib.request
+import boto3
+from botocore.config import Config
+
+session = boto3.Session()  # credentials, region and endpoints: all from the environment
+invoked = session.client("lambda", config=Config(retries={"total_max_attempts": 1})).invoke(
+    FunctionName=os.environ["JOOR_TOKEN_REFRESHER_FUNCTION"], Payload=b"{}"
+)
+token = session.client("ssm").get_parameter(
+    Name=os.environ["JOOR_TOKEN_PARAMETER"], WithDecryption=True
+)["Parameter"]["Value"]
+request = urllib.request.Request(
+    os.environ["JOOR_API_URL"], headers={"Authorization": "Bearer " + token}
+)
+with urllib.request.urlopen(request, timeout=10) as response:
+    api = {"status": response.status, "body": json.load(response)}
+print(json.dumps({"summary": json.load(invoked["Payload"]), "api": api}))
+"""
+
+
+def test_a_consumer_process_needs_nothing_but_the_consumer_environment(
+    lambda_stack: LocalStack,
 ) -> None:
-    import boto3
-    import requests
+    # Only the basics of a process environment, then what consumer_env() gives.
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT")}
+    env.update(lambda_stack.consumer_env())
 
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL_SSM"):
-        monkeypatch.delenv(name, raising=False)
-    env = lambda_stack.consumer_env()
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    session = boto3.Session()  # everything from the environment, as in a consumer process
-
-    invoked = session.client("lambda").invoke(
-        FunctionName=env["JOOR_TOKEN_REFRESHER_FUNCTION"], Payload=b"{}"
-    )
-    token = session.client("ssm").get_parameter(
-        Name=env["JOOR_TOKEN_PARAMETER"], WithDecryption=True
-    )["Parameter"]["Value"]
-    api = requests.get(
-        env["JOOR_API_URL"], headers={"Authorization": f"Bearer {token}"}, timeout=10
+    run = subprocess.run(
+        [sys.executable, "-c", CONSUMER],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
-    assert payload(invoked)["result"] == "refreshed"
-    assert api.status_code == 200
-    assert api.json()["account"] == lambda_stack.account.client_id
+    WATCH.record("consumer process", run.stdout + run.stderr)
+    assert run.returncode == 0, run.stderr[-2000:]
+    seen = json.loads(run.stdout)
+    assert seen["summary"]["result"] == "refreshed"
+    assert seen["api"] == {
+        "status": 200,
+        "body": {"account": lambda_stack.account.client_id, "resource": "local stand-in"},
+    }
+    assert lambda_stack.lambda_.counts.completed == 1
 
 
 def test_after_joor_revokes_the_token_a_forced_invoke_stores_one_the_api_accepts(
