@@ -38,8 +38,8 @@ botocore and a 429 ``TooManyRequestsException`` (read in botocore 1.44, the vers
 project installs: ``botocore/configprovider.py``, ``botocore/args.py``,
 ``botocore/retries/standard.py``, ``botocore/data/_retry.json``, ``botocore/retryhandler.py``):
   * The retry mode comes from ``Config(retries={"mode": ...})``, ``AWS_RETRY_MODE`` or the
-    config file; botocore 1.44 defaults to ``standard`` (earlier botocore defaulted to
-    ``legacy``; boto/botocore pull request 3513 changed it).
+    config file's ``retry_mode``; botocore 1.44 defaults to ``standard`` (older releases
+    defaulted to ``legacy``), so a consumer should not rely on the default either way.
   * ``standard`` (and ``adaptive``, which adds client-side rate limiting on top): the error
     code ``TooManyRequestsException`` is in ``ThrottledRetryableChecker``'s list, so it IS
     retried automatically: 3 attempts in all by default (``DEFAULT_MAX_ATTEMPTS``), with
@@ -49,10 +49,14 @@ project installs: ``botocore/configprovider.py``, ``botocore/args.py``,
     attempts in all by default (``max_attempts: 5`` in ``__default__``; nothing specific for
     Lambda), with backoff ``rand(0, 1) * 2**(attempt - 1)`` seconds.
   * ``Config(retries={"total_max_attempts": 1})`` (or ``{"max_attempts": 0}``) turns retries
-    off in either mode: one attempt, and the caller gets the exception.
-  So a consumer that keeps the SDK's retries asks for a second refresh seconds after the first
-  one ends: it must turn them off for Invoke. tests/integration/test_lambda_invoke.py shows the
-  attempts each setting makes.
+    off in either mode: one attempt, and the caller gets the exception. (``AWS_MAX_ATTEMPTS``
+    or the config file's ``max_attempts`` also change the count when the client sets none.)
+  * The model lets a 429 carry ``Retry-After`` (``retryAfterSeconds``); this stand-in sends
+    none, and standard mode only reads ``x-amz-retry-after`` anyway.
+  So a consumer that keeps the SDK's retries runs the refresher again as soon as the running
+  invocation ends (its retry takes the freed slot): it must turn them off for Invoke.
+  tests/integration/test_lambda_invoke.py shows the attempts each setting makes, and that
+  second run.
 """
 
 from __future__ import annotations
@@ -303,7 +307,7 @@ class _Handler(BaseHTTPRequestHandler):
                 404, "UnknownOperationException", {"Type": "User", "message": "Unknown operation"}
             )
         qualifier = parse_qs(parts.query).get("Qualifier", [None])[0]
-        invoked_arn = lam.resolve(unquote(match["name"]), qualifier)
+        invoked_arn = lam._resolve(unquote(match["name"]), qualifier)
         invocation_type = self.headers.get("X-Amz-Invocation-Type") or "RequestResponse"
         if invocation_type not in INVOCATION_TYPES:
             raise _ApiError(
@@ -317,10 +321,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(204, b"", ids)
             return
         if invocation_type == "Event":
-            lam.enqueue(event, request_id, invoked_arn)
+            lam._enqueue(event, request_id, invoked_arn)
             self._answer(202, b"", ids)
             return
-        if not lam.try_acquire():
+        if not lam._try_acquire():
             raise _ApiError(
                 429,
                 "TooManyRequestsException",
@@ -331,9 +335,9 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             )
         try:
-            outcome = lam.execute(event, request_id, invoked_arn, "RequestResponse")
+            outcome = lam._execute(event, request_id, invoked_arn, "RequestResponse")
         finally:
-            lam.release()
+            lam._release()
         headers = {**ids, "X-Amz-Executed-Version": LATEST, "Content-Type": "application/json"}
         if outcome.function_error is not None:
             headers["X-Amz-Function-Error"] = outcome.function_error
@@ -446,7 +450,7 @@ class LambdaServer:
         arn = f"arn:aws:lambda:{region}:{account}:function:{name}"
         return f"{arn}:{qualifier}" if qualifier else arn
 
-    def resolve(self, name: str, qualifier: str | None = None) -> str:
+    def _resolve(self, name: str, qualifier: str | None = None) -> str:
         """The ARN an invocation of ``name`` addresses; ``_ApiError`` 404 if it is not ours."""
         region, account = self.region, self.account_id
         if name.startswith("arn:"):
@@ -554,7 +558,7 @@ class LambdaServer:
         limit = self.reserved_concurrency
         return limit is None or self._running < limit
 
-    def try_acquire(self) -> bool:
+    def _try_acquire(self) -> bool:
         """Take a concurrency slot for a synchronous invocation, or count a throttle."""
         with self._cond:
             if self._has_room():
@@ -563,12 +567,12 @@ class LambdaServer:
             self._counts = _bump(self._counts, throttled=1)
             return False
 
-    def release(self) -> None:
+    def _release(self) -> None:
         with self._cond:
             self._running -= 1
             self._cond.notify_all()
 
-    def enqueue(self, event: Any, request_id: str, invoked_arn: str) -> None:
+    def _enqueue(self, event: Any, request_id: str, invoked_arn: str) -> None:
         with self._cond:
             self._queue.append((event, request_id, invoked_arn))
             self._pending_events += 1
@@ -589,14 +593,14 @@ class LambdaServer:
                 event, request_id, invoked_arn = self._queue.popleft()
                 self._running += 1
             try:
-                self.execute(event, request_id, invoked_arn, "Event")
+                self._execute(event, request_id, invoked_arn, "Event")
             finally:
                 with self._cond:
                     self._running -= 1
                     self._pending_events -= 1
                     self._cond.notify_all()
 
-    def execute(
+    def _execute(
         self, event: Any, request_id: str, invoked_arn: str, invocation_type: str
     ) -> _Outcome:
         """Run the handler once, as the runtime does, and record what happened."""
@@ -619,7 +623,7 @@ class LambdaServer:
                     payload = json.dumps(result).encode()
                 except (TypeError, ValueError) as error:
                     error_type = "Runtime.MarshalError"
-                    failure = {
+                    failure: dict[str, Any] = {
                         "errorMessage": f"Unable to marshal response: {error}",
                         "errorType": error_type,
                         "requestId": request_id,
