@@ -171,7 +171,10 @@ class _OutputRouter(io.TextIOBase):
 
     def flush(self) -> None:
         if threading.get_ident() not in self.logs:
-            self.outer.flush()
+            # Python flushes sys.stdout at exit; if an invocation is still running then, this
+            # router is still in place and pytest may already have closed the stream it wraps.
+            with contextlib.suppress(ValueError):
+                self.outer.flush()
 
     def isatty(self) -> bool:
         return False
