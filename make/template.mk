@@ -67,10 +67,12 @@ template-test: sam-build
 template-check: template-lint template-checkov template-test
 
 # The function writes the token only when it runs: invoke it once with force so the token
-# exists right after the deploy instead of at the first scheduled run.
-deploy: sam-build
+# exists right after the deploy instead of at the first scheduled run. Not `sam remote
+# invoke`: it exits 0 when the function failed and retries a slow call, invoking it twice
+# (infra/deploy/invoke_refresher.py says why and how this differs).
+deploy: sam-build $(VENV_STAMP)
 	$(SAM) deploy --config-env $(SAM_CONFIG_ENV) $(SAM_DEPLOY_FLAGS)
-	$(SAM) remote invoke TokenRefresherFunction --config-env $(SAM_CONFIG_ENV) --event '{"force": true}'
+	$(DEPLOY_PYTHON) -m infra.deploy.invoke_refresher --config-env $(SAM_CONFIG_ENV)
 
 deploy-guided: SAM_DEPLOY_FLAGS += --guided
 deploy-guided: deploy
