@@ -126,9 +126,22 @@ def test_deployed_function_has_its_configuration(deploy: Any, secret_arn: str) -
     role_name = configuration["Role"].rsplit("/", 1)[1]
     assert _physical_ids(stack_name)["TokenRefresherRole"][1] == role_name
 
-    log_group = f"/aws/lambda/{outputs['TokenRefresherFunctionName']}"
+    # The function's name is generated (moto ignores LoggingConfig: the contract test checks
+    # that the function logs to this group).
+    assert outputs["TokenRefresherFunctionName"].startswith(f"{stack_name}-")
+    log_group = outputs["TokenRefresherLogGroupName"]
+    assert log_group == f"/aws/lambda/{stack_name}-token-refresher"
     groups = boto3.client("logs").describe_log_groups(logGroupNamePrefix=log_group)["logGroups"]
     assert [(g["logGroupName"], g["retentionInDays"]) for g in groups] == [(log_group, 365)]
+
+
+def test_function_deploys_without_a_reservation_when_told(deploy: Any, secret_arn: str) -> None:
+    _, outputs = deploy({"CredentialsSecretArn": secret_arn, "ReserveConcurrency": "false"})
+
+    function = boto3.client("lambda").get_function(
+        FunctionName=outputs["TokenRefresherFunctionName"]
+    )
+    assert "ReservedConcurrentExecutions" not in function.get("Concurrency", {})
 
 
 def test_deployed_queue_topic_dashboard_and_outputs(deploy: Any, secret_arn: str) -> None:
@@ -170,9 +183,14 @@ def test_reader_policy_grants_get_parameter_and_kms_decrypt_through_ssm(
     )["PolicyVersion"]["Document"]
     if isinstance(document, str):
         document = json.loads(document)
-    grants = {(s["Action"], s["Resource"]) for s in document["Statement"]}
+    grants = {
+        (action, s["Resource"])
+        for s in document["Statement"]
+        for action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
     assert grants == {
         ("ssm:GetParameter", outputs["TokenParameterArn"]),
+        ("ssm:GetParameters", outputs["TokenParameterArn"]),
         ("kms:Decrypt", kms_key_arn),
     }
 

@@ -118,6 +118,54 @@ def test_function_runtime_and_sizing(evaluate: Any, template: dict[str, Any]) ->
     assert function["Role"] == "GETATT:TokenRefresherRole.Arn"
 
 
+# --- reserved concurrency: on by default, off where the account cannot give it ------------
+
+
+def test_reserve_concurrency_is_a_true_false_parameter_on_by_default(
+    template: dict[str, Any],
+) -> None:
+    parameter = template["Parameters"]["ReserveConcurrency"]
+    assert parameter["AllowedValues"] == ["true", "false"]
+    assert parameter["Default"] == "true"
+
+
+def test_without_the_reservation_the_function_reserves_nothing(evaluate: Any) -> None:
+    function = _function(evaluate(**WITHOUT_KMS, ReserveConcurrency="false").resources())
+    # Absent, not 0: a reservation of 0 would stop the function from ever running.
+    assert "ReservedConcurrentExecutions" not in function
+
+
+# --- any stack name CloudFormation accepts fits every name the stack derives from it -------
+
+# CloudFormation stack names: a letter, then letters, digits and hyphens, at most 128.
+LONGEST_STACK_NAME = "j" + "-x" * 63 + "z"
+# Service limits on the names the template builds from the stack name.
+NAME_LIMITS = {
+    ("AWS::Logs::LogGroup", "LogGroupName"): 512,
+    ("AWS::CloudWatch::Alarm", "AlarmName"): 255,
+    ("AWS::CloudWatch::Dashboard", "DashboardName"): 255,
+    ("AWS::Lambda::Function", "FunctionName"): 64,
+}
+
+
+def test_a_128_character_stack_name_fits_every_derived_name(evaluate: Any) -> None:
+    assert len(LONGEST_STACK_NAME) == 128
+    resources = evaluate(stack_name=LONGEST_STACK_NAME, **WITHOUT_KMS).resources()
+
+    checked = 0
+    for logical_id, resource in resources.items():
+        for (resource_type, name_property), limit in NAME_LIMITS.items():
+            name = resource["Properties"].get(name_property)
+            if resource["Type"] == resource_type and name is not None:
+                checked += 1
+                assert len(name) <= limit, (logical_id, name_property, len(name), limit)
+    assert checked >= 5  # the log group, three alarms and the dashboard
+    # Lambda generates the function's name; its logs go to the stack's named log group.
+    function = _function(resources)
+    assert "FunctionName" not in function
+    assert function["LoggingConfig"] == {"LogGroup": "REF:TokenRefresherLogGroup"}
+
+
 # --- parameters catch mistakes ---------------------------------------------------------------
 
 
@@ -247,7 +295,8 @@ def _expected_grants(with_kms: bool) -> dict[str, set[tuple[str, str]]]:
         ("ssm:DescribeParameters", "*"),
         ("ssm:PutParameter", PARAMETER_ARN),
     }
-    reader = {("ssm:GetParameter", PARAMETER_ARN)}
+    # GetParameters too: ECS task definitions read their `secrets` with it.
+    reader = {("ssm:GetParameter", PARAMETER_ARN), ("ssm:GetParameters", PARAMETER_ARN)}
     if with_kms:
         function_role |= {
             ("kms:Decrypt", SECRET_KEY_ARN),
@@ -297,7 +346,10 @@ def test_a_fleet_reads_only_secrets_tagged_for_its_path_and_writes_only_under_it
         ("ssm:DescribeParameters", "*"),
         ("ssm:PutParameter", FLEET_PARAMETERS_ARN),
     }
-    assert grants["TokenReaderPolicy"] == {("ssm:GetParameter", FLEET_PARAMETERS_ARN)}
+    assert grants["TokenReaderPolicy"] == {
+        ("ssm:GetParameter", FLEET_PARAMETERS_ARN),
+        ("ssm:GetParameters", FLEET_PARAMETERS_ARN),
+    }
     (read,) = [
         s
         for s in resources["FleetPolicy"]["Properties"]["PolicyDocument"]["Statement"]
@@ -423,7 +475,7 @@ def test_every_alarm_notifies_the_alarm_topic(evaluate: Any) -> None:
     )
 
 
-def test_remaining_life_alarm_fires_when_the_metric_is_low_or_missing(evaluate: Any) -> None:
+def test_remaining_life_alarm_notifies_when_the_metric_is_low_or_stops(evaluate: Any) -> None:
     alarm = evaluate(**WITHOUT_KMS).resources()["TokenRemainingLifeAlarm"]["Properties"]
 
     assert (alarm["Namespace"], alarm["MetricName"]) == (
@@ -433,7 +485,20 @@ def test_remaining_life_alarm_fires_when_the_metric_is_low_or_missing(evaluate: 
     assert alarm["Dimensions"] == [{"Name": "service", "Value": "joor-token-refresher-test"}]
     assert alarm["Statistic"] == "Minimum"
     assert alarm["ComparisonOperator"] == "LessThanThreshold"
-    assert alarm["TreatMissingData"] == "breaching"
+    # No report in the evaluation range => INSUFFICIENT_DATA, which notifies like an alarm.
+    assert alarm["TreatMissingData"] == "missing"
+    assert alarm["InsufficientDataActions"] == ["REF:AlarmTopic"]
+    assert alarm["OKActions"] == ["REF:AlarmTopic"]
+
+
+def test_no_alarm_goes_to_alarm_before_its_metric_first_reports(evaluate: Any) -> None:
+    """A new alarm has no data; treating that as breaching mails ALARM then OK at each new stack."""
+    resources = evaluate(**WITHOUT_KMS).resources()
+    alarms = {k: v for k, v in resources.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+
+    assert alarms
+    for logical_id, alarm in alarms.items():
+        assert alarm["Properties"].get("TreatMissingData", "missing") != "breaching", logical_id
 
 
 def test_alarm_email_subscription_exists_only_when_an_address_is_given(evaluate: Any) -> None:
@@ -520,3 +585,15 @@ def test_samconfig_deploys_sandbox_and_production_side_by_side(template: dict[st
                 assert re.fullmatch(spec["AllowedPattern"], value), (environment, name)
     assert len(stacks) == 2
     assert len(parameter_names) == 2
+
+
+def test_every_environment_deploys_again_when_nothing_changed() -> None:
+    """sam deploy fails on an empty change set unless told not to; make deploy must go on."""
+    config = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    environments = [name for name, table in config.items() if isinstance(table, dict)]
+
+    assert {"default", "production"} <= set(environments)
+    for environment in environments:
+        deploy = config[environment].get("deploy", {}).get("parameters")
+        assert deploy is not None, f"{environment} has no deploy parameters"
+        assert deploy.get("fail_on_empty_changeset") is False, environment
