@@ -17,6 +17,7 @@ help:
 	@echo "make demo     run the refresher against local stand-ins for AWS and JOOR"
 	@echo "make test     ruff, mypy and pytest (unit + integration) - what CI runs"
 	@echo "make refresh  run the refresher against real AWS and JOOR (FORCE=1 to force)"
+	@echo "make preflight  check an AWS account is ready for a deploy (SAM_CONFIG_ENV=production)"
 	@echo "make deploy   sam build + sam deploy + a forced first refresh (SAM_CONFIG_ENV=production)"
 	@echo "make clean    remove virtual environments and build output"
 

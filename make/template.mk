@@ -3,6 +3,7 @@
 #
 #   make template-check   cfn-lint, sam validate, checkov, sam build, tests/template
 #   make sam-build        build the function into .aws-sam/build
+#   make preflight        check the account, the secret, the keys and names before a deploy
 #   make deploy           build, deploy (SAM_CONFIG_ENV=default|production) and force a first refresh
 #   make deploy-guided    the same with `sam deploy --guided` (first deploy of an environment)
 
@@ -14,6 +15,10 @@ CHECKOV_VENV ?= .venv-checkov
 TEMPLATE_TEST_PYTEST ?= .venv/bin/pytest
 SAM_CONFIG_ENV ?= default
 SAM_DEPLOY_FLAGS ?=
+# Extra Key="Value" template parameters for the preflight, e.g. the secret's ARN before the
+# first (guided) deploy has saved it in samconfig.toml.
+PREFLIGHT_OVERRIDES ?=
+DEPLOY_PYTHON := PYTHONPATH=functions/token_refresher .venv/bin/python
 # Any region works for the offline checks; nothing is called in AWS.
 TEMPLATE_CHECK_REGION ?= us-east-1
 
@@ -21,7 +26,7 @@ SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 CFN_LINT := $(SAM_VENV)/bin/cfn-lint
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: template-venvs template-lint template-checkov template-test template-check sam-build deploy deploy-guided
+.PHONY: template-venvs template-lint template-checkov template-test template-check sam-build deploy deploy-guided preflight
 
 # The SAM CLI pins its own boto3, and checkov its own dependencies: each gets its own venv,
 # rebuilt when its pinned requirements change.
@@ -62,10 +67,18 @@ template-test: sam-build
 template-check: template-lint template-checkov template-test
 
 # The function writes the token only when it runs: invoke it once with force so the token
-# exists right after the deploy instead of at the first scheduled run.
-deploy: sam-build
+# exists right after the deploy instead of at the first scheduled run. Not `sam remote
+# invoke`: it exits 0 when the function failed and retries a slow call, invoking it twice
+# (infra/deploy/invoke_refresher.py says why and how this differs).
+deploy: sam-build $(VENV_STAMP)
 	$(SAM) deploy --config-env $(SAM_CONFIG_ENV) $(SAM_DEPLOY_FLAGS)
-	$(SAM) remote invoke TokenRefresherFunction --config-env $(SAM_CONFIG_ENV) --event '{"force": true}'
+	$(DEPLOY_PYTHON) -m infra.deploy.invoke_refresher --config-env $(SAM_CONFIG_ENV)
 
 deploy-guided: SAM_DEPLOY_FLAGS += --guided
 deploy-guided: deploy
+
+# With your AWS credentials: what the template cannot check (Lambda concurrency for the
+# reservation, the secret, the token parameter, KMS keys, stack name, region). Reads only.
+preflight: $(VENV_STAMP)
+	$(DEPLOY_PYTHON) -m infra.deploy.preflight --config-env $(SAM_CONFIG_ENV) \
+		$(if $(PREFLIGHT_OVERRIDES),--parameter-overrides '$(PREFLIGHT_OVERRIDES)')

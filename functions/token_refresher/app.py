@@ -8,7 +8,6 @@ from aws_lambda_powertools import Logger, Metrics
 
 from refresher.config import Settings
 from refresher.domain.errors import RefreshError, UnexpectedError
-from refresher.domain.service import TokenRefresher
 from refresher.events import parse_event
 from refresher.observability import report_failure, report_outcome
 from refresher.timing import RESERVED_SECONDS
@@ -16,14 +15,17 @@ from refresher.timing import RESERVED_SECONDS
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from refresher.domain.fleet import FleetRefresher
+    from refresher.domain.service import TokenRefresher
+
 logger = Logger()
 metrics = Metrics()
 
 
-_refresher: TokenRefresher | None = None
+_refresher: TokenRefresher | FleetRefresher | None = None
 
 
-def get_refresher() -> TokenRefresher:
+def get_refresher() -> TokenRefresher | FleetRefresher:
     """Built on first use and reused by warm invocations (clients included)."""
     global _refresher  # noqa: PLW0603 - one refresher per execution environment
     if _refresher is None:

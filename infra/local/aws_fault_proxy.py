@@ -1,20 +1,28 @@
 """An HTTP proxy in front of moto server that makes AWS misbehave on demand.
 
 AWS's JSON protocol (Secrets Manager, SSM, KMS) names the operation in ``X-Amz-Target``.
-A queued fault for an operation answers it with an AWS-shaped error instead of forwarding,
-so botocore sees exactly what a real throttle, denial or KMS refusal looks like.
+REST protocols (Lambda) name it by method and path; the proxy finds the operation in
+botocore's service model, so both are keyed alike: ``AmazonSSM.PutParameter``,
+``lambda.GetAccountSettings``. A queued fault for an operation answers it with an AWS-shaped
+error instead of forwarding, so botocore sees exactly what a real throttle, denial or KMS
+refusal looks like; a queued answer returns a canned success, for what moto does not serve.
 """
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
+import re
 import threading
 from collections import Counter, deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
+
+import botocore.session
+from botocore.exceptions import UnknownServiceError
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,55 @@ class AwsFault:
     times: int = 1  # how many matching requests it answers
     # AWS validation errors quote what was sent: "{request.Value}" in ``message`` is replaced
     # by that field of the request, to prove the refresher redacts it.
+
+
+@dataclass(frozen=True)
+class AwsAnswer:
+    """A canned successful answer, e.g. for an operation moto does not implement."""
+
+    operation: str  # e.g. "lambda.GetAccountSettings"
+    body: dict[str, Any]
+    status: int = 200
+    times: int = 1
+
+
+def _signing_service(authorization: str) -> str:
+    """The service of a SigV4 signature: Credential=KEY/DATE/REGION/SERVICE/aws4_request."""
+    match = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request", authorization)
+    return match.group(1) if match else ""
+
+
+@functools.cache
+def _rest_routes(service: str) -> tuple[tuple[str, re.Pattern[str], str], ...]:
+    """(method, path pattern, operation name) of each operation of a REST service."""
+    try:
+        model = botocore.session.get_session().get_service_model(service)
+    except UnknownServiceError:
+        return ()
+    routes = []
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        path = http.get("requestUri", "/").split("?", 1)[0]
+        pattern = re.sub(r"\\\{[^}]+\\\+\\\}", ".+", re.escape(path))
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern)
+        # Operations told apart only by their query string share a route: the first wins.
+        routes.append((http.get("method", "POST"), re.compile(pattern.rstrip("/") + "/?"), name))
+    return tuple(routes)
+
+
+def operation_of(method: str, path: str, headers: Any) -> str:
+    """``X-Amz-Target`` for JSON protocols, ``service.Operation`` for REST ones, else ""."""
+    target = str(headers.get("X-Amz-Target", ""))
+    if target:
+        return target
+    service = _signing_service(str(headers.get("Authorization", "")))
+    if not service:
+        return ""
+    route = path.split("?", 1)[0]
+    for route_method, pattern, name in _rest_routes(service):
+        if route_method == method and pattern.fullmatch(route):
+            return f"{service}.{name}"
+    return ""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -41,10 +98,18 @@ class _Handler(BaseHTTPRequestHandler):
     def _relay(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
-        target = self.headers.get("X-Amz-Target", "")
+        target = operation_of(self.command, self.path, self.headers)
         if target:
             self.server.seen[target] += 1
         fault = self.server.take_fault(target)
+        if isinstance(fault, AwsAnswer):
+            data = json.dumps(fault.body).encode()
+            self.send_response(fault.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         if fault is not None:
             data = json.dumps(
                 {"__type": fault.code, "message": _echo(fault.message, body)}
@@ -103,12 +168,12 @@ class _ProxyServer(ThreadingHTTPServer):
         parts = urlsplit(upstream)
         self.upstream_host = parts.hostname or "127.0.0.1"
         self.upstream_port = parts.port or 80
-        self.faults: deque[AwsFault] = deque()
+        self.faults: deque[AwsFault | AwsAnswer] = deque()
         self.remaining: dict[int, int] = {}
         self.seen: Counter[str] = Counter()
         self.lock = threading.Lock()
 
-    def take_fault(self, target: str) -> AwsFault | None:
+    def take_fault(self, target: str) -> AwsFault | AwsAnswer | None:
         with self.lock:
             for fault in self.faults:
                 if fault.operation == target:
@@ -135,7 +200,7 @@ class AwsFaultProxy:
         """Requests that reached the proxy, by operation (faulted ones included)."""
         return self._server.seen
 
-    def inject(self, *faults: AwsFault) -> None:
+    def inject(self, *faults: AwsFault | AwsAnswer) -> None:
         with self._server.lock:
             self._server.faults.extend(faults)
 

@@ -2,17 +2,22 @@
 
 Starts moto in server mode and the JOOR-compatible auth server on loopback, stores a demo
 secret, then invokes ``app.lambda_handler`` the way Lambda would: a scheduled run that finds
-no token, a second that finds it fresh, a forced run, and a run with a wrong password.
+no token, a second that finds it fresh, a forced run, and a run with a wrong password. Last,
+a workload whose token JOOR revoked asks for a new one through the Lambda Invoke API (the
+local stand-in, reached with the real boto3 client).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import io
 import json
 import os
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +26,7 @@ EVENTS = ROOT / "tests" / "events"
 sys.path.insert(0, str(ROOT / "functions" / "token_refresher"))
 
 from infra.local.lambda_context import LocalLambdaContext  # noqa: E402
-from infra.local.stack import PARAMETER_NAME, LocalStack  # noqa: E402
+from infra.local.stack import FUNCTION_NAME, PARAMETER_NAME, LocalStack  # noqa: E402
 
 
 def masked(token: str) -> str:
@@ -84,8 +89,39 @@ def _show_parameter(stack: LocalStack) -> None:
     print(f"   token: {masked(token)}; JOOR accepts it: {stack.joor.state.is_valid(token)}")
 
 
+def api_status(url: str, token: str) -> int:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def workload_after_revocation(stack: LocalStack) -> None:
+    from botocore.config import Config
+
+    print("\n== 5. JOOR revokes the token; the workload asks for a new one through Lambda Invoke")
+    stack.put_secret()  # the right password again
+    with stack.moto.unrecorded():
+        token = stack.client("ssm").get_parameter(Name=PARAMETER_NAME, WithDecryption=True)
+    stack.joor.revoke_all()
+    api = stack.joor.api_url
+    print(f"   JOOR API with the stored token: HTTP {api_status(api, token['Parameter']['Value'])}")
+    # Retries off: a retried Invoke could run the refresher a second time.
+    client = stack.client("lambda", Config(retries={"total_max_attempts": 1}, read_timeout=120))
+    response = client.invoke(FunctionName=FUNCTION_NAME, Payload=b'{"force": true}', LogType="Tail")
+    print(f"   lambda:Invoke {FUNCTION_NAME}: HTTP {response['StatusCode']}")
+    for line in operator_view(base64.b64decode(response["LogResult"]).decode()):
+        print(f"   {line}")
+    print(f"   returned: {json.loads(response['Payload'].read())}")
+    with stack.moto.unrecorded():
+        token = stack.client("ssm").get_parameter(Name=PARAMETER_NAME, WithDecryption=True)
+    print(f"   JOOR API with the new token: HTTP {api_status(api, token['Parameter']['Value'])}")
+
+
 def main() -> None:
-    print("Starting moto server and the local JOOR auth server (loopback only)...")
+    print("Starting moto server, the local JOOR server and the Lambda stand-in (loopback only)...")
     with LocalStack() as stack:
         stack.put_secret()
         os.environ.update(stack.env())
@@ -112,7 +148,10 @@ def main() -> None:
         stack.put_secret(json.dumps({**good, "password": "not-the-password"}))
         invoke("4. Forced run with a wrong password in the secret: fails, token kept", forced)
         show_parameter(stack)
-    print("\nDone: moto server and the auth server are stopped.")
+
+        workload_after_revocation(stack)
+        show_parameter(stack)
+    print("\nDone: moto server, the JOOR server and the Lambda stand-in are stopped.")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,17 @@
-"""A local HTTP server that behaves like JOOR's V4 ``POST /auth/``.
+"""A local HTTP server that behaves like JOOR's V4 ``POST /auth/``, plus a protected API.
 
 It checks the documented multipart fields, issues opaque tokens with an expiry, and answers
 bad requests the way Keycloak (which JOOR's answers resemble) does. Tests can queue faults
 (statuses, delays, broken bodies, dropped connections) and read how often it was called.
+
+The protected API is a stand-in for "any JOOR V4 call that needs the bearer token", so that a
+consumer can be tested end to end: ``GET /v4/local/protected`` answers 200 and a small JSON
+body only for ``Authorization: Bearer <token>`` where this server issued the token, it has not
+expired and it has not been revoked (``revoke_all``); anything else gets 401 with
+``WWW-Authenticate: Bearer error="invalid_token"``. ``GET /v4/local/refused`` answers 401 to
+every token, live or not: a stand-in for a wrong endpoint or an account without the rights,
+where a fresh token cannot help and a consumer must not loop. Neither path is a documented
+JOOR path; JOOR's real resources live under other names.
 
 Run on its own: ``python -m infra.local.joor_auth_server --port 8765``.
 """
@@ -14,7 +23,8 @@ import json
 import secrets
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -22,6 +32,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 DOCUMENTED_FIELDS = {"client_id", "client_secret", "username", "password", "grant_type"}
+AUTH_PATH = "/auth/"
+# Stand-ins, not documented JOOR paths: see the module docstring.
+PROTECTED_PATH = "/v4/local/protected"
+REFUSED_PATH = "/v4/local/refused"
 
 
 @dataclass(frozen=True)
@@ -55,17 +69,32 @@ class IssuedRecord:
     access_token: str
     refresh_token: str
     expires_at: float
+    client_id: str = ""
+    revoked: bool = False
 
 
 class JoorAuthState:
     """Everything the server knows; shared by its handler threads."""
 
-    def __init__(self, accounts: list[Account], expires_in: int = 36000) -> None:
+    def __init__(
+        self,
+        accounts: list[Account],
+        expires_in: int = 36000,
+        login_latency: float = 0.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.accounts = {a.client_id: a for a in accounts}
         self.expires_in = expires_in
+        # Seconds every POST /auth/ waits before it is answered (a real login takes ~0.3 s).
+        self.login_latency = login_latency
+        self.sleep = sleep
         self.faults: deque[Fault] = deque()
         self.issued: list[IssuedRecord] = []
+        self._by_token: dict[str, IssuedRecord] = {}
         self.requests = 0
+        self.logins = 0
+        # Protected-API answers, by (path, status).
+        self.api_calls: Counter[tuple[str, int]] = Counter()
         # What each request looked like, without values: field names and headers.
         self.received: list[dict[str, Any]] = []
         self.lock = threading.Lock()
@@ -75,10 +104,46 @@ class JoorAuthState:
             self.requests += 1
             return self.faults.popleft() if self.faults else None
 
+    def record_issued(self, record: IssuedRecord) -> None:
+        with self.lock:
+            self.issued.append(record)
+            self._by_token[record.access_token] = record
+            self.logins += 1
+
+    def token_account(self, access_token: str, now: float | None = None) -> str | None:
+        """The client_id a live token was issued to; None if unknown, expired or revoked."""
+        now = time.time() if now is None else now
+        with self.lock:
+            record = self._by_token.get(access_token)
+            if record is None or record.revoked or record.expires_at <= now:
+                return None
+            return record.client_id
+
     def is_valid(self, access_token: str, now: float | None = None) -> bool:
         """Would JOOR accept this token now? (Several tokens can be live at once.)"""
-        now = time.time() if now is None else now
-        return any(r.access_token == access_token and r.expires_at > now for r in self.issued)
+        return self.token_account(access_token, now) is not None
+
+    def revoke_all(self) -> int:
+        """Every token issued so far stops working; later logins issue working tokens."""
+        with self.lock:
+            live = [r for r in self.issued if not r.revoked]
+            for record in live:
+                record.revoked = True
+            return len(live)
+
+    def count_api_call(self, path: str, status: int) -> None:
+        with self.lock:
+            self.api_calls[(path, status)] += 1
+
+    def clear(self) -> None:
+        with self.lock:
+            self.faults.clear()
+            self.issued.clear()
+            self._by_token.clear()
+            self.received.clear()
+            self.api_calls.clear()
+            self.requests = 0
+            self.logins = 0
 
 
 def keycloak_error(status: int, error: str, description: str | None = None) -> Fault:
@@ -104,12 +169,39 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the form holds credentials, and tests read captured output."""
 
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path not in (PROTECTED_PATH, REFUSED_PATH):
+            # What http.server answered before the API existed: GET has no other use here.
+            self.send_error(501, f"Unsupported method ({self.command!r})")
+            return
+        account = None
+        scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            account = self.server.state.token_account(token.strip())
+        if path == PROTECTED_PATH and account is not None:
+            self.server.state.count_api_call(path, 200)
+            self._send(200, {"account": account, "resource": "local stand-in"})
+            return
+        self.server.state.count_api_call(path, 401)
+        if not token.strip():
+            # RFC 6750 section 3.1: no error code when the request carried no token at all.
+            body = {"error": "unauthorized", "error_description": "A bearer token is required"}
+            self._send(401, body, {"WWW-Authenticate": "Bearer"})
+            return
+        description = "The access token is invalid, expired or revoked"
+        challenge = f'Bearer error="invalid_token", error_description="{description}"'
+        body = {"error": "invalid_token", "error_description": description}
+        self._send(401, body, {"WWW-Authenticate": challenge})
+
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
         if self.path.rstrip("/") != "/auth":
             self._send(404, {"error": "not_found"})
             return
+        if self.server.state.login_latency > 0:
+            self.server.state.sleep(self.server.state.login_latency)
         fault = self.server.state.next_fault()
         if fault is not None and self._play(fault):
             return
@@ -159,11 +251,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(fault.body)
         return True
 
-    def _send(self, status: int, body: dict[str, Any]) -> None:
+    def _send(
+        self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Cache-Control", "no-store")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -230,9 +326,9 @@ class _Server(ThreadingHTTPServer):
             access_token=".".join(secrets.token_urlsafe(n) for n in (24, 96, 43)),
             refresh_token=".".join(secrets.token_urlsafe(n) for n in (24, 64, 43)),
             expires_at=time.time() + self.state.expires_in,
+            client_id=account.client_id,
         )
-        with self.state.lock:
-            self.state.issued.append(record)
+        self.state.record_issued(record)
         return 200, {
             "access_token": record.access_token,
             "expires_in": self.state.expires_in,
@@ -246,31 +342,86 @@ class _Server(ThreadingHTTPServer):
 
 
 class JoorAuthServer:
-    """Start and stop the server on a free loopback port; ``url`` is what JOOR_AUTH_URL takes."""
+    """Start and stop the server on a free loopback port; ``url`` is what JOOR_AUTH_URL takes.
 
-    def __init__(self, accounts: list[Account], expires_in: int = 36000, port: int = 0) -> None:
-        self.state = JoorAuthState(accounts, expires_in)
+    ``login_latency`` (seconds) delays every answer of ``POST /auth/``, as a real login takes
+    time; ``sleep`` is how it waits (a test can pass a recorder).
+    """
+
+    def __init__(
+        self,
+        accounts: list[Account],
+        expires_in: int = 36000,
+        port: int = 0,
+        *,
+        login_latency: float = 0.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._login_latency = login_latency
+        self.state = JoorAuthState(accounts, expires_in, login_latency, sleep)
         self._server = _Server(("127.0.0.1", port), self.state)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll: stop() waits for it, and tests start and stop many servers.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/auth/"
+        return f"{self.base_url}{AUTH_PATH}"
+
+    @property
+    def api_url(self) -> str:
+        """The protected stand-in endpoint: 200 for a live token, 401 otherwise."""
+        return f"{self.base_url}{PROTECTED_PATH}"
+
+    @property
+    def refused_url(self) -> str:
+        """An endpoint that answers 401 whatever the token."""
+        return f"{self.base_url}{REFUSED_PATH}"
 
     @property
     def calls(self) -> int:
+        """Requests that reached ``/auth/``, answered or not."""
         return self.state.requests
+
+    @property
+    def logins(self) -> int:
+        """Successful logins: tokens issued."""
+        return self.state.logins
+
+    def api_calls(self, status: int | None = None, path: str = PROTECTED_PATH) -> int:
+        """Requests to an API path (the protected one unless told), optionally of one status."""
+        with self.state.lock:
+            return sum(
+                n
+                for (p, s), n in self.state.api_calls.items()
+                if p == path and (status is None or s == status)
+            )
+
+    @property
+    def login_latency(self) -> float:
+        return self.state.login_latency
+
+    @login_latency.setter
+    def login_latency(self, seconds: float) -> None:
+        self.state.login_latency = seconds
+
+    def revoke_all(self) -> int:
+        """JOOR stops accepting every token issued so far; returns how many were live."""
+        return self.state.revoke_all()
 
     def queue(self, *faults: Fault) -> None:
         self.state.faults.extend(faults)
 
     def reset(self) -> None:
-        with self.state.lock:
-            self.state.faults.clear()
-            self.state.issued.clear()
-            self.state.received.clear()
-            self.state.requests = 0
+        """Forget tokens, faults and counts; the login latency goes back to the constructor's."""
+        self.state.clear()
+        self.state.login_latency = self._login_latency
 
     def start(self) -> JoorAuthServer:
         self._thread.start()
@@ -295,10 +446,14 @@ def main() -> None:
     parser.add_argument("--username", default="demo@example.com")
     parser.add_argument("--password", default="demo-password")
     parser.add_argument("--expires-in", type=int, default=36000)
+    parser.add_argument("--login-latency", type=float, default=0.0, help="seconds per login")
     args = parser.parse_args()
     account = Account(args.client_id, args.client_secret, args.username, args.password)
-    server = JoorAuthServer([account], args.expires_in, args.port).start()
+    server = JoorAuthServer(
+        [account], args.expires_in, args.port, login_latency=args.login_latency
+    ).start()
     print(f"JOOR-compatible auth server on {server.url} (Ctrl-C to stop)")
+    print(f"protected stand-in API: {server.api_url}")
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

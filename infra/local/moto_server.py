@@ -19,6 +19,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -40,8 +42,18 @@ class MotoServer:
             # The recording holds request bodies, the token included: keep it out of the tree.
             MOTO_RECORDER_FILEPATH=str(Path(self._dir.name) / "recording.jsonl"),
         )
+        # moto's own server, with the AWS behaviours it lacks added (moto_fidelity.py).
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "infra.local.moto_fidelity",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+            ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

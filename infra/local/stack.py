@@ -1,5 +1,6 @@
-"""The whole local stand-in: moto server, the AWS fault proxy in front of it, and the
-JOOR-compatible auth server, plus the environment the refresher needs to use them."""
+"""The whole local stand-in: moto server, the AWS fault proxy in front of it, the
+JOOR-compatible auth server and the Lambda Invoke stand-in that runs the refresher, plus the
+environments the refresher (``env``) and a consumer process (``consumer_env``) need."""
 
 from __future__ import annotations
 
@@ -9,14 +10,24 @@ from typing import TYPE_CHECKING, Any
 
 from infra.local.aws_fault_proxy import AwsFaultProxy
 from infra.local.joor_auth_server import Account, JoorAuthServer
+from infra.local.lambda_server import (
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_FUNCTION_NAME,
+    Handler,
+    LambdaServer,
+)
 from infra.local.moto_server import MotoServer
 
 if TYPE_CHECKING:
     import boto3
+    from botocore.config import Config
 
 REGION = "eu-west-1"
 SECRET_ID = "joor/sandbox/api-credentials"
 PARAMETER_NAME = "/joor/sandbox/access-token"
+# As the template names it: ${AWS::StackName}-token-refresher.
+FUNCTION_NAME = DEFAULT_FUNCTION_NAME
+ACCOUNT_ID = DEFAULT_ACCOUNT_ID
 
 
 def random_account() -> Account:
@@ -30,20 +41,46 @@ def random_account() -> Account:
 
 
 class LocalStack:
-    def __init__(self, expires_in: int = 36000) -> None:
+    """moto (behind the fault proxy), JOOR, and the refresher behind a Lambda Invoke API.
+
+    The Lambda stand-in is an idle HTTP server until something invokes it; it runs the real
+    handler in this process with ``env()`` as the function's environment.
+    ``lambda_concurrency`` is its reserved concurrency (1 like the template; None: none).
+    """
+
+    def __init__(
+        self,
+        expires_in: int = 36000,
+        *,
+        login_latency: float = 0.0,
+        lambda_concurrency: int | None = 1,
+        lambda_handler: Handler | None = None,
+    ) -> None:
         self.account = random_account()
         self.moto = MotoServer()
         self.proxy: AwsFaultProxy | None = None
-        self.joor = JoorAuthServer([self.account], expires_in=expires_in)
+        self.joor = JoorAuthServer(
+            [self.account], expires_in=expires_in, login_latency=login_latency
+        )
+        self.lambda_ = LambdaServer(
+            lambda_handler,
+            function_name=FUNCTION_NAME,
+            region=REGION,
+            account_id=ACCOUNT_ID,
+            reserved_concurrency=lambda_concurrency,
+        )
         self._session: boto3.Session | None = None
 
     def start(self) -> LocalStack:
         self.moto.start()
         self.proxy = AwsFaultProxy(self.moto.url).start()
         self.joor.start()
+        self.lambda_.environment.update(self.env())
+        self.lambda_.start()
         return self
 
     def stop(self) -> None:
+        self.lambda_.stop()
         self.joor.stop()
         if self.proxy:
             self.proxy.stop()
@@ -70,6 +107,25 @@ class LocalStack:
             "AWS_REGION": REGION,
         }
 
+    @property
+    def lambda_url(self) -> str:
+        """The Lambda stand-in: what ``AWS_ENDPOINT_URL_LAMBDA`` takes."""
+        return self.lambda_.url
+
+    def consumer_env(self) -> dict[str, str]:
+        """What a process that reads the token (and asks for a new one) needs.
+
+        ``AWS_ENDPOINT_URL`` points at moto through the fault proxy (SSM faults can be
+        injected for consumers too); Lambda calls go to the stand-in.
+        """
+        return {
+            **self.aws_env(),
+            "AWS_ENDPOINT_URL_LAMBDA": self.lambda_url,
+            "JOOR_TOKEN_PARAMETER": PARAMETER_NAME,
+            "JOOR_TOKEN_REFRESHER_FUNCTION": FUNCTION_NAME,
+            "JOOR_API_URL": self.joor.api_url,
+        }
+
     def env(self, **overrides: str) -> dict[str, str]:
         """Everything the refresher reads, pointed at the local servers."""
         env = {
@@ -85,7 +141,8 @@ class LocalStack:
         env.update(overrides)
         return env
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, config: Config | None = None) -> Any:
+        """A boto3 client of the local stack; ``lambda`` reaches the Invoke stand-in."""
         import boto3
 
         # One session: a new one re-reads the service models (about 0.15 s each time).
@@ -96,7 +153,9 @@ class LocalStack:
                 aws_session_token="testing",
                 region_name=REGION,
             )
-        return self._session.client(service, endpoint_url=self.moto.url)  # type: ignore[call-overload]
+        # Lambda is the stand-in (moto's own Lambda would need Docker to run anything).
+        endpoint = self.lambda_url if service == "lambda" else self.moto.url
+        return self._session.client(service, endpoint_url=endpoint, config=config)  # type: ignore[call-overload]
 
     def credentials_json(self) -> str:
         a = self.account

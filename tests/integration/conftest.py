@@ -1,4 +1,5 @@
-"""Fixtures that run the real handler over real HTTP: moto server and the local JOOR server."""
+"""Fixtures that run the real handler over real HTTP: moto server, the local JOOR server and
+the Lambda Invoke stand-in."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from typing import Any
 import pytest
 
 from infra.local.lambda_context import LocalLambdaContext
-from infra.local.stack import PARAMETER_NAME, LocalStack
+from infra.local.lambda_server import LambdaServer
+from infra.local.stack import PARAMETER_NAME, REGION, LocalStack
 from tests.leakwatch import WATCH
 
 
@@ -151,3 +153,46 @@ def harness(local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterato
     yield h
     WATCH.add_secrets(*local_stack.fixture_secrets())
     h.reset_handler()
+
+
+def lambda_client(url: str, *, attempts: int | None = 1, mode: str = "standard") -> Any:
+    """A real boto3 Lambda client for the stand-in at ``url``.
+
+    ``attempts=1`` turns the SDK's retries off, as a consumer must for Invoke; None keeps the
+    mode's default number of attempts.
+    """
+    import boto3
+    from botocore.config import Config
+
+    retries: dict[str, Any] = {"mode": mode}
+    if attempts is not None:
+        retries["total_max_attempts"] = attempts
+    return boto3.client(
+        "lambda",
+        endpoint_url=url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        aws_session_token="testing",
+        # Longer than the function's 90 s timeout: a synchronous invoke waits for the handler.
+        config=Config(retries=retries, read_timeout=120, connect_timeout=5),
+    )
+
+
+def record_lambda_logs(server: LambdaServer) -> None:
+    """Hand what invocations logged to the leak scan, as CloudWatch would have kept it."""
+    for record in server.records:
+        WATCH.record(f"lambda log {record.request_id}", record.log)
+
+
+@pytest.fixture
+def lambda_stack(harness: Harness) -> Iterator[LocalStack]:
+    """The clean stack of ``harness``, with the refresher behind the Lambda stand-in."""
+    server = harness.stack.lambda_
+    server.reset()
+    server.recycle()
+    yield harness.stack
+    server.wait_idle()
+    record_lambda_logs(server)
+    WATCH.add_secrets(*harness.stack.fixture_secrets())
+    server.recycle()

@@ -165,8 +165,14 @@ class CfnEvaluator:
     can assert which resource a statement names.
     """
 
-    def __init__(self, cfn_template: dict[str, Any], parameter_values: dict[str, str]) -> None:
+    def __init__(
+        self,
+        cfn_template: dict[str, Any],
+        parameter_values: dict[str, str],
+        stack_name: str = STACK_NAME,
+    ) -> None:
         self.template = cfn_template
+        self.pseudo_parameters = {**PSEUDO_PARAMETERS, "AWS::StackName": stack_name}
         self.parameters = {
             name: str(parameter_values.get(name, spec.get("Default", "")))
             for name, spec in cfn_template.get("Parameters", {}).items()
@@ -179,8 +185,8 @@ class CfnEvaluator:
     def _ref(self, name: str) -> Any:
         if name == "AWS::NoValue":
             return NO_VALUE
-        if name in PSEUDO_PARAMETERS:
-            return PSEUDO_PARAMETERS[name]
+        if name in self.pseudo_parameters:
+            return self.pseudo_parameters[name]
         if name in self.parameters:
             return self.parameters[name]
         return f"REF:{name}"
@@ -248,10 +254,10 @@ class CfnEvaluator:
 
 @pytest.fixture(scope="session")
 def evaluate(translated: dict[str, Any]) -> Any:
-    """evaluate(**parameters) => CfnEvaluator of the translated template."""
+    """evaluate([stack_name=...,] **parameters) => CfnEvaluator of the translated template."""
 
-    def _evaluate(**parameter_values: str) -> CfnEvaluator:
-        return CfnEvaluator(translated, parameter_values)
+    def _evaluate(stack_name: str = STACK_NAME, **parameter_values: str) -> CfnEvaluator:
+        return CfnEvaluator(translated, parameter_values, stack_name)
 
     return _evaluate
 

@@ -95,6 +95,8 @@ def test_stack_comes_up_in_moto_except_the_types_moto_skips(
             "TokenKmsKeyArn": kms_key_arn,
             "SecretKmsKeyArn": kms_key_arn,
             "AlarmEmail": "oncall@example.com",
+            "TokenParameterName": "/joor/sandbox/access-token",
+            "TokenParameterPath": "/joor",
         }
     )
     created = _physical_ids(stack_name)
@@ -124,9 +126,22 @@ def test_deployed_function_has_its_configuration(deploy: Any, secret_arn: str) -
     role_name = configuration["Role"].rsplit("/", 1)[1]
     assert _physical_ids(stack_name)["TokenRefresherRole"][1] == role_name
 
-    log_group = f"/aws/lambda/{outputs['TokenRefresherFunctionName']}"
+    # The function's name is generated (moto ignores LoggingConfig: the contract test checks
+    # that the function logs to this group).
+    assert outputs["TokenRefresherFunctionName"].startswith(f"{stack_name}-")
+    log_group = outputs["TokenRefresherLogGroupName"]
+    assert log_group == f"/aws/lambda/{stack_name}-token-refresher"
     groups = boto3.client("logs").describe_log_groups(logGroupNamePrefix=log_group)["logGroups"]
     assert [(g["logGroupName"], g["retentionInDays"]) for g in groups] == [(log_group, 365)]
+
+
+def test_function_deploys_without_a_reservation_when_told(deploy: Any, secret_arn: str) -> None:
+    _, outputs = deploy({"CredentialsSecretArn": secret_arn, "ReserveConcurrency": "false"})
+
+    function = boto3.client("lambda").get_function(
+        FunctionName=outputs["TokenRefresherFunctionName"]
+    )
+    assert "ReservedConcurrentExecutions" not in function.get("Concurrency", {})
 
 
 def test_deployed_queue_topic_dashboard_and_outputs(deploy: Any, secret_arn: str) -> None:
@@ -168,14 +183,19 @@ def test_reader_policy_grants_get_parameter_and_kms_decrypt_through_ssm(
     )["PolicyVersion"]["Document"]
     if isinstance(document, str):
         document = json.loads(document)
-    grants = {(s["Action"], s["Resource"]) for s in document["Statement"]}
+    grants = {
+        (action, s["Resource"])
+        for s in document["Statement"]
+        for action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
     assert grants == {
         ("ssm:GetParameter", outputs["TokenParameterArn"]),
+        ("ssm:GetParameters", outputs["TokenParameterArn"]),
         ("kms:Decrypt", kms_key_arn),
     }
 
 
-def test_customer_key_adds_only_the_encrypt_policy_to_the_function_role(
+def test_customer_key_adds_only_the_encrypt_policy_to_the_named_account_s_role(
     deploy: Any, secret_arn: str, kms_key_arn: str
 ) -> None:
     stack_name, _ = deploy({"CredentialsSecretArn": secret_arn, "TokenKmsKeyArn": kms_key_arn})
@@ -184,7 +204,7 @@ def test_customer_key_adds_only_the_encrypt_policy_to_the_function_role(
 
     iam = boto3.client("iam")
     policy_names = set(iam.list_role_policies(RoleName=role_name)["PolicyNames"])
-    assert policy_names == {"token-refresher", "encrypt-joor-token"}
+    assert policy_names == {"token-refresher", "read-joor-credentials", "encrypt-joor-token"}
     document = iam.get_role_policy(RoleName=role_name, PolicyName="encrypt-joor-token")[
         "PolicyDocument"
     ]
@@ -194,3 +214,21 @@ def test_customer_key_adds_only_the_encrypt_policy_to_the_function_role(
         (["kms:Encrypt", "kms:GenerateDataKey"], kms_key_arn)
     ]
     assert "SecretDecryptPolicy" not in resources
+
+
+def test_a_fleet_only_stack_comes_up_without_a_named_account(deploy: Any) -> None:
+    stack_name, outputs = deploy({"TokenParameterPath": "/joor/fleet"})
+    resources = _physical_ids(stack_name)
+    role_name = resources["TokenRefresherRole"][1]
+
+    iam = boto3.client("iam")
+    policy_names = set(iam.list_role_policies(RoleName=role_name)["PolicyNames"])
+    assert policy_names == {"token-refresher", "read-fleet-credentials"}
+    assert outputs["TokenParameterPath"] == "/joor/fleet"
+    assert "TokenParameterName" not in outputs
+    function = boto3.client("lambda").get_function(
+        FunctionName=outputs["TokenRefresherFunctionName"]
+    )
+    variables = function["Configuration"]["Environment"]["Variables"]
+    assert (variables["CREDENTIALS_SECRET_ID"], variables["TOKEN_PARAMETER_NAME"]) == ("", "")
+    assert variables["TOKEN_PARAMETER_PATH"] == "/joor/fleet"

@@ -118,6 +118,54 @@ def test_function_runtime_and_sizing(evaluate: Any, template: dict[str, Any]) ->
     assert function["Role"] == "GETATT:TokenRefresherRole.Arn"
 
 
+# --- reserved concurrency: on by default, off where the account cannot give it ------------
+
+
+def test_reserve_concurrency_is_a_true_false_parameter_on_by_default(
+    template: dict[str, Any],
+) -> None:
+    parameter = template["Parameters"]["ReserveConcurrency"]
+    assert parameter["AllowedValues"] == ["true", "false"]
+    assert parameter["Default"] == "true"
+
+
+def test_without_the_reservation_the_function_reserves_nothing(evaluate: Any) -> None:
+    function = _function(evaluate(**WITHOUT_KMS, ReserveConcurrency="false").resources())
+    # Absent, not 0: a reservation of 0 would stop the function from ever running.
+    assert "ReservedConcurrentExecutions" not in function
+
+
+# --- any stack name CloudFormation accepts fits every name the stack derives from it -------
+
+# CloudFormation stack names: a letter, then letters, digits and hyphens, at most 128.
+LONGEST_STACK_NAME = "j" + "-x" * 63 + "z"
+# Service limits on the names the template builds from the stack name.
+NAME_LIMITS = {
+    ("AWS::Logs::LogGroup", "LogGroupName"): 512,
+    ("AWS::CloudWatch::Alarm", "AlarmName"): 255,
+    ("AWS::CloudWatch::Dashboard", "DashboardName"): 255,
+    ("AWS::Lambda::Function", "FunctionName"): 64,
+}
+
+
+def test_a_128_character_stack_name_fits_every_derived_name(evaluate: Any) -> None:
+    assert len(LONGEST_STACK_NAME) == 128
+    resources = evaluate(stack_name=LONGEST_STACK_NAME, **WITHOUT_KMS).resources()
+
+    checked = 0
+    for logical_id, resource in resources.items():
+        for (resource_type, name_property), limit in NAME_LIMITS.items():
+            name = resource["Properties"].get(name_property)
+            if resource["Type"] == resource_type and name is not None:
+                checked += 1
+                assert len(name) <= limit, (logical_id, name_property, len(name), limit)
+    assert checked >= 5  # the log group, three alarms and the dashboard
+    # Lambda generates the function's name; its logs go to the stack's named log group.
+    function = _function(resources)
+    assert "FunctionName" not in function
+    assert function["LoggingConfig"] == {"LogGroup": "REF:TokenRefresherLogGroup"}
+
+
 # --- parameters catch mistakes ---------------------------------------------------------------
 
 
@@ -247,7 +295,8 @@ def _expected_grants(with_kms: bool) -> dict[str, set[tuple[str, str]]]:
         ("ssm:DescribeParameters", "*"),
         ("ssm:PutParameter", PARAMETER_ARN),
     }
-    reader = {("ssm:GetParameter", PARAMETER_ARN)}
+    # GetParameters too: ECS task definitions read their `secrets` with it.
+    reader = {("ssm:GetParameter", PARAMETER_ARN), ("ssm:GetParameters", PARAMETER_ARN)}
     if with_kms:
         function_role |= {
             ("kms:Decrypt", SECRET_KEY_ARN),
@@ -277,6 +326,89 @@ def test_only_describe_parameters_uses_a_wildcard_resource(evaluate: Any) -> Non
         action for pairs in grants.values() for action, resource in pairs if "*" in resource
     }
     assert wildcard_actions == {"ssm:DescribeParameters"}
+
+
+FLEET_PATH = "/joor/fleet"
+FLEET_PARAMETERS_ARN = f"arn:aws:ssm:us-east-1:123456789012:parameter{FLEET_PATH}/*"
+
+
+def test_a_fleet_reads_only_secrets_tagged_for_its_path_and_writes_only_under_it(
+    evaluate: Any,
+) -> None:
+    resources = evaluate(TokenParameterPath=FLEET_PATH).resources()
+    grants = _grants(resources)
+
+    assert grants["TokenRefresherRole"] == {
+        ("logs:CreateLogStream", "GETATT:TokenRefresherLogGroup.Arn"),
+        ("logs:PutLogEvents", "GETATT:TokenRefresherLogGroup.Arn"),
+        ("secretsmanager:ListSecrets", "*"),
+        ("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:us-east-1:123456789012:secret:*"),
+        ("ssm:DescribeParameters", "*"),
+        ("ssm:PutParameter", FLEET_PARAMETERS_ARN),
+    }
+    assert grants["TokenReaderPolicy"] == {
+        ("ssm:GetParameter", FLEET_PARAMETERS_ARN),
+        ("ssm:GetParameters", FLEET_PARAMETERS_ARN),
+    }
+    (read,) = [
+        s
+        for s in resources["FleetPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "secretsmanager:GetSecretValue"
+    ]
+    assert read["Condition"] == {
+        "StringLike": {"secretsmanager:ResourceTag/joor-token-parameter": f"{FLEET_PATH}/*"}
+    }
+    assert "NamedAccountPolicy" not in resources
+    variables = _function(resources)["Environment"]["Variables"]
+    assert variables["TOKEN_PARAMETER_PATH"] == FLEET_PATH
+    assert (variables["CREDENTIALS_SECRET_ID"], variables["TOKEN_PARAMETER_NAME"]) == ("", "")
+
+
+def test_a_fleet_with_customer_keys_limits_kms_to_its_path(evaluate: Any) -> None:
+    resources = evaluate(
+        TokenParameterPath=FLEET_PATH, TokenKmsKeyArn=TOKEN_KEY_ARN, SecretKmsKeyArn=SECRET_KEY_ARN
+    ).resources()
+
+    for logical_id in ("TokenEncryptPolicy", "TokenReaderPolicy"):
+        statements = resources[logical_id]["Properties"]["PolicyDocument"]["Statement"]
+        (kms,) = [s for s in statements if str(s["Action"]).startswith(("kms:", "['kms:"))]
+        assert kms["Condition"]["StringEquals"] == {"kms:ViaService": "ssm.us-east-1.amazonaws.com"}
+        assert kms["Condition"]["StringLike"] == {
+            "kms:EncryptionContext:PARAMETER_ARN": FLEET_PARAMETERS_ARN
+        }
+    (decrypt,) = resources["SecretDecryptPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert decrypt["Condition"] == {
+        "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
+    }
+
+
+def test_the_stack_needs_a_named_account_or_a_fleet(template: dict[str, Any]) -> None:
+    (assertion,) = template["Rules"]["OneAccountOrAFleet"]["Assertions"]
+    both_empty = {
+        "Fn::And": [
+            {"Fn::Equals": [{"Ref": "CredentialsSecretArn"}, ""]},
+            {"Fn::Equals": [{"Ref": "TokenParameterPath"}, ""]},
+        ]
+    }
+    assert assertion["Assert"] == {"Fn::Not": [both_empty]}
+
+
+def test_the_dashboard_lists_the_accounts_closest_to_expiry_and_the_failed_ones(
+    evaluate: Any,
+) -> None:
+    import json
+
+    body = json.loads(
+        evaluate(TokenParameterPath=FLEET_PATH).resources()["TokenDashboard"]["Properties"][
+            "DashboardBody"
+        ]
+    )
+    queries = [w["properties"]["query"] for w in body["widgets"] if w["type"] == "log"]
+
+    assert len(queries) == 2
+    assert all(q.startswith("SOURCE 'REF:TokenRefresherLogGroup'") for q in queries)
+    assert "sort seconds_left asc" in queries[0]
+    assert "result = 'failed'" in queries[1]
 
 
 def test_kms_use_is_limited_to_the_owning_service_and_resource(evaluate: Any) -> None:
@@ -343,7 +475,7 @@ def test_every_alarm_notifies_the_alarm_topic(evaluate: Any) -> None:
     )
 
 
-def test_remaining_life_alarm_fires_when_the_metric_is_low_or_missing(evaluate: Any) -> None:
+def test_remaining_life_alarm_notifies_when_the_metric_is_low_or_stops(evaluate: Any) -> None:
     alarm = evaluate(**WITHOUT_KMS).resources()["TokenRemainingLifeAlarm"]["Properties"]
 
     assert (alarm["Namespace"], alarm["MetricName"]) == (
@@ -353,7 +485,20 @@ def test_remaining_life_alarm_fires_when_the_metric_is_low_or_missing(evaluate: 
     assert alarm["Dimensions"] == [{"Name": "service", "Value": "joor-token-refresher-test"}]
     assert alarm["Statistic"] == "Minimum"
     assert alarm["ComparisonOperator"] == "LessThanThreshold"
-    assert alarm["TreatMissingData"] == "breaching"
+    # No report in the evaluation range => INSUFFICIENT_DATA, which notifies like an alarm.
+    assert alarm["TreatMissingData"] == "missing"
+    assert alarm["InsufficientDataActions"] == ["REF:AlarmTopic"]
+    assert alarm["OKActions"] == ["REF:AlarmTopic"]
+
+
+def test_no_alarm_goes_to_alarm_before_its_metric_first_reports(evaluate: Any) -> None:
+    """A new alarm has no data; treating that as breaching mails ALARM then OK at each new stack."""
+    resources = evaluate(**WITHOUT_KMS).resources()
+    alarms = {k: v for k, v in resources.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+
+    assert alarms
+    for logical_id, alarm in alarms.items():
+        assert alarm["Properties"].get("TreatMissingData", "missing") != "breaching", logical_id
 
 
 def test_alarm_email_subscription_exists_only_when_an_address_is_given(evaluate: Any) -> None:
@@ -440,3 +585,15 @@ def test_samconfig_deploys_sandbox_and_production_side_by_side(template: dict[st
                 assert re.fullmatch(spec["AllowedPattern"], value), (environment, name)
     assert len(stacks) == 2
     assert len(parameter_names) == 2
+
+
+def test_every_environment_deploys_again_when_nothing_changed() -> None:
+    """sam deploy fails on an empty change set unless told not to; make deploy must go on."""
+    config = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    environments = [name for name, table in config.items() if isinstance(table, dict)]
+
+    assert {"default", "production"} <= set(environments)
+    for environment in environments:
+        deploy = config[environment].get("deploy", {}).get("parameters")
+        assert deploy is not None, f"{environment} has no deploy parameters"
+        assert deploy.get("fail_on_empty_changeset") is False, environment

@@ -37,6 +37,7 @@ class FakeClock:
 class FakeStore:
     stored: StoredToken = field(default_factory=lambda: StoredToken(exists=False))
     clock: FakeClock | None = None  # stamps each write's last_modified, as SSM does
+    parameter: str = "/joor/test/access-token"
     value: str | None = None
     reads: int = 0
     writes: list[IssuedToken] = field(default_factory=list)
@@ -45,7 +46,7 @@ class FakeStore:
 
     @property
     def name(self) -> str:
-        return "/joor/test/access-token"
+        return self.parameter
 
     def read(self) -> StoredToken:
         self.reads += 1

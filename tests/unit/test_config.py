@@ -82,3 +82,64 @@ def test_a_bad_setting_names_its_variable(env: dict[str, str], variable: str, ph
 
 def test_a_kms_key_alias_is_accepted() -> None:
     assert settings(TOKEN_KMS_KEY_ID="alias/joor-token").kms_key_id == "alias/joor-token"
+
+
+# --- a fleet ----------------------------------------------------------------------------
+
+
+def test_a_parameter_path_alone_configures_a_fleet_without_a_named_account() -> None:
+    s = Settings.from_env({"TOKEN_PARAMETER_PATH": "/joor/fleet/"})
+
+    assert s.parameter_path == "/joor/fleet"
+    assert s.credentials_secret_id is None
+    assert s.token_parameter_name is None
+    assert s.fleet_logins_in_flight == 4
+    assert s.fleet_logins_per_second == 3
+    assert s.schedule_interval == timedelta(minutes=15)
+
+
+def test_a_fleet_may_also_name_one_account_under_its_path() -> None:
+    s = settings(TOKEN_PARAMETER_PATH="/joor", TOKEN_PARAMETER_NAME="/joor/sandbox/access-token")
+
+    assert s.parameter_path == "/joor"
+    assert s.token_parameter_name == "/joor/sandbox/access-token"
+
+
+def test_without_a_path_the_named_account_is_required() -> None:
+    with pytest.raises(ConfigurationError, match="CREDENTIALS_SECRET_ID is not set"):
+        Settings.from_env({"TOKEN_PARAMETER_NAME": "/joor/a/token"})
+
+
+def test_each_account_environment_has_its_own_url_unless_overridden() -> None:
+    s = settings()
+    local = settings(JOOR_AUTH_URL="http://127.0.0.1:9/auth/")
+
+    assert s.auth_url_for("production") == AUTH_URLS["production"]
+    assert local.auth_url_for("production") == "http://127.0.0.1:9/auth/"
+
+
+@pytest.mark.parametrize(
+    ("env", "variable", "phrase"),
+    [
+        ({"TOKEN_PARAMETER_PATH": "joor"}, "TOKEN_PARAMETER_PATH", "starting with '/'"),
+        ({"TOKEN_PARAMETER_PATH": "/"}, "TOKEN_PARAMETER_PATH", "starting with '/'"),
+        ({"TOKEN_PARAMETER_PATH": "/joor fleet"}, "TOKEN_PARAMETER_PATH", "SSM parameter name"),
+        ({"TOKEN_PARAMETER_PATH": "/elsewhere"}, "TOKEN_PARAMETER_NAME", "must lie under"),
+        (
+            {"TOKEN_PARAMETER_PATH": "/joor", "CREDENTIALS_SECRET_ID": ""},
+            "CREDENTIALS_SECRET_ID",
+            "is not set",
+        ),
+        ({"FLEET_LOGINS_IN_FLIGHT": "0"}, "FLEET_LOGINS_IN_FLIGHT", "between 1 and 32"),
+        ({"FLEET_LOGINS_PER_SECOND": "2.5"}, "FLEET_LOGINS_PER_SECOND", "whole number of logins"),
+        ({"SCHEDULE_INTERVAL_SECONDS": "30"}, "SCHEDULE_INTERVAL_SECONDS", "between 60"),
+    ],
+)
+def test_a_bad_fleet_setting_names_its_variable(
+    env: dict[str, str], variable: str, phrase: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        settings(**env)
+
+    assert caught.value.variable == variable
+    assert phrase in str(caught.value)

@@ -1,16 +1,23 @@
-"""The one place that wires settings, AWS clients and adapters into a TokenRefresher."""
+"""The one place that wires settings, AWS clients and adapters into a refresher: one account's
+(TokenRefresher) or, with a parameter path, a fleet's (FleetRefresher)."""
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from refresher.adapters.joor_auth import JoorAuthEndpoint
 from refresher.adapters.secrets_manager import SecretsManagerCredentials
-from refresher.adapters.ssm_token_store import SsmTokenStore
+from refresher.adapters.ssm_token_store import SsmTokenInventory, SsmTokenStore
 from refresher.adapters.system_clock import SystemClock
+from refresher.adapters.tagged_secrets import TaggedSecretsDirectory
 from refresher.config import Settings
+from refresher.domain.errors import ConfigurationError
+from refresher.domain.fleet import FleetRefresher
+from refresher.domain.models import Account
 from refresher.domain.retry import RetryPolicy
 from refresher.domain.service import TokenRefresher
 from refresher.timing import AWS_ATTEMPTS, AWS_CONNECT_TIMEOUT, AWS_READ_TIMEOUT
@@ -21,7 +28,7 @@ if TYPE_CHECKING:
 
 def build_refresher(
     settings: Settings, session: boto3.Session | None = None, retry: RetryPolicy | None = None
-) -> TokenRefresher:
+) -> TokenRefresher | FleetRefresher:
     import boto3
     from botocore.config import Config
 
@@ -38,20 +45,76 @@ def build_refresher(
         connect_timeout=AWS_CONNECT_TIMEOUT,
         read_timeout=AWS_READ_TIMEOUT,
     )
+    retry = retry or RetryPolicy()
     clock = SystemClock()
-    return TokenRefresher(
-        store=SsmTokenStore(
-            settings.token_parameter_name,
-            session.client("ssm", config=aws_config),
-            settings.kms_key_id,
+    ssm = session.client("ssm", config=aws_config)
+    # Created on first use (a run that finds every token fresh never reads a secret), once,
+    # and shared: boto3 clients are thread-safe, their creation is not cheap.
+    secrets = _once(lambda: session.client("secretsmanager", config=aws_config))
+    endpoint_for = _per_key(lambda url: JoorAuthEndpoint(url, clock))
+
+    def refresher_for(account: Account) -> TokenRefresher:
+        return TokenRefresher(
+            store=SsmTokenStore(account.parameter, ssm, settings.kms_key_id),
+            credentials=SecretsManagerCredentials(account.secret_id, secrets),
+            endpoint=endpoint_for(account.auth_url),
+            clock=clock,
+            window=timedelta(seconds=settings.refresh_window.total_seconds()),
+            rejected_token_min_age=settings.rejected_token_min_age,
+            retry=retry,
+        )
+
+    configured = None
+    if settings.credentials_secret_id and settings.token_parameter_name:
+        configured = Account(
+            settings.token_parameter_name, settings.credentials_secret_id, settings.auth_url
+        )
+    if settings.parameter_path is None:
+        if configured is None:  # Settings requires the account without a path
+            raise ConfigurationError("CREDENTIALS_SECRET_ID", "is not set")
+        return refresher_for(configured)
+    return FleetRefresher(
+        directory=TaggedSecretsDirectory(
+            settings.parameter_path,
+            secrets,
+            settings.auth_url_for,
+            settings.joor_environment,
+            configured,
         ),
-        credentials=SecretsManagerCredentials(
-            settings.credentials_secret_id,
-            lambda: session.client("secretsmanager", config=aws_config),
-        ),
-        endpoint=JoorAuthEndpoint(settings.auth_url, clock),
+        inventory=SsmTokenInventory(settings.parameter_path, ssm),
+        refresher_for=refresher_for,
+        store_for=lambda name: SsmTokenStore(name, ssm, settings.kms_key_id),
         clock=clock,
-        window=timedelta(seconds=settings.refresh_window.total_seconds()),
+        window=settings.refresh_window,
         rejected_token_min_age=settings.rejected_token_min_age,
-        retry=retry,
+        interval=settings.schedule_interval,
+        logins_in_flight=settings.fleet_logins_in_flight,
+        logins_per_second=settings.fleet_logins_per_second,
+        min_start_time=retry.min_attempt_time,
     )
+
+
+def _once[T](make: Callable[[], T]) -> Callable[[], T]:
+    made: list[T] = []
+    lock = threading.Lock()
+
+    def get() -> T:
+        with lock:
+            if not made:
+                made.append(make())
+            return made[0]
+
+    return get
+
+
+def _per_key[T](make: Callable[[str], T]) -> Callable[[str], T]:
+    made: dict[str, T] = {}
+    lock = threading.Lock()
+
+    def get(key: str) -> T:
+        with lock:
+            if key not in made:
+                made[key] = make(key)
+            return made[key]
+
+    return get

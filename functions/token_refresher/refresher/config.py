@@ -12,6 +12,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from refresher.domain.errors import ConfigurationError
+from refresher.domain.names import is_under, parameter_name_problem, path_problem
 
 AUTH_URLS: Final = {
     "sandbox": "https://atlas-sandbox.jooraccess.com/auth/",
@@ -25,7 +26,15 @@ MAX_REFRESH_WINDOW_SECONDS: Final = 86_400
 DEFAULT_REJECTED_TOKEN_MIN_AGE_SECONDS: Final = 300
 MAX_REJECTED_TOKEN_MIN_AGE_SECONDS: Final = 3600
 
+# A fleet: how many JOOR logins may be in flight at once, and how many may start each second.
+# Three a second is Parameter Store's default PutParameter throughput: logging in faster than
+# the new tokens can be written would only waste logins on throttled writes.
+DEFAULT_FLEET_LOGINS_IN_FLIGHT: Final = 4
+DEFAULT_FLEET_LOGINS_PER_SECOND: Final = 3
+DEFAULT_SCHEDULE_INTERVAL_SECONDS: Final = 900
+
 # The variables the code needs from whoever deploys it (the SAM template sets them all).
+# With TOKEN_PARAMETER_PATH (a fleet), the two required ones may be left empty.
 REQUIRED_VARIABLES: Final = ("CREDENTIALS_SECRET_ID", "TOKEN_PARAMETER_NAME")
 OPTIONAL_VARIABLES: Final = (
     "JOOR_ENVIRONMENT",
@@ -33,21 +42,36 @@ OPTIONAL_VARIABLES: Final = (
     "REFRESH_WINDOW_SECONDS",
     "TOKEN_KMS_KEY_ID",
     "REJECTED_TOKEN_MIN_AGE_SECONDS",
+    "TOKEN_PARAMETER_PATH",
+    "SCHEDULE_INTERVAL_SECONDS",
+    "FLEET_LOGINS_IN_FLIGHT",
+    "FLEET_LOGINS_PER_SECOND",
 )
 
-_PARAMETER_NAME = re.compile(r"^/?[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
 _KMS_KEY = re.compile(r"^[A-Za-z0-9:/_\-]{1,2048}$")
 
 
 @dataclass(frozen=True)
 class Settings:
-    joor_environment: str
-    auth_url: str
-    credentials_secret_id: str
-    token_parameter_name: str
+    joor_environment: str  # the default for accounts that do not name theirs
+    auth_url_override: str | None  # JOOR_AUTH_URL: every account's /auth/ (a local stand-in)
+    # The one account configured by name; None in a fleet that finds all of its accounts.
+    credentials_secret_id: str | None
+    token_parameter_name: str | None
+    parameter_path: str | None  # a fleet: the path its tagged secrets' parameters live under
     refresh_window: timedelta
     kms_key_id: str | None
     rejected_token_min_age: timedelta
+    schedule_interval: timedelta
+    fleet_logins_in_flight: int
+    fleet_logins_per_second: int
+
+    @property
+    def auth_url(self) -> str:
+        return self.auth_url_for(self.joor_environment)
+
+    def auth_url_for(self, environment: str) -> str:
+        return self.auth_url_override or AUTH_URLS[environment]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -57,13 +81,17 @@ class Settings:
             raise ConfigurationError(
                 "JOOR_ENVIRONMENT", f"must be 'sandbox' or 'production', got {environment!r}"
             )
-        auth_url = _get(env, "JOOR_AUTH_URL") or AUTH_URLS[environment]
-        _check_auth_url(auth_url)
+        override = _get(env, "JOOR_AUTH_URL") or None
+        if override:
+            _check_auth_url(override)
+        path = _path(_get(env, "TOKEN_PARAMETER_PATH"))
+        secret_id, parameter = _configured_account(env, path)
         return cls(
             joor_environment=environment,
-            auth_url=auth_url,
-            credentials_secret_id=_required(env, "CREDENTIALS_SECRET_ID"),
-            token_parameter_name=_parameter_name(_required(env, "TOKEN_PARAMETER_NAME")),
+            auth_url_override=override,
+            credentials_secret_id=secret_id,
+            token_parameter_name=parameter,
+            parameter_path=path,
             refresh_window=timedelta(seconds=_window(env)),
             kms_key_id=_kms_key(_get(env, "TOKEN_KMS_KEY_ID")),
             rejected_token_min_age=timedelta(
@@ -75,7 +103,44 @@ class Settings:
                     MAX_REJECTED_TOKEN_MIN_AGE_SECONDS,
                 )
             ),
+            schedule_interval=timedelta(
+                seconds=_seconds(
+                    env, "SCHEDULE_INTERVAL_SECONDS", DEFAULT_SCHEDULE_INTERVAL_SECONDS, 60, 86_400
+                )
+            ),
+            fleet_logins_in_flight=_seconds(
+                env, "FLEET_LOGINS_IN_FLIGHT", DEFAULT_FLEET_LOGINS_IN_FLIGHT, 1, 32, "logins"
+            ),
+            fleet_logins_per_second=_seconds(
+                env, "FLEET_LOGINS_PER_SECOND", DEFAULT_FLEET_LOGINS_PER_SECOND, 1, 100, "logins"
+            ),
         )
+
+
+def _path(raw: str) -> str | None:
+    if not raw:
+        return None
+    path = raw.rstrip("/") or "/"
+    problem = path_problem(path)
+    if problem:
+        raise ConfigurationError("TOKEN_PARAMETER_PATH", problem)
+    return path
+
+
+def _configured_account(env: Mapping[str, str], path: str | None) -> tuple[str | None, str | None]:
+    """The account named by CREDENTIALS_SECRET_ID and TOKEN_PARAMETER_NAME: required without a
+    fleet path; with one, optional, but both or neither, and under the path."""
+    secret_id = _get(env, "CREDENTIALS_SECRET_ID")
+    parameter = _get(env, "TOKEN_PARAMETER_NAME")
+    if path is None or secret_id or parameter:
+        secret_id = _required(env, "CREDENTIALS_SECRET_ID")
+        parameter = _parameter_name(_required(env, "TOKEN_PARAMETER_NAME"))
+    if path is not None and parameter and not is_under(path, parameter):
+        raise ConfigurationError(
+            "TOKEN_PARAMETER_NAME",
+            f"must lie under TOKEN_PARAMETER_PATH {path!r} when both are set, got {parameter!r}",
+        )
+    return secret_id or None, parameter or None
 
 
 def _get(env: Mapping[str, str], name: str) -> str:
@@ -112,16 +177,9 @@ def _is_loopback(host: str) -> bool:
 
 
 def _parameter_name(name: str) -> str:
-    if len(name) > 1011 or not _PARAMETER_NAME.match(name):
-        raise ConfigurationError(
-            "TOKEN_PARAMETER_NAME",
-            f"must be an SSM parameter name such as /joor/sandbox/access-token "
-            f"(letters, digits, _ . - and / between path parts), got {name!r}",
-        )
-    if name.lstrip("/").lower().startswith(("aws", "ssm")):
-        raise ConfigurationError(
-            "TOKEN_PARAMETER_NAME", f"must not start with 'aws' or 'ssm', got {name!r}"
-        )
+    problem = parameter_name_problem(name)
+    if problem:
+        raise ConfigurationError("TOKEN_PARAMETER_NAME", problem)
     return name
 
 
@@ -130,12 +188,14 @@ def _window(env: Mapping[str, str]) -> int:
     return _seconds(env, name, DEFAULT_REFRESH_WINDOW_SECONDS, 60, MAX_REFRESH_WINDOW_SECONDS)
 
 
-def _seconds(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+def _seconds(  # noqa: PLR0917 - private, called with the range in reading order
+    env: Mapping[str, str], name: str, default: int, low: int, high: int, unit: str = "seconds"
+) -> int:
     raw = _get(env, name)
     if not raw:
         return default
     if not raw.isdigit():
-        raise ConfigurationError(name, f"must be a whole number of seconds, got {raw!r}")
+        raise ConfigurationError(name, f"must be a whole number of {unit}, got {raw!r}")
     value = int(raw)
     if not low <= value <= high:
         raise ConfigurationError(name, f"must be between {low} and {high}, got {value}")

@@ -14,7 +14,11 @@ from refresher.domain.models import IssuedToken, StoredToken
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
-    from mypy_boto3_ssm.type_defs import PutParameterRequestTypeDef
+    from mypy_boto3_ssm.type_defs import (
+        DescribeParametersRequestTypeDef,
+        ParameterMetadataTypeDef,
+        PutParameterRequestTypeDef,
+    )
 
 # Consumers may parse this too: "expires_at=" then an ISO 8601 UTC time to the second.
 DESCRIPTION_FORMAT = (
@@ -36,6 +40,52 @@ def parse_description(description: str | None) -> datetime | None:
         return datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
         return None
+
+
+def stored_token(parameter: ParameterMetadataTypeDef) -> StoredToken:
+    """What DescribeParameters says of one parameter. Only a SecureString's expiry is trusted:
+    a plain String could have been written by anyone with the description copied."""
+    expires_at = None
+    if parameter.get("Type") == "SecureString":
+        expires_at = parse_description(parameter.get("Description"))
+    return StoredToken(
+        exists=True,
+        expires_at=expires_at,
+        version=parameter.get("Version"),
+        last_modified=parameter.get("LastModifiedDate"),
+    )
+
+
+class SsmTokenInventory:
+    """Every token parameter under a fleet's path, listed 50 to a DescribeParameters call."""
+
+    def __init__(self, path: str, client: SSMClient) -> None:
+        self._path = path
+        self._client = client
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def read_all(self) -> dict[str, StoredToken]:
+        found: dict[str, StoredToken] = {}
+        request: DescribeParametersRequestTypeDef = {
+            "ParameterFilters": [{"Key": "Path", "Option": "Recursive", "Values": [self._path]}],
+            "MaxResults": 50,  # the most one call may return
+        }
+        try:
+            while True:
+                page = self._client.describe_parameters(**request)
+                for parameter in page.get("Parameters", []):
+                    found[parameter["Name"]] = stored_token(parameter)
+                next_token = page.get("NextToken")
+                if not next_token:
+                    return found
+                request["NextToken"] = next_token
+        except (ClientError, BotoCoreError) as err:
+            raise TokenStoreReadError(
+                f"Could not list the parameters under {self._path!r}: {describe(err)}"
+            ) from None
 
 
 class SsmTokenStore:
@@ -61,16 +111,7 @@ class SsmTokenStore:
         found = [p for p in response.get("Parameters", []) if p.get("Name") == self._name]
         if not found:
             return StoredToken(exists=False)
-        parameter = found[0]
-        expires_at = None
-        if parameter.get("Type") == "SecureString":
-            expires_at = parse_description(parameter.get("Description"))
-        return StoredToken(
-            exists=True,
-            expires_at=expires_at,
-            version=parameter.get("Version"),
-            last_modified=parameter.get("LastModifiedDate"),
-        )
+        return stored_token(found[0])
 
     def write(self, token: IssuedToken) -> int:
         """Value and expiry in one PutParameter, so no reader ever sees them disagree."""

@@ -111,6 +111,28 @@ class TokenStoreReadError(RefreshError):
     reason = "token_store_read"
 
 
+class AccountDiscoveryError(RefreshError):
+    """The fleet's accounts could not be listed (the secrets that carry the tag)."""
+
+    reason = "account_discovery"
+
+
+class UnknownAccountError(RefreshError):
+    """An event names a parameter under the fleet's path that no secret claims."""
+
+    reason = "unknown_account"
+
+
+class FleetRefreshError(RefreshError):
+    """One or more accounts of a fleet run failed; the others had their chance."""
+
+    reason = "accounts_failed"
+
+    def __init__(self, message: str, outcome: object) -> None:
+        self.outcome = outcome  # the FleetOutcome, for the report
+        super().__init__(message)
+
+
 class TokenStoreWriteError(RefreshError):
     """The new token could not be written; the previous value stays in place."""
 

@@ -89,3 +89,95 @@ class RefreshOutcome:
         if self.retry_after is not None:
             summary["retry_after_seconds"] = self.retry_after
         return summary
+
+
+@dataclass(frozen=True)
+class Account:
+    """One JOOR account a fleet keeps a token for: where its credentials and token live."""
+
+    parameter: str  # the token parameter; also how logs and summaries name the account
+    secret_id: str  # the credentials secret's ARN or name, never its value
+    auth_url: str
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A secret that asks for a token the fleet will not keep, and why."""
+
+    secret: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class Discovery:
+    accounts: tuple[Account, ...]
+    refused: tuple[Refusal, ...] = ()
+
+
+@dataclass(frozen=True)
+class AccountResult:
+    """What a fleet run did for one account: an outcome, or the failure that kept the token."""
+
+    parameter: str
+    outcome: RefreshOutcome | None = None
+    failure: str = ""  # the failure's metric reason
+    message: str = ""  # the failure's message (safe: adapters redact outside text)
+    seconds_left: float | None = None  # life left on the token after the run
+    left_for_next_run: bool = False
+
+    @property
+    def status(self) -> str:
+        if self.left_for_next_run:
+            return "left_for_next_run"
+        if self.outcome is None:
+            return "failed"
+        return "refreshed" if self.outcome.refreshed else "skipped"
+
+    def summary(self) -> dict[str, object]:
+        if self.outcome is not None:
+            return self.outcome.summary()
+        entry: dict[str, object] = {"result": self.status, "parameter": self.parameter}
+        if self.failure:
+            entry.update(reason=self.failure, error=self.message)
+        entry["seconds_left"] = None if self.seconds_left is None else int(self.seconds_left)
+        return entry
+
+
+@dataclass(frozen=True)
+class FleetOutcome:
+    """What a run over every account did. Safe to return and log: no token, no credential."""
+
+    forced: bool
+    results: tuple[AccountResult, ...]
+    refused: tuple[Refusal, ...] = ()
+    unclaimed: tuple[str, ...] = ()  # parameters under the path no secret claims any more
+    warnings: tuple[str, ...] = ()
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def failed(self) -> tuple[AccountResult, ...]:
+        return tuple(r for r in self.results if r.status == "failed")
+
+    @property
+    def least_seconds_left(self) -> float | None:
+        """The least life left on any account's token: what the remaining-life alarm watches."""
+        lives = [r.seconds_left for r in self.results if r.seconds_left is not None]
+        return min(lives) if lives else None
+
+    def summary(self) -> dict[str, object]:
+        least = self.least_seconds_left
+        return {
+            "result": "failed" if self.failed else "done",
+            "forced": self.forced,
+            "accounts": len(self.results),
+            "refreshed": self.count("refreshed"),
+            "skipped": self.count("skipped"),
+            "failed": self.count("failed"),
+            "left_for_next_run": self.count("left_for_next_run"),
+            "least_seconds_left": None if least is None else int(least),
+            "refused": [{"secret": r.secret, "problem": r.problem} for r in self.refused],
+            "unclaimed": list(self.unclaimed),
+            "outcomes": {r.parameter: r.summary() for r in self.results},
+        }

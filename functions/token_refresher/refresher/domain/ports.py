@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from refresher.domain.models import Credentials, IssuedToken, StoredToken
+from refresher.domain.models import Credentials, Discovery, IssuedToken, StoredToken
 
 
 class Clock(Protocol):
@@ -44,3 +44,20 @@ class TokenStore(Protocol):
 
         Raise TokenStoreWriteError.
         """
+
+
+class AccountDirectory(Protocol):
+    def discover(self) -> Discovery:
+        """Every account to keep a token for, and the secrets refused with why.
+
+        Raise AccountDiscoveryError.
+        """
+
+
+class TokenInventory(Protocol):
+    @property
+    def path(self) -> str: ...
+
+    def read_all(self) -> dict[str, StoredToken]:
+        """Every parameter under the path, by name: metadata only, in as few calls as the
+        store allows. Raise TokenStoreReadError."""

@@ -18,6 +18,22 @@ from refresher.domain.ports import Clock, CredentialsSource, TokenEndpoint, Toke
 from refresher.domain.retry import Deadline, RetryPolicy
 
 
+def rejection_skip(
+    stored: StoredToken, seen_version: int, now: datetime, min_age: timedelta
+) -> tuple[str, int | None] | None:
+    """Why a consumer's report that ``seen_version`` was rejected needs no login, if it does not:
+    ("already_replaced", None) or ("rate_limited", seconds to wait)."""
+    if stored.version is not None and stored.version > seen_version:
+        # Another consumer's report, or a scheduled run, already replaced it.
+        return "already_replaced", None
+    age = stored.age(now)
+    if age is not None and age < min_age:
+        # A token this new that JOOR refuses points at the caller (wrong endpoint, missing
+        # rights), not at the token: logging in again would only loop.
+        return "rate_limited", math.ceil((min_age - age).total_seconds())
+    return None
+
+
 class TokenRefresher:
     """Composes the ports. Every failure raises a RefreshError before the store is written."""
 
@@ -51,13 +67,15 @@ class TokenRefresher:
         time_limit: float,
         seen_version: int | None = None,
         parameter: str | None = None,
+        stored: StoredToken | None = None,
     ) -> RefreshOutcome:
         """Refresh if forced or if the stored token has less than the window left.
 
         ``seen_version`` (with ``force``) is the version a consumer found rejected: the run
         logs in only if that version is still the stored one and old enough. ``parameter``,
-        when given, must be the one this refresher keeps. ``time_limit`` bounds the JOOR
-        exchange, retries included, in seconds from now.
+        when given, must be the one this refresher keeps. ``stored`` is what the caller
+        already read of the stored token (a fleet run lists every parameter at once).
+        ``time_limit`` bounds the JOOR exchange, retries included, in seconds from now.
         """
         if parameter is not None and parameter != self._store.name:
             raise InvalidEventError(
@@ -65,11 +83,10 @@ class TokenRefresher:
                 f"{self._store.name!r}"
             )
         deadline = Deadline(self._clock, time_limit)
-        stored: StoredToken | None = None
         reason = "forced"
         if not force or seen_version is not None:
             # One DescribeParameters call: the whole cost of a run that skips.
-            stored = self._store.read()
+            stored = stored or self._store.read()
             now = self._clock.now()
             if seen_version is not None:
                 skipped = self._skip_rejection(stored, seen_version, now)
@@ -93,31 +110,16 @@ class TokenRefresher:
     def _skip_rejection(
         self, stored: StoredToken, seen_version: int, now: datetime
     ) -> RefreshOutcome | None:
-        """Whether a consumer's report of a rejected version needs no login, and why."""
-        if stored.version is not None and stored.version > seen_version:
-            # Another consumer's report, or a scheduled run, already replaced it.
-            return self._skipped(stored, now, "already_replaced")
-        age = stored.age(now)
-        if age is not None and age < self._rejected_token_min_age:
-            # A token this new that JOOR refuses points at the caller (wrong endpoint,
-            # missing rights), not at the token: logging in again would only loop.
-            wait = math.ceil((self._rejected_token_min_age - age).total_seconds())
-            return self._skipped(stored, now, "rate_limited", retry_after=wait)
-        return None
+        skip = rejection_skip(stored, seen_version, now, self._rejected_token_min_age)
+        if skip is None:
+            return None
+        reason, retry_after = skip
+        return self._skipped(stored, now, reason, retry_after)
 
     def _skipped(
         self, stored: StoredToken, now: datetime, reason: str, retry_after: int | None = None
     ) -> RefreshOutcome:
-        return RefreshOutcome(
-            refreshed=False,
-            forced=reason != "fresh",
-            parameter=self._store.name,
-            expires_at=stored.expires_at,
-            version=stored.version,
-            seconds_left=stored.seconds_left(now),
-            reason=reason,
-            retry_after=retry_after,
-        )
+        return skipped_outcome(self._store.name, stored, now, reason, retry_after)
 
     def _refresh(
         self, reason: str, force: bool, keep_if_longer: StoredToken | None, deadline: Deadline
@@ -191,3 +193,19 @@ class TokenRefresher:
             f"JOOR /auth/ unavailable after {policy.max_attempts} attempts "
             f"(last problem: {last_problem})"
         )
+
+
+def skipped_outcome(
+    parameter: str, stored: StoredToken, now: datetime, reason: str, retry_after: int | None = None
+) -> RefreshOutcome:
+    """A run that left the stored token in place, and why."""
+    return RefreshOutcome(
+        refreshed=False,
+        forced=reason != "fresh",
+        parameter=parameter,
+        expires_at=stored.expires_at,
+        version=stored.version,
+        seconds_left=stored.seconds_left(now),
+        reason=reason,
+        retry_after=retry_after,
+    )

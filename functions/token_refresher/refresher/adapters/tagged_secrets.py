@@ -1,0 +1,117 @@
+"""A fleet's accounts: the Secrets Manager secrets tagged with the parameter they feed.
+
+A secret tagged ``joor-token-parameter=/joor/brand-a/access-token`` (and optionally
+``joor-environment=production``) is one account. Listing them reads tags only: no value is
+read until an account's token is due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from refresher.adapters.aws_errors import describe
+from refresher.domain.errors import AccountDiscoveryError
+from refresher.domain.models import Account, Discovery, Refusal
+from refresher.domain.names import is_under, parameter_name_problem
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_secretsmanager.type_defs import ListSecretsRequestTypeDef
+
+PARAMETER_TAG = "joor-token-parameter"
+ENVIRONMENT_TAG = "joor-environment"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class TaggedSecretsDirectory:
+    """Lists the tagged secrets (ListSecrets, 100 to a call), oldest first: when two secrets
+    claim one parameter, the older keeps it and the newer is refused."""
+
+    def __init__(
+        self,
+        path: str,
+        client_factory: Callable[[], SecretsManagerClient],
+        auth_url_for: Callable[[str], str],
+        default_environment: str,
+        configured: Account | None = None,
+    ) -> None:
+        self._path = path
+        self._client_factory = client_factory
+        self._auth_url_for = auth_url_for
+        self._default_environment = default_environment
+        self._configured = configured
+
+    def discover(self) -> Discovery:
+        accounts: list[Account] = [self._configured] if self._configured else []
+        claimed = {a.parameter: a.secret_id for a in accounts}
+        refused: list[Refusal] = []
+        for entry in sorted(self._list(), key=_age_order):
+            name = str(entry.get("Name") or entry.get("ARN"))
+            tags = {t.get("Key"): t.get("Value") for t in entry.get("Tags", [])}
+            if PARAMETER_TAG not in tags:  # the filter matches tag keys by prefix
+                continue
+            problem, account = self._account(entry, tags)
+            if account is not None and account.parameter in claimed:
+                problem = (
+                    f"its tag {PARAMETER_TAG} names {account.parameter!r}, which secret "
+                    f"{claimed[account.parameter]!r} already claims; give it a parameter "
+                    "of its own"
+                )
+            if problem or account is None:
+                refused.append(Refusal(secret=name, problem=problem))
+                continue
+            claimed[account.parameter] = name
+            accounts.append(account)
+        return Discovery(accounts=tuple(accounts), refused=tuple(refused))
+
+    def _account(
+        self, entry: dict[str, Any], tags: dict[str | None, str | None]
+    ) -> tuple[str, Account | None]:
+        parameter = (tags.get(PARAMETER_TAG) or "").strip()
+        problem = parameter_name_problem(parameter)
+        if problem:
+            return f"its tag {PARAMETER_TAG} {problem}", None
+        if not is_under(self._path, parameter):
+            return (
+                f"its tag {PARAMETER_TAG} names {parameter!r}, outside this stack's parameter "
+                f"path {self._path}/; tag it with a name under that path"
+            ), None
+        environment = (tags.get(ENVIRONMENT_TAG) or "").strip() or self._default_environment
+        if environment not in ("sandbox", "production"):
+            return (
+                f"its tag {ENVIRONMENT_TAG} must be 'sandbox' or 'production', got {environment!r}"
+            ), None
+        return "", Account(
+            parameter=parameter,
+            secret_id=str(entry["ARN"]),
+            auth_url=self._auth_url_for(environment),
+        )
+
+    def _list(self) -> list[dict[str, Any]]:
+        entries: list[dict[str, Any]] = []
+        request: ListSecretsRequestTypeDef = {
+            "Filters": [{"Key": "tag-key", "Values": [PARAMETER_TAG]}],
+            "MaxResults": 100,  # the most one call may return
+        }
+        try:
+            client = self._client_factory()
+            while True:
+                page = client.list_secrets(**request)
+                entries += [dict(e) for e in page.get("SecretList", [])]
+                next_token = page.get("NextToken")
+                if not next_token:
+                    return entries
+                request["NextToken"] = next_token
+        except (ClientError, BotoCoreError) as err:
+            raise AccountDiscoveryError(
+                f"Could not list the secrets tagged {PARAMETER_TAG}: {describe(err)}"
+            ) from None
+
+
+def _age_order(entry: dict[str, Any]) -> tuple[datetime, str]:
+    created = entry.get("CreatedDate") or _EPOCH
+    return created, str(entry.get("ARN", ""))

@@ -1,0 +1,113 @@
+"""What `sam deploy --config-env ENV` would deploy: samconfig.toml's values over the template's defaults.
+
+Read the way the SAM CLI reads them: `[ENV.deploy.parameters]` first, then
+`[ENV.global.parameters]`; `parameter_overrides` is a string (or a list of strings) of
+`Key="Value"` pairs. Parameters the file does not set take their template default.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG_FILE = REPO_ROOT / "samconfig.toml"
+DEFAULT_TEMPLATE_FILE = REPO_ROOT / "template.yaml"
+
+# Key=Value, Key="Value with spaces" or Key='Value'; SAM CLI's own format for overrides.
+_OVERRIDE = re.compile(r"""(\w+)=(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S*))""")
+
+
+class ConfigError(Exception):
+    """samconfig.toml or the template cannot be read as needed; the message says why."""
+
+
+@dataclass(frozen=True)
+class DeployConfig:
+    environment: str
+    stack_name: str
+    region: str | None
+    profile: str | None
+    parameters: dict[str, str] = field(default_factory=dict)
+    # The template's parameter specifications (AllowedPattern, Default, ...), by name.
+    parameter_specs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def parse_overrides(value: str | list[str] | None) -> dict[str, str]:
+    """`Key="Value" Other=2` (or a list of such strings) => {"Key": "Value", "Other": "2"}."""
+    if value is None:
+        return {}
+    texts = value if isinstance(value, list) else [value]
+    parsed: dict[str, str] = {}
+    for text in texts:
+        for key, double, single, bare in _OVERRIDE.findall(str(text)):
+            if double:
+                parsed[key] = re.sub(r"\\(.)", r"\1", double)
+            else:
+                parsed[key] = single or bare
+    return parsed
+
+
+class _IgnoreTags(yaml.SafeLoader):
+    """Reads CloudFormation YAML, turning short-form tags (!Ref, !Sub, ...) into None."""
+
+
+def _no_value(*_: object) -> None:
+    return None
+
+
+_IgnoreTags.add_multi_constructor("!", _no_value)
+
+
+def template_parameters(template_file: Path = DEFAULT_TEMPLATE_FILE) -> dict[str, dict[str, Any]]:
+    try:
+        with template_file.open(encoding="utf-8") as stream:
+            template = yaml.load(stream, Loader=_IgnoreTags)  # noqa: S506 - SafeLoader subclass
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"cannot read the template {template_file}: {err}") from None
+    parameters: dict[str, dict[str, Any]] = template.get("Parameters", {})
+    return parameters
+
+
+def load(
+    environment: str = "default",
+    config_file: Path = DEFAULT_CONFIG_FILE,
+    template_file: Path = DEFAULT_TEMPLATE_FILE,
+    overrides: str | None = None,
+) -> DeployConfig:
+    try:
+        config = tomllib.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(f"cannot read {config_file}: {err}") from None
+    if environment not in config:
+        known = ", ".join(k for k, v in config.items() if isinstance(v, dict)) or "none"
+        raise ConfigError(
+            f"{config_file.name} has no environment {environment!r} (it has: {known})"
+        )
+    env = config[environment]
+    deploy: dict[str, Any] = env.get("deploy", {}).get("parameters", {})
+    shared: dict[str, Any] = env.get("global", {}).get("parameters", {})
+
+    def setting(name: str) -> Any:
+        return deploy.get(name, shared.get(name))
+
+    stack_name = setting("stack_name")
+    if not stack_name:
+        raise ConfigError(f"{config_file.name} [{environment}] sets no stack_name")
+    specs = template_parameters(template_file)
+    parameters = {name: str(spec["Default"]) for name, spec in specs.items() if "Default" in spec}
+    parameters |= parse_overrides(setting("parameter_overrides"))
+    parameters |= parse_overrides(overrides)
+    return DeployConfig(
+        environment=environment,
+        stack_name=str(stack_name),
+        region=setting("region"),
+        profile=setting("profile"),
+        parameters=parameters,
+        parameter_specs=specs,
+    )
