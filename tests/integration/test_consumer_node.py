@@ -1,0 +1,117 @@
+"""The Node.js example (clients/node/joor-token.mjs) against the local stand-ins: the same
+stampede and wrong-endpoint rules as the Python package."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.local.stack import FUNCTION_NAME, LocalStack
+from tests.integration.conftest import lambda_client
+from tests.leakwatch import WATCH
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+NODE_DIR = ROOT / "clients" / "node"
+SCRIPT = Path(__file__).with_name("node_consumer.mjs")
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    found = shutil.which("node")
+    assert found, "Node.js is needed for the Node example's test (https://nodejs.org)"
+    if not (NODE_DIR / "node_modules" / ".package-lock.json").exists():
+        npm = shutil.which("npm")
+        assert npm, "npm is needed to install the Node example's dependencies"
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=NODE_DIR,
+            check=True,
+            timeout=300,
+        )
+    return found
+
+
+@pytest.fixture
+def stack(lambda_stack: LocalStack) -> Iterator[LocalStack]:
+    lambda_stack.lambda_.configure(REJECTED_TOKEN_MIN_AGE_SECONDS="1")
+    first = lambda_client(lambda_stack.lambda_url).invoke(FunctionName=FUNCTION_NAME, Payload=b"{}")
+    assert "FunctionError" not in first
+    time.sleep(1.2)  # older than the minimum age: SSM stamps LastModifiedDate itself
+    yield lambda_stack
+    WATCH.add_secrets(*lambda_stack.fixture_secrets())
+
+
+def start(node: str, stack: LocalStack, url: str, count: int) -> subprocess.Popen[str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "JOOR_"))}
+    env = {
+        **keep,
+        **stack.consumer_env(),
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "NODE_NO_WARNINGS": "1",
+    }
+    process = subprocess.Popen(
+        [node, str(SCRIPT), url, str(count)],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    ready = process.stdout.readline().strip()
+    if ready != "ready":
+        process.kill()
+        _, err = process.communicate()
+        pytest.fail(f"the Node consumer did not start: {ready!r} {err[-2000:]}")
+    return process
+
+
+def finish(processes: list[subprocess.Popen[str]]) -> list[dict[str, object]]:
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    outcomes: list[dict[str, object]] = []
+    for process in processes:
+        out, err = process.communicate(timeout=180)
+        WATCH.record("node consumer output", out + err)
+        assert process.returncode == 0, err[-2000:]
+        outcomes += json.loads(out.strip().splitlines()[-1])
+    return outcomes
+
+
+def test_node_consumers_in_two_processes_recover_from_a_revocation_with_one_login(
+    node: str, stack: LocalStack
+) -> None:
+    stack.joor.login_latency = 0.5
+    processes = [start(node, stack, stack.joor.api_url, 5) for _ in range(2)]
+    before = stack.joor.logins
+    stack.joor.revoke_all()
+
+    outcomes = finish(processes)
+
+    assert outcomes == [{"status": 200, "error": None}] * 10
+    assert stack.joor.logins - before == 1
+
+
+def test_a_node_consumer_gets_the_401_of_an_endpoint_that_refuses_every_token(
+    node: str, stack: LocalStack
+) -> None:
+    before = stack.joor.logins
+
+    outcomes = finish([start(node, stack, stack.joor.refused_url, 5)])
+
+    assert outcomes == [{"status": 401, "error": None}] * 5
+    assert stack.joor.logins - before == 1  # one renewal for the five, then no loop
+    assert stack.joor.api_calls(401, path="/v4/local/refused") == 10
