@@ -29,7 +29,7 @@ from typing import Any
 
 from benchmarks import artifact
 from infra.docs_section import write_section
-from infra.local.stack import PARAMETER_NAME, LocalStack
+from infra.local.stack import FUNCTION_NAME, PARAMETER_NAME, LocalStack
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKERS = ROOT / "benchmarks" / "workers"
@@ -40,7 +40,17 @@ COMMAND = "make bench"
 IMPORT_MARK = "bench: importing the handler module"  # printed by workers/cold.py
 
 DECIDED_MEMORY_MB = 256
-GOALS = {"cold_start": 1.25, "warm_forced_refresh": 1.15, "warm_fresh_token": 1.15}
+GOALS = {
+    "cold_start": 1.25,
+    "warm_forced_refresh": 1.15,
+    "warm_fresh_token": 1.15,
+    # The consumer package's cached token() is no slower than Powertools' cached get_parameter.
+    "consumer_cached_token": 1.0,
+}
+# A consumer stampede: 20 consumers (5 threads in each of 4 processes) hit one revocation.
+STAMPEDE_PROCESSES, STAMPEDE_THREADS = 4, 5
+# As long as a real JOOR login takes, about; the local one answers in ~3 ms otherwise.
+STAMPEDE_LOGIN_LATENCY = 0.3
 # The fewest calls each scenario can make (issue 5): a fresh run reads the parameter's
 # metadata once; a refresh reads the secret, asks JOOR once and writes the parameter, and a
 # scheduled refresh must first read the parameter to know that it is stale.
@@ -70,6 +80,9 @@ class Profile:
         self.importtime_runs = 1 if quick else 7
         self.warm_iterations = 4 if quick else 150
         self.warm_warmup = 1 if quick else 10
+        self.consumer_rounds = 2 if quick else 20
+        self.consumer_calls = 1000 if quick else 20000
+        self.stampede_rounds = 1 if quick else 5
 
 
 def log(message: str) -> None:
@@ -365,6 +378,86 @@ def measure_memory(
     return {"limit_mb": limit_mb, "limit_source": limit_source, "rows": rows}
 
 
+# --- 6. consumers (joor_token) -------------------------------------------------------------
+
+
+def measure_consumer(stack: LocalStack, env: dict[str, str], profile: Profile) -> dict[str, Any]:
+    from infra.local.stampede import Stampede
+
+    env = {**env, "PYTHONPATH": str(ROOT)}
+    stack.moto.reset_recording()
+    first, _, _ = run_worker("consumer.py", ["{out}", "first-read"], env)
+    first_read = {"aws_operations": stack.moto.recorded_calls(), "seconds": first["first_read_s"]}
+    with stack.moto.unrecorded():
+        cached, _, _ = run_worker(
+            "consumer.py",
+            ["{out}", "cached", str(profile.consumer_rounds), str(profile.consumer_calls)],
+            env,
+        )
+        # The stored tokens are seconds old: let a rejection of them log in after 1 s.
+        stack.lambda_.configure(REJECTED_TOKEN_MIN_AGE_SECONDS="1")  # noqa: S106 - seconds
+        stack.joor.login_latency = STAMPEDE_LOGIN_LATENCY
+        # A warm function, as a deployed one mostly is: the first lone consumer would otherwise
+        # also pay the refresher's cold start.
+        stack.client("lambda").invoke(FunctionName=FUNCTION_NAME, Payload=b"{}")
+        lone: list[float] = []
+        crowd: list[dict[str, Any]] = []
+        for round_ in range(profile.stampede_rounds):
+            for processes, threads in ((1, 1), (STAMPEDE_PROCESSES, STAMPEDE_THREADS)):
+                time.sleep(1.1)  # the stored token is older than the minimum age
+                stampede = Stampede(
+                    stack,
+                    stack.joor.api_url,
+                    processes=processes,
+                    threads=threads,
+                    extra_env={"AWS_ENDPOINT_URL": stack.moto.url},
+                )
+                stampede.start()
+                stack.lambda_.reset()
+                logins = stack.joor.logins
+                stack.joor.revoke_all()
+                result = stampede.go()
+                if result.statuses != [200] * processes * threads:
+                    raise RuntimeError(f"stampede: not every consumer succeeded: {result}")
+                if processes == 1:
+                    lone.append(result.seconds_to_all_working)
+                    continue
+                counts = stack.lambda_.counts
+                crowd.append(
+                    {
+                        "joor_logins": stack.joor.logins - logins,
+                        "seconds_to_all_working": result.seconds_to_all_working,
+                        "invocations_run": counts.completed,
+                        "invocations_throttled": counts.throttled,
+                    }
+                )
+            log(f"  consumer stampede: round {round_ + 1}/{profile.stampede_rounds}")
+        stack.joor.login_latency = 0.0
+    reader, powertools = summary(cached["reader_s"]), summary(cached["powertools_s"])
+    lone_s = summary(lone)
+    crowd_s = summary([c["seconds_to_all_working"] for c in crowd])
+    return {
+        "first_read": first_read,
+        "cached_token": {
+            "calls_per_round": cached["calls_per_round"],
+            "rounds": profile.consumer_rounds,
+            "reader_s": reader,
+            "powertools_s": powertools,
+            "ratio": reader["median"] / powertools["median"],
+        },
+        "stampede": {
+            "consumers": STAMPEDE_PROCESSES * STAMPEDE_THREADS,
+            "processes": STAMPEDE_PROCESSES,
+            "login_latency_s": STAMPEDE_LOGIN_LATENCY,
+            "rounds": crowd,
+            "max_joor_logins": max(c["joor_logins"] for c in crowd),
+            "lone_consumer_s": lone_s,
+            "all_working_s": crowd_s,
+            "ratio_to_lone": crowd_s["median"] / lone_s["median"],
+        },
+    }
+
+
 # --- the report ---------------------------------------------------------------------------
 
 
@@ -420,6 +513,31 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
             warm["fresh_token"]["ratio"],
             GOALS["warm_fresh_token"],
         ),
+    ]
+    consumer = results["consumer"]
+    first_calls = len(consumer["first_read"]["aws_operations"])
+    rows += [
+        _ratio_goal(
+            "consumer: cached `token()` vs Powertools' cached `get_parameter`",
+            consumer["cached_token"]["ratio"],
+            GOALS["consumer_cached_token"],
+        ),
+        {
+            "goal": "consumer: first `token()` makes 1 AWS call (GetParameter)",
+            "value": first_calls,
+            "target": 1,
+            "met": first_calls == 1,
+            "shown": f"{first_calls} ({', '.join(consumer['first_read']['aws_operations'])})",
+        },
+        {
+            "goal": f"consumer stampede ({consumer['stampede']['consumers']} consumers, one "
+            "revocation): JOOR logins at the floor of 1",
+            "value": consumer["stampede"]["max_joor_logins"],
+            "target": 1,
+            "met": consumer["stampede"]["max_joor_logins"] == 1,
+            "shown": f"{consumer['stampede']['max_joor_logins']} (most in any of "
+            f"{len(consumer['stampede']['rounds'])} rounds)",
+        },
     ]
     deployed = results["cold_start"]["ratio_to_floor"].get("deployed")
     if deployed is not None:
@@ -588,7 +706,58 @@ def render(results: dict[str, Any]) -> str:
         ]
         for p in a["largest_parts"]:
             out.append(f"| {p['name']} | {mb(p['unzipped_bytes'])} | {mb(p['zipped_bytes'])} |")
+    out += render_consumer(results["consumer"])
     return "\n".join(out) + "\n"
+
+
+def render_consumer(c: dict[str, Any]) -> list[str]:
+    t, st = c["cached_token"], c["stampede"]
+    us = 1e6
+    operations = [op.split(".")[-1] for op in c["first_read"]["aws_operations"]]
+    out = [
+        "",
+        "### 6. Consumers: the `joor_token` package (clients/python)",
+        "",
+        f"First `token()` of a new reader in a fresh process: {len(operations)} AWS call "
+        f"({', '.join(operations)}), {ms(c['first_read']['seconds'])} with the client's creation.",
+        "",
+        f"Cached token, one process, {t['rounds']} alternated rounds of "
+        f"{t['calls_per_round']} calls each (per call, median (p25-p75)):",
+        "",
+        "| call | per call | ratio | goal |",
+        "|---|---|---|---|",
+        f"| `TokenReader.token()` | {t['reader_s']['median'] * us:.2f} µs "
+        f"({t['reader_s']['p25'] * us:.2f}-{t['reader_s']['p75'] * us:.2f}) | {t['ratio']:.2f}x | "
+        f"<= {GOALS['consumer_cached_token']:.2f}x |",
+        f"| Powertools `parameters.get_parameter(..., decrypt=True, max_age=300)` | "
+        f"{t['powertools_s']['median'] * us:.2f} µs ({t['powertools_s']['p25'] * us:.2f}-"
+        f"{t['powertools_s']['p75'] * us:.2f}) | 1.00x | |",
+        "",
+        f"Revocation stampede: {st['consumers']} consumers ({st['processes']} processes of "
+        f"{st['consumers'] // st['processes']} threads, each process with its own `TokenReader`) "
+        "hold the stored token when JOOR revokes it, then all call the protected stand-in API at "
+        "once with `JoorBearerAuth`. The refresher runs behind the Lambda Invoke stand-in with "
+        f"reserved concurrency 1; each JOOR login takes {st['login_latency_s']:g} s. The floor is "
+        "one consumer alone going through the same 401, renewal and resend.",
+        "",
+        "| round | JOOR logins (floor 1) | invocations run / throttled | all working after |",
+        "|---|---|---|---|",
+    ]
+    for number, r in enumerate(st["rounds"], 1):
+        out.append(
+            f"| {number} | {r['joor_logins']} | {r['invocations_run']} / "
+            f"{r['invocations_throttled']} | {ms(r['seconds_to_all_working'])} |"
+        )
+    out += [
+        "",
+        "Time until every consumer had a working token: median "
+        f"{ms(st['all_working_s']['median'])} against "
+        f"{ms(st['lone_consumer_s']['median'])} for one consumer alone "
+        f"({st['ratio_to_lone']:.2f}x), with one login taking {st['login_latency_s']:g} s. The "
+        "consumers whose invocation met the running one (429) wait with jittered backoff "
+        "(0.5 s, doubling, capped at 5 s) and read the new version when it is there.",
+    ]
+    return out
 
 
 def write_markdown(table: str) -> None:
@@ -638,6 +807,8 @@ def main(argv: list[str] | None = None) -> int:
             warm = measure_warm(env, profile)
             log("bench: 4/5 memory")
             memory = measure_memory(env, calls, cold_start, profile)
+        log("bench: 6/6 consumers (joor_token)")
+        consumer = measure_consumer(stack, env, profile)
     results: dict[str, Any] = {
         "meta": meta,
         "calls": calls,
@@ -645,6 +816,7 @@ def main(argv: list[str] | None = None) -> int:
         "warm": warm,
         "memory": memory,
         "artifact": size,
+        "consumer": consumer,
     }
     results["goals"] = goals(results)
     meta["duration_s"] = round(time.monotonic() - started, 1)

@@ -4,7 +4,8 @@ Starts moto in server mode and the JOOR-compatible auth server on loopback, stor
 secret, then invokes ``app.lambda_handler`` the way Lambda would: a scheduled run that finds
 no token, a second that finds it fresh, a forced run, and a run with a wrong password. Last,
 a workload whose token JOOR revoked asks for a new one through the Lambda Invoke API (the
-local stand-in, reached with the real boto3 client).
+local stand-in, reached with the real boto3 client), then consumers that use the joor_token
+package (clients/python): one, and twenty at once in four processes.
 """
 
 from __future__ import annotations
@@ -120,6 +121,71 @@ def workload_after_revocation(stack: LocalStack) -> None:
     print(f"   JOOR API with the new token: HTTP {api_status(api, token['Parameter']['Value'])}")
 
 
+def consumer_after_revocation(stack: LocalStack) -> None:
+    import time
+
+    import requests
+
+    from joor_token import JoorBearerAuth, TokenReader
+
+    print(
+        "\n== 6. A consumer using joor_token: JOOR revokes every token, the consumer still succeeds"
+    )
+    # Deployed, a rejected token is replaced only if it is at least 300 s old; the demo's tokens
+    # are seconds old, so the demo's refresher takes 1 s.
+    stack.lambda_.configure(REJECTED_TOKEN_MIN_AGE_SECONDS="1")
+    print("   (refresher's REJECTED_TOKEN_MIN_AGE_SECONDS set to 1 s for the demo; default 300 s)")
+    os.environ.update(stack.consumer_env())
+    time.sleep(1.1)
+    reader = TokenReader()
+    api = stack.joor.api_url
+    with requests.Session() as session:
+        session.auth = JoorBearerAuth(reader)
+        print(f"   GET {api}: HTTP {session.get(api, timeout=30).status_code}")
+        print(f"   JOOR revokes every token ({stack.joor.revoke_all()} live)")
+        stack.lambda_.reset()
+        logins = stack.joor.logins
+        response = session.get(api, timeout=30)
+    answers = [r.status_code for r in response.history] + [response.status_code]
+    print(f"   GET {api}: answers {' then '.join(f'HTTP {a}' for a in answers)}")
+    print(f"   the reader invoked the refresher with: {stack.lambda_.events}")
+    print(
+        f"   JOOR logins: {stack.joor.logins - logins}; the reader's token: {masked(reader.token())}"
+    )
+
+
+def stampede_after_revocation(stack: LocalStack) -> None:
+    import time
+
+    from infra.local.stampede import Stampede
+
+    print("\n== 7. Twenty consumers at once (5 threads in each of 4 processes) hit the revocation")
+    stack.joor.login_latency = 0.3  # a real login takes about that long
+    time.sleep(1.1)  # the stored token is older than the demo's minimum age
+    stampede = Stampede(stack, stack.joor.api_url, processes=4, threads=5)
+    stampede.start()
+    stack.lambda_.reset()
+    logins = stack.joor.logins
+    print(
+        f"   every consumer holds the current token; JOOR revokes it ({stack.joor.revoke_all()} live)"
+    )
+    result = stampede.go()
+    counts = stack.lambda_.counts
+    statuses = sorted(set(result.statuses))
+    renewed = sum(c.renewed for c in result.consumers)
+    print(
+        f"   final answers: {len(result.statuses)} x HTTP {statuses}; {renewed} saw the 401 and renewed"
+    )
+    print(
+        f"   refresher invocations: {counts.completed} ran, {counts.throttled} throttled (429, "
+        "the reader then waits for the new version)"
+    )
+    print(
+        f"   JOOR logins: {stack.joor.logins - logins} (one login takes {stack.joor.login_latency:g} s here)"
+    )
+    print(f"   time until all twenty had a working token: {result.seconds_to_all_working:.2f} s")
+
+
 def main() -> None:
     print("Starting moto server, the local JOOR server and the Lambda stand-in (loopback only)...")
     with LocalStack() as stack:
@@ -151,6 +217,9 @@ def main() -> None:
 
         workload_after_revocation(stack)
         show_parameter(stack)
+
+        consumer_after_revocation(stack)
+        stampede_after_revocation(stack)
     print("\nDone: moto server, the JOOR server and the Lambda stand-in are stopped.")
 
 

@@ -30,7 +30,16 @@ def test_a_quick_bench_run_reports_every_section_with_runs_at_their_call_floor(
 
     assert done.returncode == 0, done.stderr[-2000:]
     results = json.loads(out.read_text())
-    assert set(results) >= {"meta", "calls", "cold_start", "warm", "memory", "artifact", "goals"}
+    assert set(results) >= {
+        "meta",
+        "calls",
+        "cold_start",
+        "warm",
+        "memory",
+        "artifact",
+        "consumer",
+        "goals",
+    }
     scenarios = {row["scenario"]: row for row in results["calls"]["rows"]}
     assert set(scenarios) == {"missing parameter", "fresh token", "stale token", "forced refresh"}
     assert all(row["at_floor"] for row in scenarios.values()), scenarios
@@ -42,3 +51,8 @@ def test_a_quick_bench_run_reports_every_section_with_runs_at_their_call_floor(
     assert results["memory"]["rows"][0]["maxrss_mb"] > 0
     assert results["artifact"] == {"skipped": "--no-artifact"}
     assert "| goal | figure | met |" in done.stdout
+    consumer = results["consumer"]
+    assert consumer["first_read"]["aws_operations"] == ["AmazonSSM.GetParameter"]
+    assert consumer["cached_token"]["ratio"] > 0
+    assert consumer["stampede"]["max_joor_logins"] == 1
+    assert "### 6. Consumers" in done.stdout
