@@ -143,7 +143,8 @@ def test_a_max_age_beyond_the_stacks_least_guarantee_is_refused(max_age: float) 
     with pytest.raises(ConfigurationError) as caught:
         TokenReader(PARAMETER, max_age_seconds=max_age)
 
-    assert "max_age_seconds must be between 0 and 3600 seconds" in str(caught.value)
+    assert "max_age_seconds must be more than 0 and at most 3600 seconds" in str(caught.value)
+    assert "the least life any configuration of the stack guarantees" in str(caught.value)
     assert isinstance(caught.value, ValueError)
 
 

@@ -50,12 +50,11 @@ class _Flight:
     outcome: _Cached | BaseException | None = None
 
 
-def _seconds(name: str, value: object, *, low: float, high: float | None = None) -> float:
+def _seconds(name: str, value: object, *, low: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ConfigurationError(f"{name} must be a number of seconds, got {value!r}")
-    if value < low or (high is not None and value > high):
-        bound = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
-        raise ConfigurationError(f"{name} must be {bound} seconds, got {value!r}")
+    if value < low:
+        raise ConfigurationError(f"{name} must be at least {low:g} seconds, got {value!r}")
     return float(value)
 
 
@@ -101,10 +100,12 @@ class TokenReader:
             )
         if refresher_function is None:
             refresher_function = os.environ.get(_aws.REFRESHER_ENV, "").strip() or None
-        max_age = _seconds("max_age_seconds", max_age_seconds, low=0, high=MAX_AGE_LIMIT_SECONDS)
-        if max_age == 0:
+        max_age = _seconds("max_age_seconds", max_age_seconds, low=0)
+        if not 0 < max_age <= MAX_AGE_LIMIT_SECONDS:
             raise ConfigurationError(
-                "max_age_seconds must be more than 0 (and at most 3600) seconds, got 0"
+                f"max_age_seconds must be more than 0 and at most {MAX_AGE_LIMIT_SECONDS:g} "
+                "seconds (the least life any configuration of the stack guarantees on the "
+                f"stored token), got {max_age_seconds!r}"
             )
         self._name = parameter_name.strip()
         self._function = refresher_function
