@@ -399,7 +399,7 @@ def measure_consumer(stack: LocalStack, env: dict[str, str], profile: Profile) -
         stack.joor.login_latency = STAMPEDE_LOGIN_LATENCY
         # A warm function, as a deployed one mostly is: the first lone consumer would otherwise
         # also pay the refresher's cold start.
-        stack.client("lambda").invoke(FunctionName=FUNCTION_NAME, Payload=b"{}")
+        stack.client("lambda").invoke(FunctionName=FUNCTION_NAME, Payload=b"{}")["Payload"].read()
         lone: list[float] = []
         crowd: list[dict[str, Any]] = []
         for round_ in range(profile.stampede_rounds):

@@ -31,8 +31,8 @@ def stack(
     lambda_stack.lambda_.configure(REJECTED_TOKEN_MIN_AGE_SECONDS=str(MIN_AGE))
     for name, value in lambda_stack.consumer_env().items():
         monkeypatch.setenv(name, value)
-    first = lambda_client(lambda_stack.lambda_url).invoke(FunctionName=FUNCTION_NAME, Payload=b"{}")
-    assert "FunctionError" not in first, first["Payload"].read()
+    first = invoke(lambda_stack.lambda_url, {})
+    assert "FunctionError" not in first, first["Payload"]
     time.sleep(MIN_AGE + 0.2)  # SSM stamps LastModifiedDate itself
     lambda_stack.lambda_.reset()
     yield lambda_stack
@@ -42,6 +42,15 @@ def stack(
     lambda_stack.lambda_.configure(REJECTED_TOKEN_MIN_AGE_SECONDS=None)
     lambda_stack.lambda_.extra_latency = 0.0
     lambda_stack.joor.login_latency = 0.0
+
+
+def invoke(url: str, event: dict[str, object]) -> dict[str, object]:
+    """One synchronous invocation through the stand-in, its answer read to the end (a client
+    dropped with an unread answer resets the connection, which the server reports)."""
+    response = lambda_client(url).invoke(
+        FunctionName=FUNCTION_NAME, Payload=json.dumps(event).encode()
+    )
+    return {**response, "Payload": response["Payload"].read()}
 
 
 def stored(stack: LocalStack) -> tuple[str, int]:
@@ -104,10 +113,7 @@ def test_throttled_invokes_end_with_the_new_token(stack: LocalStack) -> None:
     old, version = stored(stack)
     reader = TokenReader()
     reader.token()
-    busy = threading.Thread(
-        target=lambda_client(stack.lambda_url).invoke,
-        kwargs={"FunctionName": FUNCTION_NAME, "Payload": json.dumps({"force": True}).encode()},
-    )
+    busy = threading.Thread(target=invoke, args=(stack.lambda_url, {"force": True}))
     busy.start()
     deadline = time.monotonic() + 30
     while stack.lambda_.running == 0 and time.monotonic() < deadline:
@@ -134,10 +140,7 @@ def test_after_a_busy_run_that_wrote_nothing_the_reader_invokes_again(
     old, version = stored(stack)
     reader = TokenReader()
     reader.token()
-    scheduled = threading.Thread(
-        target=lambda_client(stack.lambda_url).invoke,
-        kwargs={"FunctionName": FUNCTION_NAME, "Payload": b"{}"},
-    )
+    scheduled = threading.Thread(target=invoke, args=(stack.lambda_url, {}))
     scheduled.start()
     deadline = time.monotonic() + 30
     while stack.lambda_.running == 0 and time.monotonic() < deadline:
