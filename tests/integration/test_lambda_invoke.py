@@ -548,3 +548,17 @@ def test_with_sdk_retries_on_a_throttled_caller_runs_the_function_again_after_th
     assert payload(second)["event"] == {"n": 2}
     assert server.counts.started == 2, "the throttled caller ran the function a second time"
     assert server.counts.throttled == 1
+
+
+def test_get_function_configuration_answers_the_function_s_settings(
+    lambda_stack: LocalStack,
+) -> None:
+    client = lambda_client(lambda_stack.lambda_url)
+
+    configuration = client.get_function_configuration(FunctionName=FUNCTION_NAME)
+
+    assert configuration["FunctionName"] == FUNCTION_NAME
+    assert configuration["Timeout"] == 90
+    assert configuration["MemorySize"] == 256
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_function_configuration(FunctionName="no-such-function")
