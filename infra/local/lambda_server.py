@@ -428,7 +428,7 @@ class LambdaServer:
         function_name: str = DEFAULT_FUNCTION_NAME,
         region: str = DEFAULT_REGION,
         account_id: str = DEFAULT_ACCOUNT_ID,
-        timeout_seconds: float = 90.0,
+        timeout_seconds: float = 100.0,
         memory_mb: int = 256,
         reserved_concurrency: int | None = 1,
         extra_latency: float = 0.0,

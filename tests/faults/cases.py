@@ -56,7 +56,7 @@ class FaultContext:
     aws_faults: list[AwsFault] = field(default_factory=list)
     cleanups: list[Callable[[], None]] = field(default_factory=list)
     elapsed: float = 0.0
-    harness_timeout: float = 90.0
+    harness_timeout: float = 100.0
 
     def joor(self, *faults: Fault) -> None:
         self.harness.stack.joor.queue(*faults)
@@ -130,7 +130,7 @@ class Case:
     phrase: str
     # Requests the local JOOR server must see; None where the fault is a different peer.
     joor_calls: int | None
-    timeout_seconds: float = 90.0
+    timeout_seconds: float = 100.0
     fast_retries: bool = True
     check: Callable[[FaultContext, Invocation], None] | None = None
 
