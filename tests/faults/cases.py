@@ -245,6 +245,11 @@ def _forged_log_line(ctx: FaultContext) -> None:
     ctx.joor(keycloak_error(401, "invalid_grant", "Invalid user credentials" + forged))
 
 
+def _echoed_user_name(ctx: FaultContext) -> None:
+    user = ctx.harness.stack.account.username
+    ctx.joor(keycloak_error(401, "invalid_grant", f"Invalid user credentials for {user}"))
+
+
 def _log_line_is_escaped(ctx: FaultContext, run: Invocation) -> None:
     # One JSON line only (parsed by the harness), the forged line is text inside it, cut short.
     assert len(run.output.splitlines()) == len(run.log_lines) + len(run.metrics)
@@ -509,6 +514,16 @@ CASES: list[Case] = [
         "Invalid user credentials\\n",
         1,
         check=_log_line_is_escaped,
+    ),
+    Case(
+        "joor-description-echoes-user-name",
+        J,
+        "error_description quoting the user name",
+        _echoed_user_name,
+        CredentialsRejectedError,
+        "Invalid user credentials for [redacted]",
+        1,
+        check=_redacted,
     ),
     Case(
         "joor-wrong-path-404",

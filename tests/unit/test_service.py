@@ -412,3 +412,12 @@ def test_an_event_naming_this_parameter_is_served() -> None:
 )
 def test_the_outcome_says_why(stored: StoredToken | None, expected: str) -> None:
     assert World(stored).run().reason == expected
+
+
+def test_a_token_with_exactly_the_window_left_is_still_fresh() -> None:
+    world = World(stored_with(WINDOW.total_seconds()))
+
+    outcome = world.run()
+
+    assert not outcome.refreshed
+    assert world.endpoint.calls == 0
