@@ -40,7 +40,7 @@ class Context:
     log_group_name = "/aws/lambda/TokenRefresherFunction"
     log_stream_name = "bench"
 
-    def __init__(self, timeout: float = 90.0) -> None:
+    def __init__(self, timeout: float = 100.0) -> None:
         self.aws_request_id = str(uuid.uuid4())
         self._deadline = time.monotonic() + timeout
 

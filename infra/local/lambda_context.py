@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 @dataclass
 class LocalLambdaContext:
-    timeout_seconds: float = 90.0
+    timeout_seconds: float = 100.0
     function_name: str = "TokenRefresherFunction"
     memory_limit_in_mb: int = 256
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))

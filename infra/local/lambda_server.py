@@ -4,6 +4,9 @@ moto cannot run a function without Docker, so this small HTTP server speaks Lamb
 ``Invoke`` (botocore's ``lambda/2015-03-31`` model) to the real boto3 client, reached through
 ``AWS_ENDPOINT_URL_LAMBDA`` or ``endpoint_url``:
 
+``GET /2015-03-31/functions/{FunctionName}/configuration``: ``GetFunctionConfiguration``,
+  the function's name, ARN, runtime, handler, timeout and memory.
+
 ``POST /2015-03-31/functions/{FunctionName}/invocations[?Qualifier=...]``
   FunctionName is a name, ``name:qualifier``, a full ARN or a partial ARN
   (``123456789012:function:name``); only ``$LATEST`` exists as a qualifier.
@@ -93,6 +96,7 @@ LATEST = "$LATEST"
 LOG_TAIL_BYTES = 4096
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
+_CONFIGURATION_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/configuration/?$")
 _PARTIAL_ARN = re.compile(r"^(?P<account>\d{12}):function:(?P<rest>.+)$")
 
 Handler = Callable[[Any, Any], Any]
@@ -293,13 +297,35 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        parts = urlsplit(self.path)
+        match = _CONFIGURATION_PATH.match(parts.path)
+        if match is None:
+            self._unknown_operation()
+            return
+        lam = self.server.owner
+        try:
+            arn = lam._resolve(
+                unquote(match["name"]), parse_qs(parts.query).get("Qualifier", [None])[0]
+            )
+        except _ApiError as error:
+            self._answer(
+                error.status, json.dumps(error.body).encode(), {"x-amzn-ErrorType": error.code}
+            )
+            return
+        self._answer(200, json.dumps(lam.configuration(arn)).encode(), {})
+
+    def do_PUT(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._unknown_operation()
+
+    do_DELETE = do_PUT  # noqa: N815 - http.server's names
+
+    def _unknown_operation(self) -> None:
         self._answer(
             404,
             json.dumps({"Type": "User", "message": "Unknown operation"}).encode(),
             {"x-amzn-ErrorType": "UnknownOperationException"},
         )
-
-    do_PUT = do_DELETE = do_GET  # noqa: N815 - http.server's names
 
     def _invoke(self, body: bytes, request_id: str) -> None:
         lam = self.server.owner
@@ -350,14 +376,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(200, outcome.payload, headers)
 
     def _answer(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        if "Content-Type" not in headers and body:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        # A caller whose read timeout ran out has gone: Lambda finishes the run all the same.
+        with contextlib.suppress(OSError):
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            if "Content-Type" not in headers and body:
+                self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
 
 def _parse_payload(body: bytes) -> Any:
@@ -400,7 +428,7 @@ class LambdaServer:
         function_name: str = DEFAULT_FUNCTION_NAME,
         region: str = DEFAULT_REGION,
         account_id: str = DEFAULT_ACCOUNT_ID,
-        timeout_seconds: float = 90.0,
+        timeout_seconds: float = 100.0,
         memory_mb: int = 256,
         reserved_concurrency: int | None = 1,
         extra_latency: float = 0.0,
@@ -447,6 +475,19 @@ class LambdaServer:
     @property
     def function_arn(self) -> str:
         return self._arn(self.region, self.account_id, self.function_name)
+
+    def configuration(self, arn: str | None = None) -> dict[str, Any]:
+        """What ``GetFunctionConfiguration`` answers: the settings a caller reads."""
+        return {
+            "FunctionName": self.function_name,
+            "FunctionArn": arn or self.function_arn,
+            "Runtime": "python3.13",
+            "Handler": "app.lambda_handler",
+            "Timeout": int(self.timeout_seconds),
+            "MemorySize": self.memory_mb,
+            "Version": LATEST,
+            "State": "Active",
+        }
 
     @staticmethod
     def _arn(region: str, account: str, name: str, qualifier: str | None = None) -> str:

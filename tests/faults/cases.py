@@ -56,7 +56,7 @@ class FaultContext:
     aws_faults: list[AwsFault] = field(default_factory=list)
     cleanups: list[Callable[[], None]] = field(default_factory=list)
     elapsed: float = 0.0
-    harness_timeout: float = 90.0
+    harness_timeout: float = 100.0
 
     def joor(self, *faults: Fault) -> None:
         self.harness.stack.joor.queue(*faults)
@@ -130,7 +130,7 @@ class Case:
     phrase: str
     # Requests the local JOOR server must see; None where the fault is a different peer.
     joor_calls: int | None
-    timeout_seconds: float = 90.0
+    timeout_seconds: float = 100.0
     fast_retries: bool = True
     check: Callable[[FaultContext, Invocation], None] | None = None
 
@@ -243,6 +243,11 @@ def _binary_secret(ctx: FaultContext) -> None:
 def _forged_log_line(ctx: FaultContext) -> None:
     forged = '\n{"level":"INFO","message":"Token refreshed","forged":true}\r\n' + "x" * 500
     ctx.joor(keycloak_error(401, "invalid_grant", "Invalid user credentials" + forged))
+
+
+def _echoed_user_name(ctx: FaultContext) -> None:
+    user = ctx.harness.stack.account.username
+    ctx.joor(keycloak_error(401, "invalid_grant", f"Invalid user credentials for {user}"))
 
 
 def _log_line_is_escaped(ctx: FaultContext, run: Invocation) -> None:
@@ -509,6 +514,16 @@ CASES: list[Case] = [
         "Invalid user credentials\\n",
         1,
         check=_log_line_is_escaped,
+    ),
+    Case(
+        "joor-description-echoes-user-name",
+        J,
+        "error_description quoting the user name",
+        _echoed_user_name,
+        CredentialsRejectedError,
+        "Invalid user credentials for [redacted]",
+        1,
+        check=_redacted,
     ),
     Case(
         "joor-wrong-path-404",

@@ -73,7 +73,7 @@ class Harness:
 
         app._refresher = None  # a new execution environment: settings and clients re-read
 
-    def invoke(self, event: Any = None, timeout_seconds: float = 90.0) -> Invocation:
+    def invoke(self, event: Any = None, timeout_seconds: float = 100.0) -> Invocation:
         import app
 
         buffer = io.StringIO()
@@ -174,7 +174,7 @@ def lambda_client(url: str, *, attempts: int | None = 1, mode: str = "standard")
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
         aws_session_token="testing",
-        # Longer than the function's 90 s timeout: a synchronous invoke waits for the handler.
+        # Longer than the function's 100 s timeout: a synchronous invoke waits for the handler.
         config=Config(retries=retries, read_timeout=120, connect_timeout=5),
     )
 

@@ -259,7 +259,7 @@ def test_the_handler_gets_the_event_and_a_context_with_the_request_id_and_timeou
     assert seen["event"] == {"force": True}
     assert seen["request_id"] == response["ResponseMetadata"]["RequestId"]
     assert seen["function_name"] == server.function_name
-    assert 0 < seen["remaining_ms"] <= 90_000
+    assert 0 < seen["remaining_ms"] <= 100_000
 
 
 def test_an_empty_payload_reaches_the_handler_as_an_empty_object(
@@ -548,3 +548,17 @@ def test_with_sdk_retries_on_a_throttled_caller_runs_the_function_again_after_th
     assert payload(second)["event"] == {"n": 2}
     assert server.counts.started == 2, "the throttled caller ran the function a second time"
     assert server.counts.throttled == 1
+
+
+def test_get_function_configuration_answers_the_function_s_settings(
+    lambda_stack: LocalStack,
+) -> None:
+    client = lambda_client(lambda_stack.lambda_url)
+
+    configuration = client.get_function_configuration(FunctionName=FUNCTION_NAME)
+
+    assert configuration["FunctionName"] == FUNCTION_NAME
+    assert configuration["Timeout"] == 100
+    assert configuration["MemorySize"] == 256
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_function_configuration(FunctionName="no-such-function")

@@ -186,3 +186,75 @@ def test_without_a_kms_key_the_aws_managed_key_is_used(harness: Harness) -> None
 
     (meta,) = harness.ssm.describe_parameters()["Parameters"]
     assert meta["KeyId"] == "alias/aws/ssm"
+
+
+def test_parameters_whose_names_begin_with_the_token_s_name_do_not_hide_it(
+    harness: Harness,
+) -> None:
+    # More than a page of them, written first: a name filter that matched by prefix would see
+    # only these on its first page and take the token for missing.
+    for i in range(12):
+        harness.ssm.put_parameter(
+            Name=f"/joor/sandbox/access-token-old-{i:02}", Value="old", Type="SecureString"
+        )
+    harness.invoke({})
+    harness.start_counting()
+
+    run = harness.invoke({})
+
+    assert run.result is not None, run.error
+    assert run.result["result"] == "skipped"
+    assert harness.aws_calls() == [DESCRIBE]
+
+
+def test_a_plain_string_parameter_is_not_trusted_even_with_a_far_expiry(harness: Harness) -> None:
+    harness.ssm.put_parameter(
+        Name="/joor/sandbox/access-token",
+        Value="not-a-token",
+        Type="String",
+        Description="JOOR access token (Bearer). expires_at=2099-01-01T00:00:00Z.",
+    )
+
+    run = harness.invoke({})
+
+    assert run.result is not None, run.error
+    assert run.result["result"] == "refreshed"
+    (meta,) = harness.ssm.describe_parameters()["Parameters"]
+    assert meta["Type"] == "SecureString"
+
+
+def test_a_token_too_large_for_the_standard_tier_goes_to_the_advanced_tier(
+    harness: Harness,
+) -> None:
+    import json
+    import secrets
+
+    from infra.local.joor_auth_server import Fault
+    from tests.leakwatch import WATCH
+
+    token = secrets.token_urlsafe(4200)[:5000]  # 5000 bytes: over Standard's 4 KB
+    WATCH.add_secrets(token)
+    answer = {"access_token": token, "expires_in": 36000, "token_type": "Bearer"}
+    harness.stack.joor.queue(
+        Fault(
+            kind="status",
+            status=200,
+            body=json.dumps(answer).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+    )
+
+    run = harness.invoke({})
+
+    assert run.result is not None, run.error
+    assert run.result["result"] == "refreshed"
+    (meta,) = harness.ssm.describe_parameters()["Parameters"]
+    assert meta["Tier"] == "Advanced"
+    assert harness.stored_token() == token
+
+
+def test_a_token_that_fits_the_standard_tier_stays_there(harness: Harness) -> None:
+    harness.invoke({})
+
+    (meta,) = harness.ssm.describe_parameters()["Parameters"]
+    assert meta["Tier"] == "Standard"

@@ -3,7 +3,7 @@
 The real ``TokenRefresher`` with the real ``RetryPolicy`` (its sleeps advance the simulated
 clock) and the real ``parse_token_response`` run against fakes of the outside systems:
 
-* the scheduler invokes every 15 minutes; each invocation gives JOOR 90 s less the handler's reserve (58 s);
+* the scheduler invokes every 15 minutes; each invocation gives JOOR the function's timeout less the handler's reserve (68 s);
 * JOOR issues 36000 s tokens, except during outages of random length, when every attempt
   fails with an error status (sometimes 429 with Retry-After), a timeout (which costs the
   attempt's whole timeout), a refused connection, or garbage (HTTP 200, not JSON);
@@ -42,13 +42,13 @@ from refresher.domain.errors import (
 from refresher.domain.models import Credentials, IssuedToken, StoredToken
 from refresher.domain.retry import RetryPolicy
 from refresher.domain.service import TokenRefresher
-from refresher.timing import AWS_ATTEMPTS, RESERVED_SECONDS
+from refresher.timing import AWS_ATTEMPTS, FUNCTION_TIMEOUT_SECONDS, RESERVED_SECONDS
 
 # The design defaults (README, "The guarantee").
 WINDOW = 10_800  # REFRESH_WINDOW_SECONDS
 INTERVAL = 900  # rate(15 minutes)
 LIFETIME = 36_000  # JOOR's expires_in
-LAMBDA_TIMEOUT = 90.0
+LAMBDA_TIMEOUT = float(FUNCTION_TIMEOUT_SECONDS)
 RESERVED = RESERVED_SECONDS
 DAY = 86_400
 START = datetime(2026, 1, 5, tzinfo=UTC)

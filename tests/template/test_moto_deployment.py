@@ -118,7 +118,7 @@ def test_deployed_function_has_its_configuration(deploy: Any, secret_arn: str) -
     assert configuration["Runtime"] == "python3.13"
     # moto's CloudFormation ignores Architectures (x86_64 whatever the template says); the
     # contract test checks arm64 on the translated template.
-    assert (configuration["MemorySize"], configuration["Timeout"]) == (256, 90)
+    assert (configuration["MemorySize"], configuration["Timeout"]) == (256, 100)
     assert configuration["Environment"]["Variables"]["CREDENTIALS_SECRET_ID"] == secret_arn
     assert configuration["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == stack_name
     assert function["Concurrency"]["ReservedConcurrentExecutions"] == 1

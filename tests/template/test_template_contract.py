@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import tomllib
 from itertools import product
@@ -9,6 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from infra.local.lambda_context import LocalLambdaContext
+from infra.local.lambda_server import LambdaServer
+from refresher.timing import FUNCTION_TIMEOUT_SECONDS, JOOR_WORST_SECONDS, RESERVED_SECONDS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN_LIFETIME_SECONDS = 36000
@@ -112,8 +117,8 @@ def test_function_runtime_and_sizing(evaluate: Any, template: dict[str, Any]) ->
     assert function["Runtime"] == "python3.13"
     assert function["Architectures"] == ["arm64"]
     assert function["MemorySize"] == 256
-    # 4 JOOR attempts of 3.05 s connect + 10 s read must fit, with room for backoff and AWS calls.
-    assert function["Timeout"] >= 4 * (3.05 + 10) + 30
+    # The reads, the JOOR exchange at its slowest and then the write at its slowest fit.
+    assert function["Timeout"] >= FUNCTION_TIMEOUT_SECONDS
     assert function["ReservedConcurrentExecutions"] == 1
     assert function["Role"] == "GETATT:TokenRefresherRole.Arn"
 
@@ -597,3 +602,15 @@ def test_every_environment_deploys_again_when_nothing_changed() -> None:
         deploy = config[environment].get("deploy", {}).get("parameters")
         assert deploy is not None, f"{environment} has no deploy parameters"
         assert deploy.get("fail_on_empty_changeset") is False, environment
+
+
+def test_the_time_budget_adds_up_and_the_local_stand_ins_give_the_template_s_timeout(
+    evaluate: Any,
+) -> None:
+    timeout = _function(evaluate(**WITHOUT_KMS).resources())["Timeout"]
+
+    # 4 JOOR attempts of 3.05 s connect + 10 s answer and waits of at most 1, 2 and 4 s.
+    assert pytest.approx(4 * (3.05 + 10) + 1 + 2 + 4) == JOOR_WORST_SECONDS
+    assert timeout - RESERVED_SECONDS >= JOOR_WORST_SECONDS
+    assert LocalLambdaContext().timeout_seconds == timeout
+    assert inspect.signature(LambdaServer).parameters["timeout_seconds"].default == timeout

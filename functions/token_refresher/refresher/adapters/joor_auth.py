@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -60,7 +59,7 @@ class JoorAuthEndpoint:
             "grant_type": (None, credentials.grant_type),
         }
         issued_at = self._clock.now()  # before sending: the expiry errs on the early side
-        started = time.monotonic()
+        started = self._clock.monotonic()
         try:
             response = self._session.post(
                 self._url,
@@ -85,7 +84,7 @@ class JoorAuthEndpoint:
         except requests.RequestException as err:
             raise TransientEndpointError(f"request to JOOR failed: {type(err).__name__}") from None
         with response:
-            body = _read_limited(response, deadline=started + timeout)
+            body = _read_limited(response, started + timeout, self._clock)
             status = response.status_code
             headers = response.headers
         if status == 200:
@@ -108,7 +107,7 @@ class JoorAuthEndpoint:
             )
         if 400 <= status < 500:
             error, description = _keycloak_error(body, secrets)
-            raise CredentialsRejectedError(status, error, description)
+            raise CredentialsRejectedError(status, error, description, credentials.source)
         raise InvalidTokenResponseError(f"JOOR answered an unexpected HTTP {status}")
 
 
@@ -118,7 +117,7 @@ def _root_cause(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}"
 
 
-def _read_limited(response: requests.Response, deadline: float) -> bytes:
+def _read_limited(response: requests.Response, deadline: float, clock: Clock) -> bytes:
     import requests
 
     chunks: list[bytes] = []
@@ -131,7 +130,7 @@ def _read_limited(response: requests.Response, deadline: float) -> bytes:
                     f"JOOR's answer (HTTP {response.status_code}) is larger than "
                     f"{MAX_BODY_BYTES} bytes, far more than any token response; not read further"
                 )
-            if time.monotonic() > deadline:
+            if clock.monotonic() > deadline:
                 raise TransientEndpointError("JOOR's answer was still arriving at the time limit")
             chunks.append(chunk)
     except requests.RequestException as err:

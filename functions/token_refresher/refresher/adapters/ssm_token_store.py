@@ -14,11 +14,7 @@ from refresher.domain.models import IssuedToken, StoredToken
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
-    from mypy_boto3_ssm.type_defs import (
-        DescribeParametersRequestTypeDef,
-        ParameterMetadataTypeDef,
-        PutParameterRequestTypeDef,
-    )
+    from mypy_boto3_ssm.type_defs import ParameterMetadataTypeDef, PutParameterRequestTypeDef
 
 # Consumers may parse this too: "expires_at=" then an ISO 8601 UTC time to the second.
 DESCRIPTION_FORMAT = (
@@ -69,19 +65,15 @@ class SsmTokenInventory:
 
     def read_all(self) -> dict[str, StoredToken]:
         found: dict[str, StoredToken] = {}
-        request: DescribeParametersRequestTypeDef = {
-            "ParameterFilters": [{"Key": "Path", "Option": "Recursive", "Values": [self._path]}],
-            "MaxResults": 50,  # the most one call may return
-        }
+        pages = self._client.get_paginator("describe_parameters").paginate(
+            ParameterFilters=[{"Key": "Path", "Option": "Recursive", "Values": [self._path]}],
+            PaginationConfig={"PageSize": 50},  # the most one call may return
+        )
         try:
-            while True:
-                page = self._client.describe_parameters(**request)
+            for page in pages:
                 for parameter in page.get("Parameters", []):
                     found[parameter["Name"]] = stored_token(parameter)
-                next_token = page.get("NextToken")
-                if not next_token:
-                    return found
-                request["NextToken"] = next_token
+            return found
         except (ClientError, BotoCoreError) as err:
             raise TokenStoreReadError(
                 f"Could not list the parameters under {self._path!r}: {describe(err)}"

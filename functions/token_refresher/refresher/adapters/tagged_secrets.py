@@ -20,7 +20,6 @@ from refresher.domain.names import is_under, parameter_name_problem
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
-    from mypy_boto3_secretsmanager.type_defs import ListSecretsRequestTypeDef
 
 PARAMETER_TAG = "joor-token-parameter"
 ENVIRONMENT_TAG = "joor-environment"
@@ -92,20 +91,16 @@ class TaggedSecretsDirectory:
         )
 
     def _list(self) -> list[dict[str, Any]]:
-        entries: list[dict[str, Any]] = []
-        request: ListSecretsRequestTypeDef = {
-            "Filters": [{"Key": "tag-key", "Values": [PARAMETER_TAG]}],
-            "MaxResults": 100,  # the most one call may return
-        }
         try:
-            client = self._client_factory()
-            while True:
-                page = client.list_secrets(**request)
-                entries += [dict(e) for e in page.get("SecretList", [])]
-                next_token = page.get("NextToken")
-                if not next_token:
-                    return entries
-                request["NextToken"] = next_token
+            pages = (
+                self._client_factory()
+                .get_paginator("list_secrets")
+                .paginate(
+                    Filters=[{"Key": "tag-key", "Values": [PARAMETER_TAG]}],
+                    PaginationConfig={"PageSize": 100},  # the most one call may return
+                )
+            )
+            return [dict(e) for page in pages for e in page.get("SecretList", [])]
         except (ClientError, BotoCoreError) as err:
             raise AccountDiscoveryError(
                 f"Could not list the secrets tagged {PARAMETER_TAG}: {describe(err)}"

@@ -65,9 +65,6 @@ class CredentialsRejectedError(RefreshError):
             "rejected credentials can lock the JOOR account; fix the secret, then force a refresh."
         )
 
-    def with_secret_id(self, secret_id: str) -> CredentialsRejectedError:
-        return CredentialsRejectedError(self.status, self.error, self.description, secret_id)
-
 
 class InvalidTokenResponseError(RefreshError):
     """JOOR answered, but not with a token we can store (bad body, redirect, odd status)."""

@@ -10,11 +10,8 @@ from refresher.domain.ports import Clock
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Capped exponential backoff with full jitter.
-
-    Four attempts at 3 s connect + 10 s read, with waits of at most 1, 2 and 4 s, fit in
-    about 60 s: under the 90 s function timeout with room to write the token and log.
-    """
+    """Capped exponential backoff with full jitter. How long it can take at worst, and so the
+    function's timeout, is worked out in refresher/timing.py."""
 
     max_attempts: int = 4
     base_delay: float = 1.0
@@ -24,10 +21,19 @@ class RetryPolicy:
     min_attempt_time: float = 2.0
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
+    def backoff_cap(self, attempt: int) -> float:
+        """The longest wait after failed attempt number ``attempt`` (1-based)."""
+        return min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
+
     def backoff(self, attempt: int) -> float:
-        """Wait after failed attempt number ``attempt`` (1-based), before jitter."""
-        cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
-        return self.rng.uniform(0, cap)
+        """Wait after failed attempt number ``attempt`` (1-based), jittered."""
+        return self.rng.uniform(0, self.backoff_cap(attempt))
+
+    def worst_case_seconds(self, connect_timeout: float) -> float:
+        """Every attempt spending its connect timeout and then its whole attempt timeout, and
+        the longest wait between attempts (a longer Retry-After is cut by the deadline)."""
+        attempts = self.max_attempts * (connect_timeout + self.attempt_timeout)
+        return attempts + sum(self.backoff_cap(i) for i in range(1, self.max_attempts))
 
     def wait_before_next(self, attempt: int, retry_after: float | None) -> float:
         """Retry-After from the server wins over our own backoff when it asks for longer."""

@@ -6,7 +6,6 @@ import math
 from datetime import datetime, timedelta
 
 from refresher.domain.errors import (
-    CredentialsRejectedError,
     EndpointUnavailableError,
     InvalidEventError,
     InvalidTokenResponseError,
@@ -172,8 +171,6 @@ class TokenRefresher:
                 token = self._endpoint.request_token(
                     credentials, timeout=min(policy.attempt_timeout, left)
                 )
-            except CredentialsRejectedError as err:
-                raise err.with_secret_id(credentials.source) from None
             except TransientEndpointError as err:
                 last_problem = str(err)
                 if attempt == policy.max_attempts:
