@@ -72,7 +72,7 @@ export class TokenReader {
     this.#busyWaitMs = busyWaitSeconds * 1000;
     this.#ssm = ssmClient ?? new SSMClient({ maxAttempts: 3 });
     // One attempt (a retried invoke of a refresh in progress would log in twice), and a
-    // request timeout longer than the refresher's 90 s timeout.
+    // request timeout longer than the refresher's 100 s timeout (template.yaml) and its init.
     this.#lambda =
       lambdaClient ??
       new LambdaClient({

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -18,6 +20,14 @@ from tests.leakwatch import WATCH
 
 PARAMETER = "/joor/sandbox/access-token"
 FUNCTION = "joor-token-refresher-sandbox-token-refresher"
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+
+
+def function_timeout() -> int:
+    """The refresher's Timeout in template.yaml: the reader's limits are set against it."""
+    found = re.search(r"^\s+Timeout:\s*(\d+)\s*$", TEMPLATE.read_text(), re.MULTILINE)
+    assert found, "template.yaml sets no function Timeout"
+    return int(found.group(1))
 
 
 def new_token() -> str:

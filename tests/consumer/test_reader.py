@@ -27,6 +27,7 @@ from tests.consumer.fakes import (
     FakeRefresher,
     FakeSsm,
     client_error,
+    function_timeout,
 )
 from tests.leakwatch import WATCH
 
@@ -364,8 +365,10 @@ def test_the_default_wait_covers_a_refresh_that_runs_for_the_functions_whole_tim
     reader.token()
     lambda_.script = ["busy"] * 1000
     started = clock()
-    # The busy run writes its token 90 s (the function's timeout) after this reader's first 429.
-    clock.on_sleep = lambda _: clock() - started >= 90 and ssm.version == 1 and ssm.write()
+    # The busy run writes its token at the very end of the function's timeout (template.yaml),
+    # counted from this reader's first 429.
+    timeout = function_timeout()
+    clock.on_sleep = lambda _: clock() - started >= timeout and ssm.version == 1 and ssm.write()
 
     renewed = reader.refresh_after_rejection()
 

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 PARAMETER_ENV = "JOOR_TOKEN_PARAMETER"
 REFRESHER_ENV = "JOOR_TOKEN_REFRESHER_FUNCTION"
 
-# The refresher runs for at most 90 s (template.yaml Timeout), plus an init phase on a cold
-# start: wait longer than that for its answer, or a slow refresh would look like a failure.
+# The refresher runs for at most 100 s (template.yaml Timeout), plus up to 10 s of init on a
+# cold start: wait longer than that for its answer, or a slow refresh would look like a failure.
 LAMBDA_READ_TIMEOUT = 120
 # botocore's standard (and legacy) retry mode retries TooManyRequestsException as a throttle
 # and retries read timeouts; a retried invoke of a refresh in progress would log in to JOOR a

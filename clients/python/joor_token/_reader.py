@@ -27,7 +27,8 @@ DEFAULT_MAX_AGE_SECONDS = 300.0
 # allows (template.yaml, TokenGuaranteeSeconds: a 60-minute interval with a 7200 s window).
 # A token cached no longer than this cannot expire in the cache while JOOR answers.
 MAX_AGE_LIMIT_SECONDS = 3600.0
-# Long enough for a refresh already in progress to finish: the refresher's timeout is 90 s.
+# Long enough for a refresh already in progress to finish: the refresher's timeout is 100 s
+# (template.yaml), and the reader looks again at most 5 s after it ends.
 DEFAULT_BUSY_WAIT_SECONDS = 120.0
 _FIRST_BACKOFF = 0.5
 _MAX_BACKOFF = 5.0
@@ -73,7 +74,8 @@ class TokenReader:
 
     ``ssm_client`` and ``lambda_client`` are boto3 clients to use instead of the reader's own; a
     Lambda client passed in should not retry (``retries={"total_max_attempts": 1}``) and should
-    wait more than 90 s for an answer. ``clock`` and ``sleep`` are for tests.
+    wait longer than the refresher's timeout (100 s) for an answer. ``clock`` and ``sleep`` are
+    for tests.
 
     Safe to share between threads; meant to be built once per process and reused.
     """
