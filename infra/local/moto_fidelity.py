@@ -55,7 +55,8 @@ _moto_put_parameter = SimpleSystemManagerBackend.put_parameter
 def put_parameter(self: SimpleSystemManagerBackend, *args: Any, **kwargs: Any) -> Any:
     fields = dict(zip(_PUT_PARAMETER_FIELDS, args, strict=False)) | kwargs
     name, value = fields["name"], fields["value"]
-    versions = self._parameters[name] if name in self._parameters else []
+    # Not .get(): moto's ParameterDict does its lookups in __contains__ and __getitem__.
+    versions = self._parameters[name] if name in self._parameters else []  # noqa: SIM401
     previous = versions[-1].tier if versions else None
     requested = fields.get("tier") or previous or "Standard"
     size = len((value or "").encode())
