@@ -27,6 +27,8 @@ $(VENV_STAMP): requirements.txt functions/token_refresher/requirements.txt clien
 	@test -x $(VENV)/bin/python || $(PYTHON313) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e "clients/python[requests]"
+	@# What the editable build leaves beside the package; sam build would copy it into the layer.
+	rm -rf clients/python/build clients/python/*.egg-info
 	@touch $@
 
 demo: $(VENV_STAMP)

@@ -8,6 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -232,3 +233,46 @@ def test_no_token_in_any_captured_output(
     for token in tokens:
         assert token[:12] not in captured
         assert all(token[:12] not in r.log for r in stack.lambda_.records)
+
+
+def _example_consumer(monkeypatch: pytest.MonkeyPatch, api_url: str) -> Any:
+    """infra/examples/consumer's handler, imported as Lambda would: its module builds the reader."""
+    import importlib.util
+    from pathlib import Path
+
+    monkeypatch.setenv("JOOR_API_URL", api_url)
+    path = Path(__file__).parents[2] / "infra" / "examples" / "consumer" / "function" / "app.py"
+    spec = importlib.util.spec_from_file_location("example_consumer_app", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_example_consumer_calls_joor_and_recovers_from_a_revocation(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _example_consumer(monkeypatch, stack.joor.api_url)
+    before = stack.joor.logins
+
+    first = app.lambda_handler({}, None)
+    stack.joor.revoke_all()
+    second = app.lambda_handler({}, None)
+
+    assert first == {"status": 200, "renewed": False, "bytes": first["bytes"]}
+    assert second["status"] == 200
+    assert second["renewed"] is True
+    assert logins_since(stack, before) == 1
+
+
+def test_the_example_consumer_returns_a_refusing_endpoint_s_401_without_looping(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _example_consumer(monkeypatch, stack.joor.refused_url)
+    before = stack.joor.logins
+
+    answers = [app.lambda_handler({}, None) for _ in range(3)]
+
+    assert [a["status"] for a in answers] == [401, 401, 401]
+    assert logins_since(stack, before) <= 1

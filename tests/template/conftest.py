@@ -101,6 +101,8 @@ def translate(
     for resource in sam_template["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function":
             resource["Properties"]["CodeUri"] = f"s3://{CODE_BUCKET}/{CODE_KEY}"
+        elif resource["Type"] == "AWS::Serverless::LayerVersion":
+            resource["Properties"]["ContentUri"] = f"s3://{CODE_BUCKET}/{CODE_KEY}"
     import boto3
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
@@ -188,6 +190,8 @@ class CfnEvaluator:
         if name in self.pseudo_parameters:
             return self.pseudo_parameters[name]
         if name in self.parameters:
+            if self.template["Parameters"][name].get("Type") == "CommaDelimitedList":
+                return self.parameters[name].split(",")
             return self.parameters[name]
         return f"REF:{name}"
 
@@ -227,6 +231,9 @@ class CfnEvaluator:
             if key == "Fn::Equals":
                 left, right = (self.resolve(item) for item in value)
                 return str(left) == str(right)
+            if key == "Fn::Join":
+                separator, items = value
+                return separator.join(str(item) for item in self.resolve(items))
             if key == "Fn::FindInMap":
                 mapping, first, second = (self.resolve(item) for item in value)
                 return self.template["Mappings"][mapping][str(first)][str(second)]

@@ -104,3 +104,34 @@ def test_artifact_ships_hash_checked_byte_code_for_python_3_13(artifact: Path) -
         assert pyc.is_file(), f"{pyc} missing: run make sam-build"
         flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
         assert flags == 0b11, f"{pyc} is not a checked hash-based .pyc (flags {flags:#b})"
+
+
+LAYER_DIR = REPO_ROOT / ".aws-sam" / "build" / "JoorTokenLayer"
+PACKAGE_DIR = REPO_ROOT / "clients" / "python" / "joor_token"
+
+
+def test_the_layer_holds_the_consumer_package_and_nothing_built_beside_it() -> None:
+    if not LAYER_DIR.is_dir():
+        message = f"no layer build at {LAYER_DIR}: run `make sam-build` first"
+        if os.environ.get("TEMPLATE_TESTS_REQUIRE_BUILD") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+
+    # Lambda puts a layer's python/ on sys.path: python/joor_token is importable as joor_token.
+    assert {p.name for p in (LAYER_DIR / "python").iterdir()} <= {
+        "joor_token",
+        "pyproject.toml",
+        "README.md",
+    }
+    shipped = {
+        p.relative_to(LAYER_DIR / "python" / "joor_token")
+        for p in (LAYER_DIR / "python" / "joor_token").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    source = {
+        p.relative_to(PACKAGE_DIR)
+        for p in PACKAGE_DIR.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert shipped == source
+    assert Path("py.typed") in shipped

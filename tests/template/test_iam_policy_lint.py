@@ -36,6 +36,7 @@ CONDITION_PARAMETERS: dict[str, tuple[str, ...]] = {
     "SecretKmsKeyArn": ("", SECRET_KEY_ARN),
     "ReserveConcurrency": ("true", "false"),
     "AlarmEmail": ("", "oncall@example.com"),
+    "ReaderAccountIds": ("", "111122223333,444455556666"),
 }
 # Who the stack serves: the named account, a fleet, or both (the template's rule refuses
 # neither).
@@ -203,6 +204,7 @@ def test_the_lint_covers_every_role_and_policy_the_stack_creates(
         "TokenParameterPath": "/joor",
         "TokenKmsKeyArn": TOKEN_KEY_ARN,
         "SecretKmsKeyArn": SECRET_KEY_ARN,
+        "ReaderAccountIds": "111122223333",
     }
     documents = _documents(translated, with_keys)
 

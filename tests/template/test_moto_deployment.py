@@ -97,6 +97,7 @@ def test_stack_comes_up_in_moto_except_the_types_moto_skips(
             "AlarmEmail": "oncall@example.com",
             "TokenParameterName": "/joor/sandbox/access-token",
             "TokenParameterPath": "/joor",
+            "ReaderAccountIds": "111122223333",
         }
     )
     created = _physical_ids(stack_name)

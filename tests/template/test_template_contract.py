@@ -49,7 +49,9 @@ def _grants(resources: dict[str, dict[str, Any]]) -> dict[str, set[tuple[str, st
     for logical_id, resource in resources.items():
         properties = resource["Properties"]
         if resource["Type"] == "AWS::IAM::Role":
-            assert "ManagedPolicyArns" not in properties, f"{logical_id} attaches managed policies"
+            # Only the stack's own managed policies, never an AWS managed one.
+            for arn in properties.get("ManagedPolicyArns", []):
+                assert str(arn).startswith("REF:"), f"{logical_id} attaches {arn}"
             for policy in properties.get("Policies", []):
                 add(logical_id, policy["PolicyDocument"])
         elif resource["Type"] == "AWS::IAM::Policy":
@@ -316,6 +318,9 @@ def _expected_grants(with_kms: bool) -> dict[str, set[tuple[str, str]]]:
             ("sqs:SendMessage", "GETATT:ScheduleDeadLetterQueue.Arn"),
         },
         "TokenReaderPolicy": reader,
+        "TokenRefreshRequesterPolicy": {
+            ("lambda:InvokeFunction", "GETATT:TokenRefresherFunction.Arn"),
+        },
     }
 
 
@@ -614,3 +619,42 @@ def test_the_time_budget_adds_up_and_the_local_stand_ins_give_the_template_s_tim
     assert timeout - RESERVED_SECONDS >= JOOR_WORST_SECONDS
     assert LocalLambdaContext().timeout_seconds == timeout
     assert inspect.signature(LambdaServer).parameters["timeout_seconds"].default == timeout
+
+
+# --- consumers -------------------------------------------------------------------------------
+
+
+def test_other_accounts_get_a_reader_role_only_when_listed(evaluate: Any) -> None:
+    assert "TokenReaderRole" not in evaluate(**WITHOUT_KMS).resources()
+
+    role = evaluate(**WITHOUT_KMS, ReaderAccountIds="111122223333,444455556666").resources()[
+        "TokenReaderRole"
+    ]["Properties"]
+
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"AWS": ["111122223333", "444455556666"]}
+    assert trust["Action"] == "sts:AssumeRole"
+    assert role["ManagedPolicyArns"] == ["REF:TokenReaderPolicy", "REF:TokenRefreshRequesterPolicy"]
+    assert "Policies" not in role
+
+
+def test_reader_account_ids_must_be_twelve_digits(template: dict[str, Any]) -> None:
+    pattern = template["Parameters"]["ReaderAccountIds"]["AllowedPattern"]
+    assert re.fullmatch(pattern, "111122223333")
+    assert re.fullmatch(pattern, "")
+    assert not re.fullmatch(pattern, "11112222333")
+    assert not re.fullmatch(pattern, "arn:aws:iam::111122223333:root")
+
+
+def test_the_consumer_package_ships_as_a_layer_for_the_python_runtimes(
+    template: dict[str, Any],
+) -> None:
+    layer = template["Resources"]["JoorTokenLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    assert layer["Properties"]["ContentUri"] == "clients/python/"
+    assert set(layer["Properties"]["CompatibleRuntimes"]) == {"python3.12", "python3.13"}
+    assert set(layer["Properties"]["CompatibleArchitectures"]) == {"arm64", "x86_64"}
+    assert {"JoorTokenLayerArn", "TokenRefreshRequesterPolicyArn", "TokenReaderRoleArn"} <= set(
+        template["Outputs"]
+    )
