@@ -7,7 +7,7 @@
 #   make deploy           build, deploy (SAM_CONFIG_ENV=default|production) and force a first refresh
 #   make deploy-guided    the same with `sam deploy --guided` (first deploy of an environment)
 
-PYTHON313 ?= PYENV_VERSION=3.13.0 python
+# PYTHON313 (the interpreter that makes the venvs) comes from the top-level Makefile.
 # `sam build` looks for python3.13 on PATH; through pyenv that needs PYENV_VERSION.
 SAM_BUILD_ENV ?= PYENV_VERSION=3.13.0
 SAM_VENV ?= .venv-sam
