@@ -27,7 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks import artifact
+from benchmarks import artifact, fleet
 from infra.docs_section import write_section
 from infra.local.stack import PARAMETER_NAME, LocalStack
 
@@ -638,6 +638,8 @@ def main(argv: list[str] | None = None) -> int:
             warm = measure_warm(env, profile)
             log("bench: 4/5 memory")
             memory = measure_memory(env, calls, cold_start, profile)
+        log("bench: a fleet of JOOR accounts (benchmarks/fleet.py; empties the stack first)")
+        fleet_figures = fleet.measure(profile.quick, stack, lambda _: env, run_worker, log)
     results: dict[str, Any] = {
         "meta": meta,
         "calls": calls,
@@ -645,10 +647,11 @@ def main(argv: list[str] | None = None) -> int:
         "warm": warm,
         "memory": memory,
         "artifact": size,
+        "fleet": fleet_figures,
     }
     results["goals"] = goals(results)
     meta["duration_s"] = round(time.monotonic() - started, 1)
-    table = render(results)
+    table = render(results) + fleet.render(fleet_figures)
     print(table)
     write_files = not args.no_write and not args.quick
     json_path = args.json or (RESULTS_JSON if write_files else None)

@@ -42,3 +42,10 @@ def test_a_quick_bench_run_reports_every_section_with_runs_at_their_call_floor(
     assert results["memory"]["rows"][0]["maxrss_mb"] > 0
     assert results["artifact"] == {"skipped": "--no-artifact"}
     assert "| goal | figure | met |" in done.stdout
+    fleet = results["fleet"]
+    assert fleet["fresh"]["at_floor"], fleet["fresh"]
+    assert {(r["logins_per_second"], r["refreshed"] > 0) for r in fleet["stale_runs"]} == {
+        (3, True),
+        (10, True),
+    }
+    assert "### 6. A fleet" in done.stdout
