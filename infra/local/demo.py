@@ -4,7 +4,7 @@ Starts moto in server mode and the JOOR-compatible auth server on loopback, stor
 secret, then invokes ``app.lambda_handler`` the way Lambda would: a scheduled run that finds
 no token, a second that finds it fresh, a forced run, and a run with a wrong password. Last,
 a workload whose token JOOR revoked asks for a new one through the Lambda Invoke API (the
-local stand-in, reached with the real boto3 client).
+local stand-in, reached with the real boto3 client). Then a fleet (``demo_fleet.py``).
 """
 
 from __future__ import annotations
@@ -151,6 +151,10 @@ def main() -> None:
 
         workload_after_revocation(stack)
         show_parameter(stack)
+
+        from infra.local.demo_fleet import fleet_scenes
+
+        fleet_scenes(stack)
     print("\nDone: moto server, the JOOR server and the Lambda stand-in are stopped.")
 
 
