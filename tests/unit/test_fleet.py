@@ -234,6 +234,28 @@ def test_what_the_time_cannot_fit_is_left_for_the_next_run_and_counted() -> None
     assert all(fleet.stores[r.parameter].writes == [] for r in left)
 
 
+def test_a_login_whose_secret_read_left_no_time_for_joor_is_left_for_the_next_run() -> None:
+    # Each secret read takes 1 s. The second login starts with 2.4 s left, enough to start
+    # (2 s), but after its secret read only 1.4 s remain: too little for one JOOR attempt.
+    # Nothing failed, JOOR was not even asked: the token waits for the next run.
+    fleet = Fleet([60.0] * 3)
+
+    class SlowSecret(FakeCredentials):
+        def load(self) -> Credentials:
+            fleet.clock.advance(1.0)
+            return super().load()
+
+    for parameter in fleet.stores:
+        fleet.credentials[parameter] = SlowSecret()
+
+    outcome = fleet.run(time_limit=3.5)
+
+    assert outcome.count("refreshed") == 1
+    assert outcome.count("left_for_next_run") == 2
+    assert outcome.failed == ()
+    assert fleet.endpoint.calls == 1
+
+
 def test_logins_start_no_faster_than_the_configured_rate() -> None:
     fleet = Fleet([60.0] * 4, per_second=2.0)
     fleet.endpoint.time_per_call = 0.1

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from refresher.domain.errors import (
     FleetRefreshError,
     InvalidEventError,
+    NoTimeToLogInError,
     RefreshError,
     UnexpectedError,
     UnknownAccountError,
@@ -203,6 +204,13 @@ class FleetRefresher:
                 force=force,
                 time_limit=deadline.remaining(),
                 stored=None if force else stored,
+            )
+        except NoTimeToLogInError:
+            # Started with time for one attempt, but reading its secret took it: nothing
+            # failed and JOOR was not asked. The next run has the time.
+            now = self._clock.now()
+            return AccountResult(
+                account.parameter, seconds_left=stored.seconds_left(now), left_for_next_run=True
             )
         except RefreshError as error:
             return self._failed(account, stored, error)
