@@ -9,7 +9,7 @@ minutes with the function's bounds: 4 logins in flight, 3 started a second, 58 s
 ``FleetRefresher`` runs its logins on a thread pool. Here a deterministic stand-in takes the
 pool's place: each login runs whole when it is started, on its own view of the simulated
 clock, and gives its slot back at the simulated moment it ended. So the bounds act as they do
-in Lambda (a login stuck in timeouts holds one slot for its 50 s, the other slots go on) and
+in Lambda (a login stuck in timeouts holds one slot for its 15 s, the other slots go on) and
 the same seed gives the same figures.
 
 The guarantee is checked for each account: the least life a consumer could find on its
