@@ -27,7 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks import artifact
+from benchmarks import artifact, fleet
 from infra.docs_section import write_section
 from infra.local.stack import FUNCTION_NAME, PARAMETER_NAME, LocalStack
 
@@ -809,6 +809,8 @@ def main(argv: list[str] | None = None) -> int:
             memory = measure_memory(env, calls, cold_start, profile)
         log("bench: 6/6 consumers (joor_token)")
         consumer = measure_consumer(stack, env, profile)
+        log("bench: a fleet of JOOR accounts (benchmarks/fleet.py; empties the stack first)")
+        fleet_figures = fleet.measure(profile.quick, stack, lambda _: env, run_worker, log)
     results: dict[str, Any] = {
         "meta": meta,
         "calls": calls,
@@ -817,10 +819,11 @@ def main(argv: list[str] | None = None) -> int:
         "memory": memory,
         "artifact": size,
         "consumer": consumer,
+        "fleet": fleet_figures,
     }
     results["goals"] = goals(results)
     meta["duration_s"] = round(time.monotonic() - started, 1)
-    table = render(results)
+    table = render(results) + fleet.render(fleet_figures)
     print(table)
     write_files = not args.no_write and not args.quick
     json_path = args.json or (RESULTS_JSON if write_files else None)

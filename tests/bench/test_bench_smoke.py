@@ -56,3 +56,10 @@ def test_a_quick_bench_run_reports_every_section_with_runs_at_their_call_floor(
     assert consumer["cached_token"]["ratio"] > 0
     assert consumer["stampede"]["max_joor_logins"] == 1
     assert "### 6. Consumers" in done.stdout
+    fleet = results["fleet"]
+    assert fleet["fresh"]["at_floor"], fleet["fresh"]
+    assert {(r["logins_per_second"], r["refreshed"] > 0) for r in fleet["stale_runs"]} == {
+        (3, True),
+        (10, True),
+    }
+    assert "### 7. A fleet" in done.stdout

@@ -21,6 +21,7 @@ from refresher.domain.errors import (
     CredentialsRejectedError,
     EndpointUnavailableError,
     InvalidTokenResponseError,
+    NoTimeToLogInError,
     RefreshError,
     SecretMalformedError,
     SecretUnavailableError,
@@ -1058,7 +1059,8 @@ CASES: list[Case] = [
         TIME,
         "invoked with less time than the handler's reserve",
         _status(503, ATTEMPTS),
-        EndpointUnavailableError,
+        # A JOOR failure for one account (reason joor_unavailable); a fleet waits instead.
+        NoTimeToLogInError,
         "stopped after 0 attempt(s)",
         0,
         timeout_seconds=RESERVED_SECONDS + 1.0,

@@ -11,7 +11,8 @@ clock) and the real ``parse_token_response`` run against fakes of the outside sy
   only when all three are throttled. A failed read, secret or write fails the run.
 
 Each outage-length band is its own run of ``--days`` days with its own outages, so every
-figure belongs to one band. ``python -m tests.soak.simulation --days 30 --seed N``.
+figure belongs to one band. Then a fleet of accounts (fleet_simulation.py), each with outages
+of its own. ``python -m tests.soak.simulation --days 30 --seed N``.
 """
 
 from __future__ import annotations
@@ -539,6 +540,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     results = run_all(args.days, seed, args.aws_throttle, args.jitter, args.force_every_days * DAY)
     text = report(results, seed, args.days, args.aws_throttle, args.force_every_days * DAY)
+    from tests.soak.fleet_simulation import fleet_section
+
+    text += "\n\n" + fleet_section(args.days, seed, args.aws_throttle, args.force_every_days * DAY)
     print(text)  # noqa: T201
     elapsed = time.perf_counter() - started
     machine = (

@@ -30,7 +30,7 @@ CODE_OPTIONAL_ENV_VARS_NOT_IN_TEMPLATE: tuple[str, ...] = ("JOOR_AUTH_URL",)
 # Every variable the code reads (from refresher.config, so the list cannot drift), except the
 # override above, plus Powertools' settings.
 CODE_REQUIRED_ENV_VARS: tuple[str, ...] = (
-    *(v for v in VARIABLES if v not in CODE_OPTIONAL_ENV_VARS_NOT_IN_TEMPLATE),
+    *(v for v, _ in VARIABLES if v not in CODE_OPTIONAL_ENV_VARS_NOT_IN_TEMPLATE),
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Refresh the JOOR token in SSM Parameter Store if it is close to expiry.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="environment variables (the same as the Lambda function's):\n"
-        + "\n".join(f"  {name:<31} {meaning}" for name, meaning in VARIABLES.items()),
+        + "\n".join(f"  {name:<31} {meaning}" for name, meaning in VARIABLES),
     )
     parser.add_argument(
         "--force", action="store_true", help="refresh now, however long the token has left"
