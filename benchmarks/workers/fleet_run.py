@@ -3,7 +3,7 @@
     python benchmarks/workers/fleet_run.py OUT.json [--timeout SECONDS] [--warm] [--tracemalloc]
 
 The environment (TOKEN_PARAMETER_PATH, FLEET_LOGINS_PER_SECOND, the local endpoints) is the
-function's. The handler gets a Lambda context of ``--timeout`` seconds (90, as the template
+function's. The handler gets a Lambda context of ``--timeout`` seconds (100, as the template
 sets, unless told), so the run keeps the same 32 s back for its last write as in Lambda.
 ``--warm`` times a second invocation of the same process instead of the first. Writes the
 run's counts (never its per-account outcomes), its wall time and peak memory.
@@ -28,7 +28,7 @@ from infra.local.lambda_context import LocalLambdaContext  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("out")
-    parser.add_argument("--timeout", type=float, default=90.0)
+    parser.add_argument("--timeout", type=float, default=LocalLambdaContext().timeout_seconds)
     parser.add_argument("--tracemalloc", action="store_true")
     parser.add_argument("--warm", action="store_true", help="invoke once first, untimed")
     args = parser.parse_args()

@@ -4,7 +4,8 @@ The fakes are simulation.py's: each account has a store, a secret and a JOOR of 
 JOOR fails for one account at a time, in outages of its own at random moments (errors,
 timeouts, refused connections, garbage); AWS throttles any call at random, for every account
 alike (a failed listing fails the whole run). The real ``FleetRefresher`` runs every 15
-minutes with the function's bounds: 4 logins in flight, 3 started a second, 58 s of JOOR time.
+minutes with the function's bounds: 4 logins in flight, 3 started a second, and the JOOR time
+the function's timeout leaves after the reserve (refresher/timing.py).
 
 ``FleetRefresher`` runs its logins on a thread pool. Here a deterministic stand-in takes the
 pool's place: each login runs whole when it is started, on its own view of the simulated
@@ -629,6 +630,6 @@ def capacity_check(days: int, seed: int, rate: float) -> list[FleetResult]:
 
 def _capacity(rate: float) -> int:
     """Logins one run starts at ``rate`` a second: one at 0 s, then one per 1/rate s while at
-    least 2 s (RetryPolicy.min_attempt_time) of the 58 s remain."""
+    least 2 s (RetryPolicy.min_attempt_time) of the JOOR time (timeout less reserve) remain."""
     budget = LAMBDA_TIMEOUT - RESERVED - RetryPolicy().min_attempt_time
     return math.floor(budget * rate) + 1
