@@ -6,7 +6,8 @@ accounts one deployment can keep within the guarantee.
 Each run is the real handler in a fresh process (``workers/fleet_run.py``) with the template's
 Lambda timeout (100 s), against moto server (reached directly) and the local JOOR server
 answering every login after ``LOGIN_LATENCY`` seconds, with the function's defaults: 4 logins
-in flight, 3 started a second, unless a row says otherwise. AWS calls are counted at moto's recorder.
+in flight, 3 started a second, unless a row says otherwise. AWS calls are counted at moto's
+recorder.
 """
 
 from __future__ import annotations
