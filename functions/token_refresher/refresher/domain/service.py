@@ -56,10 +56,6 @@ class TokenRefresher:
         self._rejected_token_min_age = rejected_token_min_age
         self._retry = retry or RetryPolicy()
 
-    @property
-    def parameter(self) -> str:
-        return self._store.name
-
     def run(
         self,
         *,
