@@ -17,19 +17,13 @@ import pytest
 from infra.docs_section import read_section, write_section
 from refresher.config import Settings
 from refresher.domain.retry import RetryPolicy
-from tests.faults.cases import CASES, Case, FaultContext
+from tests.faults.cases import CASES, FAST, Case, FaultContext
 from tests.faults.peers import CountingServer
 from tests.faults.table import README, SECTION, Row, normalize, render
 from tests.integration.conftest import Harness, Snapshot
 from tests.leakwatch import WATCH, LeakWatch
 
 pytestmark = pytest.mark.integration
-
-# Four attempts as in production, but short waits and a 0.75 s attempt timeout, so the matrix
-# runs in about a minute. Passed through composition, the way any caller chooses a policy.
-FAST = RetryPolicy(
-    max_attempts=4, base_delay=0.05, max_delay=0.2, attempt_timeout=0.75, min_attempt_time=0.2
-)
 
 # What each case observed, in CASES order, for the generated table.
 OBSERVED: dict[str, Row] = {}
