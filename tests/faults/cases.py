@@ -3,7 +3,7 @@
 Each row says how to make an outside system misbehave and what a user must observe: the
 outcome (refreshed, or the error class), a phrase of the one log message, and how many
 requests reached JOOR. ``test_fault_matrix.py`` runs each row the same way and checks the
-same four things; the README's table is rendered from what the runs observed.
+same four things; docs/fault-matrix.md's table is rendered from what the runs observed.
 """
 
 from __future__ import annotations
