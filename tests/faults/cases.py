@@ -27,6 +27,7 @@ from refresher.domain.errors import (
     SecretUnavailableError,
     TokenStoreReadError,
     TokenStoreWriteError,
+    UnexpectedError,
 )
 from refresher.domain.retry import RetryPolicy
 from refresher.timing import AWS_ATTEMPTS, RESERVED_SECONDS
@@ -137,8 +138,13 @@ class Case:
     phrase: str
     # Requests the local JOOR server must see; None where the fault is a different peer.
     joor_calls: int | None
+    # The Lambda context's timeout for the run.
     timeout_seconds: float = 100.0
+    # False: the default retry policy, and the refresher the handler already has or builds
+    # itself from the environment (where the fault is in the configuration, or in that
+    # refresher's own clients).
     fast_retries: bool = True
+    # Anything more this row must show, after the four checks.
     check: Callable[[FaultContext, Invocation], None] | None = None
 
     @property
@@ -279,6 +285,24 @@ def _redacted(ctx: FaultContext, run: Invocation) -> None:
     assert "[redacted]" in line["message"]
 
 
+def _unforeseen_put_error(ctx: FaultContext) -> None:
+    import app
+
+    client = app.get_refresher()._store._client  # type: ignore[union-attr]
+
+    def put_parameter_that_quotes_its_value(**kwargs: Any) -> None:
+        raise ValueError(f"cannot store {ctx.secret(kwargs['Value'])}")
+
+    client.put_parameter = put_parameter_that_quotes_its_value
+    ctx.cleanups.append(lambda: delattr(client, "put_parameter"))
+
+
+def _names_where_not_what(ctx: FaultContext, run: Invocation) -> None:
+    # Where the error came from, never its own message: that quoted the token.
+    assert str(run.error).startswith("Unexpected ValueError at ssm_token_store.py:")
+    assert "cannot store" not in str(run.error)
+
+
 _HTML = (
     b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
     b"<body><h1>Bad Gateway</h1><p>The proxy server received an invalid response.</p>"
@@ -348,6 +372,15 @@ CASES: list[Case] = [
         error=None,
         phrase="Token refreshed",
         joor_calls=2,
+    ),
+    Case(
+        id="joor-502-then-dropped-recovers",
+        step=JOOR,
+        fault="HTTP 502, then connection closed, then an answer",
+        inject=_joor(lambda _: Fault(kind="status", status=502), lambda _: Fault(kind="drop")),
+        error=None,
+        phrase="Token refreshed",
+        joor_calls=3,
     ),
     Case(
         id="joor-slow-body",
@@ -918,6 +951,15 @@ CASES: list[Case] = [
         joor_calls=1,
     ),
     Case(
+        id="ssm-write-throttled-until-the-last-attempt",
+        step=SSM_WRITE,
+        fault="PutParameter throttled on every SDK attempt but the last",
+        inject=_aws(PUT, "ThrottlingException", "Rate exceeded", times=AWS_ATTEMPTS - 1),
+        error=None,
+        phrase="Token refreshed",
+        joor_calls=1,
+    ),
+    Case(
         id="ssm-write-access-denied",
         step=SSM_WRITE,
         fault="PutParameter access denied",
@@ -1037,6 +1079,18 @@ CASES: list[Case] = [
         joor_calls=1,
         check=_redacted,
     ),
+    Case(
+        id="ssm-write-unforeseen-error",
+        step=SSM_WRITE,
+        fault="PutParameter raising an error no adapter foresaw, quoting the value",
+        inject=_unforeseen_put_error,
+        error=UnexpectedError,
+        phrase="Unexpected ValueError at ssm_token_store.py:",
+        joor_calls=1,
+        # The handler's refresher from the stale-token run is the one patched: keep it.
+        fast_retries=False,
+        check=_names_where_not_what,
+    ),
     # The Lambda running out of time: default retry policy, a function timeout that leaves
     # JOOR 4 s after the handler's reserve (refresher.timing.RESERVED_SECONDS).
     Case(
@@ -1074,7 +1128,8 @@ CASES: list[Case] = [
         timeout_seconds=RESERVED_SECONDS + 1.0,
         fast_retries=False,
     ),
-    # Configuration that would send credentials where they must not go
+    # Configuration: one that would send credentials where they must not go, then a variable
+    # missing and one malformed (each fails before any call)
     Case(
         id="config-http-remote",
         step=CONFIG,
@@ -1082,6 +1137,26 @@ CASES: list[Case] = [
         inject=lambda c: c.configure(JOOR_AUTH_URL="http://atlas-sandbox.jooraccess.com/auth/"),
         error=ConfigurationError,
         phrase="http:// is allowed only for a loopback host",
+        joor_calls=0,
+        fast_retries=False,
+    ),
+    Case(
+        id="config-missing-variable",
+        step=CONFIG,
+        fault="TOKEN_PARAMETER_NAME not set",
+        inject=lambda c: c.configure(TOKEN_PARAMETER_NAME=None),
+        error=ConfigurationError,
+        phrase="Invalid configuration: TOKEN_PARAMETER_NAME is not set",
+        joor_calls=0,
+        fast_retries=False,
+    ),
+    Case(
+        id="config-invalid-window",
+        step=CONFIG,
+        fault="REFRESH_WINDOW_SECONDS not a number",
+        inject=lambda c: c.configure(REFRESH_WINDOW_SECONDS="soon"),
+        error=ConfigurationError,
+        phrase="REFRESH_WINDOW_SECONDS must be a whole number",
         joor_calls=0,
         fast_retries=False,
     ),
