@@ -10,7 +10,7 @@ from refresher.domain.fleet import FleetRefresher
 from refresher.domain.models import Account, Credentials, FleetOutcome, IssuedToken
 from refresher.domain.retry import RetryPolicy
 from refresher.domain.service import TokenRefresher
-from tests.soak.fleet_simulation import (
+from tools.soak.fleet_simulation import (
     AccountStore,
     Directory,
     Inventory,
@@ -20,7 +20,7 @@ from tests.soak.fleet_simulation import (
     simulate_fleet,
     simulated_concurrency,
 )
-from tests.soak.simulation import INTERVAL, LAMBDA_TIMEOUT, WINDOW, Aws, FakeSecrets
+from tools.soak.simulation import INTERVAL, LAMBDA_TIMEOUT, WINDOW, Aws, FakeSecrets
 
 DAYS = 10
 

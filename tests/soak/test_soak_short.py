@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.soak.simulation import (
+from tools.soak.simulation import (
     DAY,
     INTERVAL,
     LAMBDA_TIMEOUT,

@@ -48,7 +48,7 @@ from refresher.domain.fleet import FleetRefresher
 from refresher.domain.models import Account, Discovery, FleetOutcome, StoredToken
 from refresher.domain.retry import RetryPolicy
 from refresher.domain.service import TokenRefresher
-from tests.soak.simulation import (
+from tools.soak.simulation import (
     DAY,
     INTERVAL,
     LAMBDA_TIMEOUT,

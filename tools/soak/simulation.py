@@ -3,7 +3,8 @@
 The real ``TokenRefresher`` with the real ``RetryPolicy`` (its sleeps advance the simulated
 clock) and the real ``parse_token_response`` run against fakes of the outside systems:
 
-* the scheduler invokes every 15 minutes; each invocation gives JOOR the function's timeout less the handler's reserve (68 s);
+* the scheduler invokes every 15 minutes; each invocation gives JOOR the function's timeout
+  less the handler's reserve (68 s);
 * JOOR issues 36000 s tokens, except during outages of random length, when every attempt
   fails with an error status (sometimes 429 with Retry-After), a timeout (which costs the
   attempt's whole timeout), a refused connection, or garbage (HTTP 200, not JSON);
@@ -12,7 +13,7 @@ clock) and the real ``parse_token_response`` run against fakes of the outside sy
 
 Each outage-length band is its own run of ``--days`` days with its own outages, so every
 figure belongs to one band. Then a fleet of accounts (fleet_simulation.py), each with outages
-of its own. ``python -m tests.soak.simulation --days 30 --seed N``.
+of its own. ``python -m tools.soak.simulation --days 30 --seed N``.
 """
 
 from __future__ import annotations
@@ -540,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     results = run_all(args.days, seed, args.aws_throttle, args.jitter, args.force_every_days * DAY)
     text = report(results, seed, args.days, args.aws_throttle, args.force_every_days * DAY)
-    from tests.soak.fleet_simulation import fleet_section
+    from tools.soak.fleet_simulation import fleet_section
 
     text += "\n\n" + fleet_section(args.days, seed, args.aws_throttle, args.force_every_days * DAY)
     print(text)  # noqa: T201
