@@ -72,7 +72,7 @@ fault-table: $(VENV_STAMP)
 SOAK_DAYS ?= 30
 SOAK_SEED ?= 20240604
 soak: $(VENV_STAMP)
-	PYTHONPATH=functions/token_refresher $(VENV)/bin/python -m tools.soak.simulation --days $(SOAK_DAYS) --seed $(SOAK_SEED) --readme README.md
+	PYTHONPATH=functions/token_refresher $(VENV)/bin/python -m tools.soak.document --days $(SOAK_DAYS) --seed $(SOAK_SEED) --doc docs/soak.md
 
 security: $(VENV_STAMP)
 	$(VENV)/bin/bandit -q -c pyproject.toml -r functions/

@@ -601,10 +601,20 @@ def capacity_verdicts(results: list[FleetResult]) -> list[str]:
     return lines
 
 
-def fleet_section(days: int, seed: int, aws_throttle: float, force_every: float) -> str:
+def fleet_section(
+    days: int,
+    seed: int,
+    aws_throttle: float,
+    force_every: float,
+    *,
+    accounts: int = ACCOUNTS,
+    capacity_rate: float = 0.1,
+) -> str:
     """``make soak``'s fleet part: the fleet soak, then the capacity reasoning tested."""
-    result = simulate_fleet(days, seed, aws_throttle=aws_throttle, force_every=force_every)
-    return fleet_report(result, aws_throttle, capacity_check(days, seed, rate=0.1))
+    result = simulate_fleet(
+        days, seed, accounts=accounts, aws_throttle=aws_throttle, force_every=force_every
+    )
+    return fleet_report(result, aws_throttle, capacity_check(days, seed, rate=capacity_rate))
 
 
 def capacity_check(days: int, seed: int, rate: float) -> list[FleetResult]:

@@ -13,25 +13,18 @@ clock) and the real ``parse_token_response`` run against fakes of the outside sy
 
 Each outage-length band is its own run of ``--days`` days with its own outages, so every
 figure belongs to one band. Then a fleet of accounts (fleet_simulation.py), each with outages
-of its own. ``python -m tools.soak.simulation --days 30 --seed N``.
+of its own. ``make soak`` runs both and writes docs/soak.md (tools/soak/document.py).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import os
-import platform
 import random
 import secrets
-import sys
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from infra.docs_section import write_section
 from refresher.adapters.joor_auth import parse_token_response
 from refresher.config import DEFAULT_REJECTED_TOKEN_MIN_AGE_SECONDS
 from refresher.domain.errors import (
@@ -516,51 +509,3 @@ def run_all(
                 )
             )
     return results
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=None, help="default: a random one, printed")
-    parser.add_argument("--aws-throttle", type=float, default=0.1)
-    parser.add_argument("--jitter", type=float, default=0.0, help="scheduler delivery delay, s")
-    parser.add_argument(
-        "--force-every-days",
-        type=float,
-        default=3.0,
-        help="a forced refresh at a random moment in each span of this many days (0: none)",
-    )
-    parser.add_argument(
-        "--readme",
-        type=Path,
-        help="also write the report into this file's <!-- soak:begin/end --> block",
-    )
-    args = parser.parse_args(argv)
-    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
-    print(f"seed {seed} (repeat with --seed {seed})", flush=True)  # noqa: T201
-    started = time.perf_counter()
-    results = run_all(args.days, seed, args.aws_throttle, args.jitter, args.force_every_days * DAY)
-    text = report(results, seed, args.days, args.aws_throttle, args.force_every_days * DAY)
-    from tools.soak.fleet_simulation import fleet_section
-
-    text += "\n\n" + fleet_section(args.days, seed, args.aws_throttle, args.force_every_days * DAY)
-    print(text)  # noqa: T201
-    elapsed = time.perf_counter() - started
-    machine = (
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, {elapsed:.1f} s of real time"
-    )
-    print(f"\n({machine})")  # noqa: T201
-    if args.readme:
-        command = f"make soak SOAK_DAYS={args.days} SOAK_SEED={seed}"
-        write_section(
-            args.readme,
-            "soak",
-            f"Produced by `{command}`. The figures depend only on the seed (same seed, same "
-            f"table); last run on {machine}.\n\n{text}\n",
-        )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
