@@ -29,28 +29,21 @@ from refresher.domain.errors import (
 )
 from refresher.domain.models import Credentials, Discovery, IssuedToken, StoredToken
 from refresher.timing import AWS_ATTEMPTS
-from tests.unit.fakes import (
-    FakeClock,
-    FakeCredentials,
-    FakeDirectory,
-    FakeEndpoint,
-    FakeInventory,
-    FakeStore,
-)
+from tests.unit import fakes as unit
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
 LIFETIME = 36_000  # JOOR's expires_in
 
 
-def soak_clock() -> FakeClock:
+def soak_clock() -> unit.FakeClock:
     """The simulated clock: seconds since START, the monotonic clock counting from 0."""
-    return FakeClock(START, mono=0.0)
+    return unit.FakeClock(START, mono=0.0)
 
 
 class Aws:
     """Random throttling of AWS call attempts, retried by the SDK as botocore does."""
 
-    def __init__(self, rng: random.Random, clock: FakeClock, throttle: float) -> None:
+    def __init__(self, rng: random.Random, clock: unit.FakeClock, throttle: float) -> None:
         self.rng = rng
         self.clock = clock
         self.throttle = throttle
@@ -67,9 +60,16 @@ class Aws:
         self.failed_calls += 1
         return False
 
+    def calls_or_raise(self, error: Exception, calls: int = 1) -> None:
+        """Make ``calls`` calls (one, or the pages of a listing); raise ``error`` at the first
+        that fails, as the adapter would."""
+        for _ in range(calls):
+            if not self.call():
+                raise error
+
 
 @dataclass
-class ThrottledStore(FakeStore):
+class ThrottledStore(unit.FakeStore):
     """SSM: the stored token, behind AWS calls that may fail; remembers each write's moment."""
 
     aws: Aws = field(kw_only=True)
@@ -77,13 +77,15 @@ class ThrottledStore(FakeStore):
     shortening_writes: int = 0  # writes of a token that expires before the one it replaced
 
     def read(self) -> StoredToken:
-        if not self.aws.call():
-            raise TokenStoreReadError("ThrottlingException: Rate exceeded (simulated)")
+        self.aws.calls_or_raise(
+            TokenStoreReadError("ThrottlingException: Rate exceeded (simulated)")
+        )
         return super().read()
 
     def write(self, token: IssuedToken) -> int:
-        if not self.aws.call():
-            raise TokenStoreWriteError("ThrottlingException: Rate exceeded (simulated)")
+        self.aws.calls_or_raise(
+            TokenStoreWriteError("ThrottlingException: Rate exceeded (simulated)")
+        )
         replaced = self.stored.expires_at
         if replaced is not None and token.expires_at < replaced:
             self.shortening_writes += 1
@@ -94,40 +96,43 @@ class ThrottledStore(FakeStore):
 
 
 @dataclass
-class ThrottledSecrets(FakeCredentials):
+class ThrottledSecrets(unit.FakeCredentials):
     """Secrets Manager: the credentials, behind an AWS call that may fail."""
 
     aws: Aws = field(kw_only=True)
 
     def load(self) -> Credentials:
-        if not self.aws.call():
-            raise SecretUnavailableError("Could not read secret: ThrottlingException (simulated)")
+        self.aws.calls_or_raise(
+            SecretUnavailableError("Could not read secret: ThrottlingException (simulated)")
+        )
         return super().load()
 
 
 @dataclass
-class ThrottledDirectory(FakeDirectory):
+class ThrottledDirectory(unit.FakeDirectory):
     """Secrets Manager's ListSecrets over the tagged secrets: 100 to a call."""
 
     aws: Aws = field(kw_only=True)
 
     def discover(self) -> Discovery:
-        for _ in range(math.ceil(len(self.accounts) / 100)):
-            if not self.aws.call():
-                raise AccountDiscoveryError("ListSecrets: ThrottlingException (simulated)")
+        self.aws.calls_or_raise(
+            AccountDiscoveryError("ListSecrets: ThrottlingException (simulated)"),
+            calls=math.ceil(len(self.accounts) / 100),
+        )
         return super().discover()
 
 
 @dataclass
-class ThrottledInventory(FakeInventory):
+class ThrottledInventory(unit.FakeInventory):
     """SSM's DescribeParameters over the path: 50 to a call."""
 
     aws: Aws = field(kw_only=True)
 
     def read_all(self) -> dict[str, StoredToken]:
-        for _ in range(math.ceil(len(self.stores) / 50)):
-            if not self.aws.call():
-                raise TokenStoreReadError("DescribeParameters: ThrottlingException (simulated)")
+        self.aws.calls_or_raise(
+            TokenStoreReadError("DescribeParameters: ThrottlingException (simulated)"),
+            calls=math.ceil(len(self.stores) / 50),
+        )
         return super().read_all()
 
 
@@ -143,7 +148,7 @@ class Outage:
 
 
 @dataclass
-class OutageJoor(FakeEndpoint):
+class OutageJoor(unit.FakeEndpoint):
     """JOOR /auth/: healthy, or failing the way the current outage says. Counts its requests
     as the unit tests' endpoint does (``calls``, one timeout recorded each)."""
 
