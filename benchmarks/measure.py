@@ -60,7 +60,7 @@ VARIANT_TITLES = {
     "handler": "refresher: `app.lambda_handler`",
     "minimal": "floor: `import boto3, requests` + 1 DescribeParameters",
     "naive": "documentation-style refresher (`benchmarks/baselines/naive_doc_style.py`)",
-    "deployed": "refresher loaded from the build artifact, no byte-code (as Lambda loads it)",
+    "deployed": "refresher loaded from a copy of the build artifact with every `.pyc` removed",
     "deployed_pyc": "refresher loaded from the build artifact + checked-hash `.pyc`",
 }
 
@@ -215,6 +215,9 @@ def measure_cold_start(
     env: dict[str, str], profile: Profile, folders: dict[str, str]
 ) -> dict[str, Any]:
     variants = [v for v in VARIANTS if not v.startswith("deployed") or v in folders]
+    bytecode = {v: artifact.bytecode_files(Path(f)) for v, f in folders.items()}
+    if bytecode.get("deployed"):
+        raise RuntimeError(f"the no-byte-code copy holds {bytecode['deployed']} .pyc files")
     samples: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
     for round_ in range(profile.cold_rounds):
         # Interleaved, and each variant takes each position in turn, to cancel drift.
@@ -248,11 +251,17 @@ def measure_cold_start(
     return {
         "operation": "DescribeParameters with a Name Equals filter (the same in every variant)",
         "processes_per_variant": profile.cold_rounds,
-        "artifact_folders": {k: os.path.relpath(v, ROOT) for k, v in folders.items()},
+        "artifact_folders": {k: _shown(v) for k, v in folders.items()},
+        "bytecode_files": bytecode,
         "variants": stats,
         "ratio_to_floor": ratios,
         "imports": measure_importtime(env, profile),
     }
+
+
+def _shown(folder: str) -> str:
+    path = Path(folder)
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else f"(temporary) {path}"
 
 
 def group_of(module: str) -> str:
@@ -525,9 +534,12 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
             f"{len(consumer['stampede']['rounds'])} rounds)",
         },
     ]
-    deployed = results["cold_start"]["ratio_to_floor"].get("deployed")
+    shipped = results["artifact"].get("ships_bytecode")
+    # The artifact as shipped: with its byte-code if the build has some.
+    deployed = results["cold_start"]["ratio_to_floor"].get(
+        "deployed_pyc" if shipped else "deployed"
+    )
     if deployed is not None:
-        shipped = results["artifact"].get("ships_bytecode")
         title = "cold start as Lambda loads the artifact (byte-code shipped: " + (
             "yes)" if shipped else "no; see docs/benchmarks.md)"
         )
@@ -571,20 +583,22 @@ def measure_all(profile: Profile, *, artifact_size: bool = True) -> dict[str, An
         "quick": profile.quick,
     }
     memory_mb, _ = memory_limit()
-    # The artifact first: the cold-start section also loads the handler from it.
-    log("bench: 5/5 artifact size (measured first)")
-    folders: dict[str, str] = {}
-    if not artifact_size:
-        size: dict[str, Any] = {"skipped": "--no-artifact"}
-    else:
-        build_dir, source = artifact.locate(log)
-        size = artifact.measure(build_dir, source)
-        folders = {
-            "deployed": str(build_dir),
-            "deployed_pyc": str(artifact.compiled_copy(build_dir)),
-        }
-    log("bench: starting moto server and the local JOOR auth server (loopback)...")
-    with LocalStack() as stack:
+    with contextlib.ExitStack() as cleanup:
+        folders: dict[str, str] = {}
+        # The artifact first: the cold-start section also loads the handler from it.
+        log("bench: 5/5 artifact size (measured first)")
+        if not artifact_size:
+            size: dict[str, Any] = {"skipped": "--no-artifact"}
+        else:
+            build_dir, source = artifact.locate(log)
+            size = artifact.measure(build_dir, source)
+            plain = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="bench-no-pyc-"))
+            folders = {
+                "deployed": str(artifact.without_bytecode(build_dir, Path(plain) / build_dir.name)),
+                "deployed_pyc": str(artifact.compiled_copy(build_dir)),
+            }
+        log("bench: starting moto server and the local JOOR auth server (loopback)...")
+        stack = cleanup.enter_context(LocalStack())
         stack.put_secret()
         env = lambda_env(stack, memory_mb)
         log("bench: 1/5 calls per run")

@@ -63,8 +63,10 @@ def render(results: dict[str, Any]) -> str:
         "",
         "*Ratio* is median over median; *paired* is the median (p25-p75) of each process's "
         "ratio to the floor process of the same round. The last two rows load the handler from "
-        "the build artifact with `python -B`, as Lambda loads a read-only `/var/task`: without "
-        "shipped byte-code every module outside the runtime is compiled on each cold start.",
+        "the build artifact with `python -B`, as Lambda loads a read-only `/var/task`: from a "
+        "copy with every `.pyc` removed, where every module outside the runtime is compiled on "
+        "each cold start, and with checked-hash `.pyc`; the two show what shipping byte-code "
+        "buys.",
         "",
         "| variant | in process (p25-p75) | ratio | paired ratio | whole process | ratio | "
         "module import | first invocation |",
