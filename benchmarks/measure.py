@@ -45,7 +45,7 @@ GOALS = {
 STAMPEDE_PROCESSES, STAMPEDE_THREADS = 4, 5
 # As long as a real JOOR login takes, about; the local one answers in ~3 ms otherwise.
 STAMPEDE_LOGIN_LATENCY = 0.3
-# The fewest calls each scenario can make (issue 5): a fresh run reads the parameter's
+# The fewest calls each scenario can make: a fresh run reads the parameter's
 # metadata once; a refresh reads the secret, asks JOOR once and writes the parameter, and a
 # scheduled refresh must first read the parameter to know that it is stale.
 SCENARIOS: tuple[tuple[str, dict[str, Any], dict[str, str], str, int, int], ...] = (
@@ -107,7 +107,7 @@ def memory_limit() -> tuple[int, str]:
         found = re.search(r"^\s*MemorySize:\s*(\d+)", TEMPLATE.read_text(), re.MULTILINE)
         if found:
             return int(found.group(1)), "template.yaml MemorySize"
-    return DECIDED_MEMORY_MB, "decided in issue 5 (no template.yaml on this branch)"
+    return DECIDED_MEMORY_MB, "the decided MemorySize (no template.yaml found)"
 
 
 def lambda_env(stack: LocalStack, memory_mb: int) -> dict[str, str]:
