@@ -166,6 +166,13 @@ def compiled_copy(build_dir: Path) -> Path:
         return target
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(build_dir, target, ignore=shutil.ignore_patterns(*SKIPPED, ".complete"))
+    compile_tree(target)
+    (target / ".complete").touch()
+    return target
+
+
+def compile_tree(folder: Path) -> None:
+    """Checked-hash ``.pyc`` for every module under ``folder``, as ``make sam-build`` adds."""
     subprocess.run(
         [
             sys.executable,
@@ -174,12 +181,10 @@ def compiled_copy(build_dir: Path) -> Path:
             "-q",
             "--invalidation-mode",
             "checked-hash",
-            str(target),
+            str(folder),
         ],
         check=True,
     )
-    (target / ".complete").touch()
-    return target
 
 
 def _tree_key(build_dir: Path) -> str:

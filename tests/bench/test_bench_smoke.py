@@ -76,18 +76,7 @@ def test_the_no_bytecode_copy_of_a_build_holds_no_pyc(tmp_path: Path) -> None:
     # __pycache__), and a sourceless .pyc beside the sources as well
     build = tmp_path / "build"
     shutil.copytree(FUNCTION_DIR, build, ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "compileall",
-            "-q",
-            "--invalidation-mode",
-            "checked-hash",
-            str(build),
-        ],
-        check=True,
-    )
+    artifact.compile_tree(build)
     py_compile.compile(str(build / "app.py"), cfile=str(build / "refresher" / "legacy.pyc"))
     sources = sorted(p.relative_to(build) for p in build.rglob("*.py"))
     in_build = artifact.bytecode_files(build)
