@@ -1,5 +1,6 @@
-"""Fleet figures for ``make bench``: what a run over many JOOR accounts costs and how many
-accounts one deployment can keep within the guarantee.
+"""Fleet figures for ``make bench``, measured: what a run over many JOOR accounts costs and how
+many accounts one deployment can keep within the guarantee. ``render_fleet`` in
+benchmarks/render.py shows them; benchmarks/measure.py runs this section after the others.
 
     .venv/bin/python -m benchmarks.fleet [--quick]     # this section alone, printed
 
@@ -33,11 +34,12 @@ from refresher.config import (  # noqa: E402
     DEFAULT_REFRESH_WINDOW_SECONDS,
     DEFAULT_SCHEDULE_INTERVAL_SECONDS,
 )
-from refresher.timing import RESERVED_SECONDS  # noqa: E402
+from refresher.timing import FUNCTION_TIMEOUT_SECONDS, RESERVED_SECONDS  # noqa: E402
 
 PATH = "/joor/fleet"
 LOGIN_LATENCY = 0.3  # seconds per JOOR login: about what a real one takes
-LAMBDA_TIMEOUT = 90.0  # the template's Timeout
+# The function's timeout (template.yaml's Timeout, checked to cover it by tests/template).
+LAMBDA_TIMEOUT = float(FUNCTION_TIMEOUT_SECONDS)
 HIGHER_RATE = 10  # FLEET_LOGINS_PER_SECOND with Parameter Store's higher throughput
 STALE_SECONDS_LEFT = 3600  # inside the 3 h window: every token is due
 FRESH_SECONDS_LEFT = 35_000
@@ -287,96 +289,9 @@ def capacity(results: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# --- the report ---------------------------------------------------------------------------
-
-
-def render(fleet: dict[str, Any]) -> str:
-    """The fleet section of docs/benchmarks.md's generated block."""
-    f = fleet.get("fresh", {})
-    cap = fleet["capacity"]
-    out = [
-        "",
-        f"### 7. A fleet: many JOOR accounts in one deployment ({fleet['logins_in_flight']} "
-        f"logins in flight; JOOR answers each login after {fleet['login_latency_s']:g} s)",
-        "",
-    ]
-    if f:
-        calls = ", ".join(f"{n} {op}" for op, n in sorted(f["aws_calls"].items()))
-        floor = ", ".join(f"{n} {op}" for op, n in sorted(f["floor_aws_calls"].items()))
-        out += [
-            f"**{f['accounts']} fresh tokens**: {calls} (floor: {floor}), "
-            f"{f['joor_calls']} JOOR calls: {'at' if f['at_floor'] else 'ABOVE'} the floor. "
-            f"{f['wall_s']:.2f} s in a fresh process"
-            + (
-                f", {f['warm_wall_s']:.2f} s warm: at most "
-                f"{cap['listing_page_s_measured'] * 1000:.0f} ms a listing page here"
-                if "warm_wall_s" in f
-                else ""
-            )
-            + f". Peak memory {f['maxrss_mb']:.0f} MB RSS"
-            + (
-                f", Python heap peak {f['python_heap_peak_mb']:.1f} MB."
-                if "python_heap_peak_mb" in f
-                else "."
-            ),
-            "",
-        ]
-    out += [
-        f"**Stale tokens** (every token inside the window), one scheduled run through the "
-        f"handler with a {fleet['stale_timeout_s']:g} s Lambda context "
-        f"({fleet['stale_timeout_s'] - RESERVED_SECONDS:g} s for the JOOR exchanges, "
-        f"{RESERVED_SECONDS:g} s kept for the last write):",
-        "",
-        "| accounts | logins started a second | refreshed in the run | left for the next run | "
-        "run time | AWS calls per refresh | runs the backlog takes | peak RSS |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for r in fleet["stale_runs"]:
-        per = r["calls_per_refresh"]
-        runs = r["runs_for_backlog"]
-        runs_text = "1 (measured)" if not r["left_for_next_run"] else f"{runs} (computed: N / C)"
-        out.append(
-            f"| {r['accounts']} | {r['logins_per_second']} | {r['refreshed']} | "
-            f"{r['left_for_next_run']} | {r['wall_s']:.1f} s | "
-            f"{per['GetSecretValue']:g} GetSecretValue + {per['PutParameter']:g} PutParameter | "
-            f"{runs_text} | {r['maxrss_mb']:.0f} MB |"
-        )
-    traced = fleet.get("stale_traced")
-    if traced:
-        out += [
-            "",
-            f"Under tracemalloc, a run over {traced['accounts']} stale tokens "
-            f"({traced['refreshed']} refreshed) peaks at "
-            f"{traced['python_heap_peak_mb']:.1f} MB of Python heap "
-            f"({traced['maxrss_mb']:.0f} MB RSS).",
-        ]
-    k = cap["runs_per_token_cycle"]
-    out += [
-        "",
-        f"**The largest fleet one deployment keeps within the guarantee.** A token falls due "
-        f"once per lifetime - window = {fleet['token_lifetime_s']} - {fleet['window_s']} s, "
-        f"so in steady state N · {fleet['interval_s']} / "
-        f"{fleet['token_lifetime_s'] - fleet['window_s']} = N / {k:g} tokens fall due per "
-        f"{fleet['interval_s'] // 60}-minute run. The guarantee holds while that is at most "
-        f"the capacity C of one run: N ≤ {k:g} · C.",
-        "",
-        "| logins started a second | C (measured, accounts in the run) | largest fleet: "
-        f"{k:g} · C | the same if each listing page took {cap['assumed_aws_page_s']:g} s |",
-        "|---|---|---|---|",
-    ]
-    for row in cap["rows"]:
-        out.append(
-            f"| {row['logins_per_second']} | {row['capacity_per_run']} "
-            f"({row['measured_with_accounts']}) | **{row['largest_fleet']}** | "
-            f"{row['largest_fleet_with_slow_listing']} |"
-        )
-    if not cap["rows"]:
-        out.append("| - | every run finished its fleet: no capacity measured | - | - |")
-    return "\n".join(out) + "\n"
-
-
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks.run import lambda_env, log, memory_limit, run_worker
+    from benchmarks.measure import lambda_env, log, memory_limit, run_worker
+    from benchmarks.render import render_fleet
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.fleet", description=__doc__)
     parser.add_argument("--quick", action="store_true")
@@ -385,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     with LocalStack() as stack:
         results = measure(args.quick, stack, lambda s: lambda_env(s, memory_mb), run_worker, log)
     print(json.dumps(results, indent=2, default=str), file=sys.stderr)
-    print(render(results))
+    print(render_fleet(results))
     return 0
 
 

@@ -10,17 +10,22 @@ from refresher.domain.fleet import FleetRefresher
 from refresher.domain.models import Account, Credentials, FleetOutcome, IssuedToken
 from refresher.domain.retry import RetryPolicy
 from refresher.domain.service import TokenRefresher
-from tests.soak.fleet_simulation import (
-    AccountStore,
-    Directory,
-    Inventory,
+from tools.soak.fakes import (
+    Aws,
+    ThrottledDirectory,
+    ThrottledInventory,
+    ThrottledSecrets,
+    ThrottledStore,
+)
+from tools.soak.fleet_simulation import (
+    PATH,
     TaskClock,
     capacity_check,
     fleet_report,
     simulate_fleet,
     simulated_concurrency,
 )
-from tests.soak.simulation import INTERVAL, LAMBDA_TIMEOUT, WINDOW, Aws, FakeSecrets
+from tools.soak.simulation import INTERVAL, LAMBDA_TIMEOUT, WINDOW
 
 DAYS = 10
 
@@ -77,7 +82,7 @@ def test_the_simulated_pool_keeps_the_bound_on_logins_in_flight() -> None:
     clock = TaskClock()
     aws = Aws(random.Random(1), clock, throttle=0.0)
     names = [f"/joor/soak-fleet/{i}/access-token" for i in range(12)]
-    stores = {n: AccountStore(aws, clock, parameter=n) for n in names}
+    stores = {n: ThrottledStore(clock=clock, parameter=n, aws=aws) for n in names}
     in_flight: list[float] = []
 
     class SlowJoor:
@@ -90,7 +95,7 @@ def test_the_simulated_pool_keeps_the_bound_on_logins_in_flight() -> None:
     def refresher_for(account: Account) -> TokenRefresher:
         return TokenRefresher(
             store=stores[account.parameter],
-            credentials=FakeSecrets(aws),
+            credentials=ThrottledSecrets(aws=aws),
             endpoint=SlowJoor(),
             clock=clock,
             window=timedelta(seconds=WINDOW),
@@ -99,8 +104,8 @@ def test_the_simulated_pool_keeps_the_bound_on_logins_in_flight() -> None:
         )
 
     fleet = FleetRefresher(
-        directory=Directory(aws, tuple(Account(n, n, "https://joor") for n in names)),
-        inventory=Inventory(aws, stores),
+        directory=ThrottledDirectory([Account(n, n, "https://joor") for n in names], aws=aws),
+        inventory=ThrottledInventory(stores, path=PATH, aws=aws),
         refresher_for=refresher_for,
         store_for=lambda n: stores[n],
         clock=clock,

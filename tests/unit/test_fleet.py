@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
@@ -21,7 +20,6 @@ from refresher.domain.fleet import FleetRefresher
 from refresher.domain.models import (
     Account,
     Credentials,
-    Discovery,
     FleetOutcome,
     IssuedToken,
     Refusal,
@@ -33,7 +31,9 @@ from tests.unit.fakes import (
     START,
     FakeClock,
     FakeCredentials,
+    FakeDirectory,
     FakeEndpoint,
+    FakeInventory,
     FakeStore,
     transient,
 )
@@ -57,33 +57,6 @@ def stored(seconds_left: float, version: int = 3, written_ago: float = 7200) -> 
     )
 
 
-@dataclass
-class FakeDirectory:
-    accounts: list[Account]
-    refused: list[Refusal] = field(default_factory=list)
-    calls: int = 0
-
-    def discover(self) -> Discovery:
-        self.calls += 1
-        return Discovery(tuple(self.accounts), tuple(self.refused))
-
-
-@dataclass
-class FakeInventory:
-    stores: dict[str, FakeStore]
-    extra: dict[str, StoredToken] = field(default_factory=dict)
-    calls: int = 0
-
-    @property
-    def path(self) -> str:
-        return PATH
-
-    def read_all(self) -> dict[str, StoredToken]:
-        self.calls += 1
-        found = {n: s.stored for n, s in self.stores.items() if s.stored.exists}
-        return {**found, **self.extra}
-
-
 class Fleet:
     def __init__(
         self, lives: list[float | None], *, in_flight: int = 1, per_second: float = 1000.0
@@ -102,7 +75,7 @@ class Fleet:
         self.directory = FakeDirectory(
             [Account(n, f"secret-{n}", "https://joor") for n in self.stores]
         )
-        self.inventory = FakeInventory(self.stores)
+        self.inventory = FakeInventory(self.stores, path=PATH)
         self.logins: list[str] = []
         self.fleet = FleetRefresher(
             directory=self.directory,

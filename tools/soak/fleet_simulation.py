@@ -1,6 +1,6 @@
 """A fleet soak: the real ``FleetRefresher`` keeps many JOOR accounts on the simulated clock.
 
-The fakes are simulation.py's: each account has a store, a secret and a JOOR of its own, and
+The fakes are tools/soak/fakes.py's: each account has a store, a secret and a JOOR of its own, and
 JOOR fails for one account at a time, in outages of its own at random moments (errors,
 timeouts, refused connections, garbage); AWS throttles any call at random, for every account
 alike (a failed listing fails the whole run). The real ``FleetRefresher`` runs every 15
@@ -39,30 +39,32 @@ from refresher.config import (
     DEFAULT_REJECTED_TOKEN_MIN_AGE_SECONDS,
 )
 from refresher.domain.errors import (
-    AccountDiscoveryError,
     FleetRefreshError,
     RefreshError,
-    TokenStoreReadError,
 )
 from refresher.domain.fleet import FleetRefresher
-from refresher.domain.models import Account, Discovery, FleetOutcome, StoredToken
+from refresher.domain.models import Account, FleetOutcome
 from refresher.domain.retry import RetryPolicy
 from refresher.domain.service import TokenRefresher
-from tests.soak.simulation import (
+from tests.unit.fakes import FakeClock
+from tools.soak.fakes import (
+    START,
+    Aws,
+    Outage,
+    OutageJoor,
+    ThrottledDirectory,
+    ThrottledInventory,
+    ThrottledSecrets,
+    ThrottledStore,
+)
+from tools.soak.simulation import (
     DAY,
     INTERVAL,
     LAMBDA_TIMEOUT,
     LIFETIME,
     RESERVED,
-    START,
     WINDOW,
-    Aws,
     Band,
-    FakeJoor,
-    FakeSecrets,
-    FakeStore,
-    Outage,
-    SimClock,
     _hm,
     place_outages,
 )
@@ -81,12 +83,13 @@ AWS_REASONS = frozenset(
 # --- concurrency on the simulated clock -----------------------------------------------
 
 
-class TaskClock(SimClock):
+class TaskClock(FakeClock):
     """The simulated clock, seen from the run (``main``) or from the login running now."""
 
     def __init__(self) -> None:
         self._main = 0.0
         self._task: float | None = None
+        super().__init__(START, mono=0.0)
 
     @property
     def t(self) -> float:  # type: ignore[override]
@@ -225,53 +228,6 @@ def simulated_concurrency(clock: TaskClock) -> Iterator[None]:
         yield
 
 
-# --- the fleet's outside systems --------------------------------------------------------
-
-
-@dataclass
-class AccountStore(FakeStore):
-    parameter: str = ""
-
-    @property
-    def name(self) -> str:
-        return self.parameter
-
-    def stored(self) -> StoredToken:
-        return StoredToken(exists=True, expires_at=self.expires_at, version=self.version)
-
-
-@dataclass
-class Directory:
-    """Secrets Manager's ListSecrets over the tagged secrets: 100 to a call."""
-
-    aws: Aws
-    accounts: tuple[Account, ...]
-
-    def discover(self) -> Discovery:
-        for _ in range(math.ceil(len(self.accounts) / 100)):
-            if not self.aws.call():
-                raise AccountDiscoveryError("ListSecrets: ThrottlingException (simulated)")
-        return Discovery(self.accounts)
-
-
-@dataclass
-class Inventory:
-    """SSM's DescribeParameters over the path: 50 to a call."""
-
-    aws: Aws
-    stores: dict[str, AccountStore]
-
-    @property
-    def path(self) -> str:
-        return PATH
-
-    def read_all(self) -> dict[str, StoredToken]:
-        for _ in range(math.ceil(len(self.stores) / 50)):
-            if not self.aws.call():
-                raise TokenStoreReadError("DescribeParameters: ThrottlingException (simulated)")
-        return {n: s.stored() for n, s in self.stores.items() if s.token is not None}
-
-
 # --- one simulated fleet ----------------------------------------------------------------
 
 
@@ -367,13 +323,15 @@ def simulate_fleet(
     clock = TaskClock()
     aws = Aws(random.Random(rng.random()), clock, aws_throttle)
     names = [f"{PATH}/brand-{i:03d}/access-token" for i in range(accounts)]
-    stores = {n: AccountStore(aws, clock, parameter=n) for n in names}
+    stores = {n: ThrottledStore(clock=clock, parameter=n, aws=aws) for n in names}
     outages = {n: place_outages(random.Random(rng.random()), band, days) for n in names}
-    joors = {n: FakeJoor(random.Random(rng.random()), clock, outages[n]) for n in names}
+    joors = {
+        n: OutageJoor(clock, rng=random.Random(rng.random()), outages=outages[n]) for n in names
+    }
     refreshers = {
         n: TokenRefresher(
             store=stores[n],
-            credentials=FakeSecrets(aws),
+            credentials=ThrottledSecrets(aws=aws),
             endpoint=joors[n],
             clock=clock,
             window=timedelta(seconds=WINDOW),
@@ -383,8 +341,10 @@ def simulate_fleet(
         for n in names
     }
     fleet = FleetRefresher(
-        directory=Directory(aws, tuple(Account(n, f"joor/{n}", "https://joor") for n in names)),
-        inventory=Inventory(aws, stores),
+        directory=ThrottledDirectory(
+            [Account(n, f"joor/{n}", "https://joor") for n in names], aws=aws
+        ),
+        inventory=ThrottledInventory(stores, path=PATH, aws=aws),
         refresher_for=lambda account: refreshers[account.parameter],
         store_for=lambda name: stores[name],
         clock=clock,
@@ -456,16 +416,16 @@ def simulate_fleet(
         runs_leaving_some=stats["runs_leaving_some"],
         most_due_in_a_run=most_due,
         longest_run=longest,
-        joor_calls=sum(j.requests for j in joors.values()),
+        joor_calls=sum(j.calls for j in joors.values()),
         forced_runs=stats["forced"],
     )
 
 
 def _account_figures(
-    name: str, store: AccountStore, outages: list[Outage], events: _Events, end: float
+    name: str, store: ThrottledStore, outages: list[Outage], events: _Events, end: float
 ) -> AccountFigures:
     """Each replacement's low point (life left just before it), and why any fell short."""
-    writes = [(t, (expires - START).total_seconds()) for t, expires in store.writes]
+    writes = [(t, (expires - START).total_seconds()) for t, expires in store.written]
     assert writes, f"{name}: no token was ever stored"
     answering: list[float] = []
     dips: Counter[str] = Counter()
@@ -601,10 +561,20 @@ def capacity_verdicts(results: list[FleetResult]) -> list[str]:
     return lines
 
 
-def fleet_section(days: int, seed: int, aws_throttle: float, force_every: float) -> str:
+def fleet_section(
+    days: int,
+    seed: int,
+    aws_throttle: float,
+    force_every: float,
+    *,
+    accounts: int = ACCOUNTS,
+    capacity_rate: float = 0.1,
+) -> str:
     """``make soak``'s fleet part: the fleet soak, then the capacity reasoning tested."""
-    result = simulate_fleet(days, seed, aws_throttle=aws_throttle, force_every=force_every)
-    return fleet_report(result, aws_throttle, capacity_check(days, seed, rate=0.1))
+    result = simulate_fleet(
+        days, seed, accounts=accounts, aws_throttle=aws_throttle, force_every=force_every
+    )
+    return fleet_report(result, aws_throttle, capacity_check(days, seed, rate=capacity_rate))
 
 
 def capacity_check(days: int, seed: int, rate: float) -> list[FleetResult]:
