@@ -62,6 +62,8 @@ template-checkov: $(CHECKOV_VENV)/.installed
 # Hash-based .pyc, because the deployment zip carries no source timestamps. The layer too
 # (/opt is read-only as well): python3.13 consumers load its byte-code, python3.12 its source.
 sam-build: $(SAM_VENV)/.installed
+	@# What a pip build of the consumer package leaves beside it would land in the layer.
+	rm -rf clients/python/build clients/python/*.egg-info
 	$(SAM_BUILD_ENV) $(SAM) build --template-file template.yaml
 	$(PYTHON313) -m compileall -q --invalidation-mode checked-hash .aws-sam/build/TokenRefresherFunction .aws-sam/build/JoorTokenLayer
 
