@@ -20,6 +20,7 @@ import os
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +37,36 @@ def masked(token: str) -> str:
     return f"<{len(token)} chars, sha256 {hashlib.sha256(token.encode()).hexdigest()[:10]}>"
 
 
+def log_entries(output: str) -> Iterator[dict[str, Any] | str]:
+    """What a run printed, line by line: Powertools' JSON lines parsed, anything else as is."""
+    for raw in output.splitlines():
+        try:
+            yield json.loads(raw)
+        except ValueError:
+            yield raw
+
+
+def run_handler(event: Any) -> tuple[Any, Exception | None, str]:
+    """One invocation in this process: what the handler returned or raised, and what it printed."""
+    import app
+
+    buffer = io.StringIO()
+    # Powertools' logger holds the stdout it found at import: point it at the buffer too.
+    app.logger.registered_handler.setStream(buffer)  # type: ignore[attr-defined]
+    with contextlib.redirect_stdout(buffer):
+        try:
+            return app.lambda_handler(event, LocalLambdaContext()), None, buffer.getvalue()
+        except Exception as error:  # noqa: BLE001 - the demo shows what Lambda would record
+            return None, error, buffer.getvalue()
+
+
 def operator_view(output: str) -> list[str]:
     """Powertools' JSON lines, condensed: level and message, and the EMF metrics."""
     lines = []
-    for raw in output.splitlines():
-        try:
-            entry = json.loads(raw)
-        except ValueError:
-            lines.append(raw)
-            continue
-        if "_aws" in entry:
+    for entry in log_entries(output):
+        if isinstance(entry, str):
+            lines.append(entry)
+        elif "_aws" in entry:
             names = [m["Name"] for d in entry["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
             extra = f" Reason={entry['Reason']}" if "Reason" in entry else ""
             values = ", ".join(f"{n}={entry[n][0]:g}" for n in names)
@@ -56,20 +77,12 @@ def operator_view(output: str) -> list[str]:
 
 
 def invoke(title: str, event: Any) -> None:
-    import app
-
     print(f"\n== {title}")
     print(f"   event: {json.dumps(event)[:80]}")
-    buffer = io.StringIO()
-    result: Any
-    # Powertools' logger holds the stdout it found at import: point it at the buffer too.
-    app.logger.registered_handler.setStream(buffer)  # type: ignore[attr-defined]
-    with contextlib.redirect_stdout(buffer):
-        try:
-            result = app.lambda_handler(event, LocalLambdaContext())
-        except Exception as error:  # noqa: BLE001 - the demo shows what Lambda would record
-            result = f"invocation failed: {type(error).__name__}"
-    for line in operator_view(buffer.getvalue()):
+    result, error, output = run_handler(event)
+    if error is not None:
+        result = f"invocation failed: {type(error).__name__}"
+    for line in operator_view(output):
         print(f"   {line}")
     print(f"   returned: {result}")
 

@@ -11,8 +11,6 @@ Run alone: ``python -m infra.local.demo_fleet``.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import sys
@@ -24,8 +22,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "functions" / "token_refresher"))
 
+from infra.local.demo import log_entries, masked, run_handler  # noqa: E402
 from infra.local.fleet_accounts import FleetAccount, add_account, correct_password  # noqa: E402
-from infra.local.lambda_context import LocalLambdaContext  # noqa: E402
 from infra.local.stack import LocalStack  # noqa: E402
 from refresher.adapters.tagged_secrets import PARAMETER_TAG  # noqa: E402
 
@@ -52,11 +50,9 @@ def _configure_process(**env: str) -> None:
 def fleet_view(output: str) -> list[str]:
     """The run's JSON log lines condensed: one per account, the refusals and the run line."""
     lines = []
-    for raw in output.splitlines():
-        try:
-            entry = json.loads(raw)
-        except ValueError:
-            lines.append(raw)
+    for entry in log_entries(output):
+        if isinstance(entry, str):
+            lines.append(entry)
             continue
         if "_aws" in entry:
             continue  # the metrics: aggregate counts, shown by the run line below
@@ -77,23 +73,18 @@ def fleet_view(output: str) -> list[str]:
 
 
 def invoke(stack: LocalStack, title: str, event: dict[str, Any]) -> None:
-    import app
-
     print(f"\n== {title}")
     print(f"   event: {json.dumps(event)}")
-    buffer = io.StringIO()
-    app.logger.registered_handler.setStream(buffer)  # type: ignore[attr-defined]
     stack.moto.reset_recording()
     joor_before = stack.joor.calls
-    with contextlib.redirect_stdout(buffer):
-        try:
-            result = app.lambda_handler(event, LocalLambdaContext())
-            returned = ", ".join(f"{k} {result[k]}" for k in (*COUNTS, "unclaimed"))
-        except Exception as error:  # noqa: BLE001 - the demo shows what Lambda would record
-            # A RefreshError's message is safe to show: it never holds a secret. Its detail
-            # is in the log lines above.
-            returned = f"invocation failed, {type(error).__name__}: {str(error)[:100]}..."
-    for line in fleet_view(buffer.getvalue()):
+    result, error, output = run_handler(event)
+    if error is None:
+        returned = ", ".join(f"{k} {result[k]}" for k in (*COUNTS, "unclaimed"))
+    else:
+        # A RefreshError's message is safe to show: it never holds a secret. Its detail is in
+        # the log lines above.
+        returned = f"invocation failed, {type(error).__name__}: {str(error)[:100]}..."
+    for line in fleet_view(output):
         print(f"   log {line}")
     print(f"   returned: {returned}")
     calls = Counter(op.split(".")[-1] for op in stack.moto.recorded_calls())
@@ -104,8 +95,6 @@ def invoke(stack: LocalStack, title: str, event: dict[str, Any]) -> None:
 
 
 def show_parameters(stack: LocalStack, brands: list[str]) -> None:
-    from infra.local.demo import masked
-
     ssm = stack.client("ssm")
     with stack.moto.unrecorded():
         for brand in brands:

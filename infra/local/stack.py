@@ -185,3 +185,11 @@ class LocalStack:
         for record in self.joor.state.issued:
             values += [record.access_token, record.refresh_token]
         return values
+
+    def settle(self, *variables: str) -> None:
+        """Back to how it started, for whoever uses it next: nothing running, the named
+        function variables removed, no added latency in the Lambda or JOOR stand-in."""
+        self.lambda_.wait_idle()
+        self.lambda_.configure(**dict.fromkeys(variables))
+        self.lambda_.extra_latency = 0.0
+        self.joor.login_latency = 0.0

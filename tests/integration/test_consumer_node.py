@@ -50,10 +50,7 @@ def stack(lambda_stack: LocalStack) -> Iterator[LocalStack]:
     yield lambda_stack
     WATCH.add_secrets(*lambda_stack.fixture_secrets())
     # The stack lives for the whole session: leave it as other tests expect it.
-    lambda_stack.lambda_.wait_idle()
-    lambda_stack.lambda_.configure(REJECTED_TOKEN_MIN_AGE_SECONDS=None)
-    lambda_stack.lambda_.extra_latency = 0.0
-    lambda_stack.joor.login_latency = 0.0
+    lambda_stack.settle("REJECTED_TOKEN_MIN_AGE_SECONDS")
 
 
 def start(node: str, stack: LocalStack, url: str, count: int) -> subprocess.Popen[str]:
