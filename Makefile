@@ -19,6 +19,7 @@ help:
 	@echo "make refresh  run the refresher against real AWS and JOOR (FORCE=1 to force)"
 	@echo "make preflight  check an AWS account is ready for a deploy (SAM_CONFIG_ENV=production)"
 	@echo "make deploy   sam build + sam deploy + a forced first refresh (SAM_CONFIG_ENV=production)"
+	@echo "make mutate   mutation testing (mutmut, ~30 min): scores per area into docs/mutation.md"
 	@echo "make clean    remove virtual environments and build output"
 
 # The test venv also holds the consumer package, installed as a consumer installs it (editable,
@@ -55,7 +56,7 @@ refresh: $(VENV_STAMP)
 include make/template.mk
 
 clean:
-	rm -rf $(VENV) .venv-* .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) .venv-* .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage mutants
 
 # Issue 5: what a run costs against its floor (calls, cold start, warm overhead, memory,
 # artifact size). A few minutes; writes benchmarks/results/latest.json and docs/benchmarks.md.
@@ -76,3 +77,20 @@ soak: $(VENV_STAMP)
 
 security: $(VENV_STAMP)
 	$(VENV)/bin/bandit -q -c pyproject.toml -r functions/
+
+# Mutation testing, its own command (not part of make test): mutmut in its own venv, beside
+# everything the tests need. Writes docs/mutation.md; fails when a survivor in domain/,
+# adapters/ or joor_token has no reason in tools/mutation/accepted.toml, or when domain/ or
+# adapters/ fall under 90% killed. MUTATE_JOBS mutants are tested at once.
+MUTMUT_VENV := .venv-mutmut
+MUTATE_JOBS ?= 2
+.PHONY: mutate
+$(MUTMUT_VENV)/.installed: requirements.txt functions/token_refresher/requirements.txt clients/python/pyproject.toml tools/mutation/requirements.txt
+	@test -x $(MUTMUT_VENV)/bin/python || $(PYTHON313) -m venv $(MUTMUT_VENV)
+	$(MUTMUT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r tools/mutation/requirements.txt
+	$(MUTMUT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e "clients/python[requests]"
+	rm -rf clients/python/build clients/python/*.egg-info
+	@touch $@
+
+mutate: $(MUTMUT_VENV)/.installed
+	$(MUTMUT_VENV)/bin/python -m tools.mutation --jobs $(MUTATE_JOBS)
