@@ -17,6 +17,7 @@ from tools.mutation.report import (
     read_reasons,
     read_results,
     survivor_of,
+    toml_stub,
 )
 
 DIFF = """--- functions/token_refresher/refresher/domain/retry.py
@@ -123,3 +124,18 @@ def test_every_accepted_survivor_has_a_reason_and_names_a_function() -> None:
     reasons: list[Reason] = read_reasons()
 
     assert all(r.why and r.function.count(".") >= 2 for r in reasons)
+
+
+def test_a_printed_stub_matches_its_survivor_once_a_reason_is_written(tmp_path: Path) -> None:
+    diff = DIFF.replace("self._started)", "self._started) or 'x'")
+    mutant = Mutant(
+        "refresher.domain.retry.xǁDeadlineǁremaining__mutmut_2", "p.py", "survived", False
+    )
+    survivor = survivor_of(mutant, lambda _name, _path: diff)
+    accepted = tmp_path / "accepted.toml"
+    accepted.write_text(toml_stub(survivor).replace('why = ""', 'why = "Because."'))
+
+    reasons = read_reasons(accepted)
+    explain([survivor], reasons)
+
+    assert survivor.why == "Because."

@@ -256,6 +256,19 @@ def document(
     return "\n".join(lines)
 
 
+def toml_stub(survivor: Survivor) -> str:
+    """An accepted.toml entry for ``survivor``, its reason left to write."""
+
+    def literal(text: str) -> str:
+        return f"'''{text}'''" if "\n" in text or "'" in text else f"'{text}'"
+
+    return (
+        f'[[survivor]]\nfunction = "{survivor.mutant.function}"\n'
+        f"original = {literal(survivor.original)}\nmutant = {literal(survivor.mutated)}\n"
+        'why = ""\n'
+    )
+
+
 def mutmut_selection() -> list[str]:
     config = tomllib.loads(Path("pyproject.toml").read_text())["tool"]["mutmut"]
     return [a for a in config["pytest_add_cli_args_test_selection"] if not a.startswith("-")]
@@ -264,6 +277,9 @@ def mutmut_selection() -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, help="how long the mutmut run took")
+    parser.add_argument(
+        "--stubs", action="store_true", help="print accepted.toml entries for unexplained survivors"
+    )
     args = parser.parse_args(argv)
 
     mutants = read_results()
@@ -291,6 +307,10 @@ def main(argv: list[str] | None = None) -> int:
         goal = "" if s.area.goal is None else f"  (goal {percent(s.area.goal)})"
         print(f"{s.area.name:>18}: {percent(s.score):>6} of {len(s.mutants)} mutants killed{goal}")
     unexplained = [v for v in survivors if area_of(v.mutant.path).reviewed and not v.why]
+    if args.stubs:
+        for v in unexplained:
+            print(toml_stub(v))
+        return 0
     for v in unexplained:
         print(f"no reason for survivor {v.mutant.name} in {v.mutant.path}:\n{v.diff}\n")
     for r in stale:
