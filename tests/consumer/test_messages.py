@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from joor_token import (
     ConfigurationError,
     RefreshFailedError,
+    RefreshRateLimitedError,
     TokenReader,
     TokenUnavailableError,
 )
@@ -299,3 +300,82 @@ def test_a_busy_wait_of_zero_is_accepted_and_a_negative_one_named() -> None:
         TokenReader(PARAMETER, busy_wait_seconds=-1)
 
     assert str(caught.value) == "busy_wait_seconds must be at least 0 seconds, got -1"
+
+
+# --- what the refresher answers --------------------------------------------------------------
+
+
+def summary(**fields: Any) -> dict[str, Any]:
+    return {"result": "skipped", "reason": "fresh", "parameter": PARAMETER, **fields}
+
+
+@pytest.mark.parametrize("retry_after", [None, True, "soon"])
+def test_a_rate_limit_without_a_usable_delay_waits_a_minute(
+    make_reader: Make, lambda_: FakeLambda, ssm: FakeSsm, retry_after: object
+) -> None:
+    lambda_.script.append(
+        summary(reason="rate_limited", version=1, retry_after_seconds=retry_after)
+    )
+    reader = make_reader()
+    reader.token()
+
+    with pytest.raises(RefreshRateLimitedError) as caught:
+        reader.refresh_after_rejection()
+
+    assert caught.value.retry_after_seconds == 60.0
+    assert str(caught.value).startswith(f"JOOR rejected version 1 of {PARAMETER!r}, and ")
+    assert str(caught.value).endswith("The refresher accepts this version again in 60 s.")
+
+
+def test_a_rate_limit_is_logged_as_the_message_raised(
+    make_reader: Make, lambda_: FakeLambda, caplog: pytest.LogCaptureFixture
+) -> None:
+    lambda_.script.append(summary(reason="rate_limited", version=1, retry_after_seconds=90))
+    reader = make_reader()
+    reader.token()
+
+    with (
+        caplog.at_level("WARNING", logger="joor_token"),
+        pytest.raises(RefreshRateLimitedError) as caught,
+    ):
+        reader.refresh_after_rejection()
+
+    assert [r.getMessage() for r in caplog.records] == [str(caught.value)]
+
+
+def test_a_refresher_keeping_another_parameter_says_to_point_both_at_one_stack(
+    make_reader: Make, lambda_: FakeLambda
+) -> None:
+    answer = summary(result="refreshed", reason="rejected", parameter="/joor/other\n", version=9)
+
+    assert renew_error(make_reader, lambda_, answer) == (
+        f"The token refresher {FUNCTION!r} keeps parameter '/joor/other\\\\n', not "
+        f"{PARAMETER!r}: point JOOR_TOKEN_PARAMETER and JOOR_TOKEN_REFRESHER_FUNCTION at the "
+        "same stack"
+    )
+
+
+def test_an_answer_without_a_newer_version_quotes_what_came_back(
+    make_reader: Make, lambda_: FakeLambda
+) -> None:
+    answer = summary(result="skipped", reason="fresh", version=1)
+
+    assert renew_error(make_reader, lambda_, answer) == (
+        f"The token refresher {FUNCTION!r} answered result='skipped', reason='fresh', "
+        "version='1': no version newer than the rejected 1. Check that it is the JOOR token "
+        "refresher, at a version that takes seen_version."
+    )
+
+
+def test_a_renewed_version_is_logged_with_what_the_refresher_did(
+    make_reader: Make, caplog: pytest.LogCaptureFixture
+) -> None:
+    reader = make_reader()
+    reader.token()
+
+    with caplog.at_level("INFO", logger="joor_token"):
+        reader.refresh_after_rejection()
+
+    assert caplog.records[-1].getMessage() == (
+        f"Token version 2 of {PARAMETER} ready (refresher: refreshed, rejected)"
+    )
