@@ -7,12 +7,14 @@ functions/token_refresher (``refresher``, ``app``) and clients/python (``joor_to
 ``refresher.domain.service``, the name the tests import and the trampolines record.
 Without this, every mutant would count as one that no test reaches.
 
-It also runs each mutant's tests in two tiers. First the fast tests that reach the mutated
-function (``FIRST_TIER``: no sockets, or servers in this process); only if none of them fails,
-or none reaches it, the slower integration and fault tests that reach it, at most
-``SECOND_TIER_LIMIT`` of them: each of those starts a moto server process, and a mutant that
-survives runs every test it is given. Within a tier the fastest test goes first, so a mutant
-that a quick test kills costs only that test.
+It also chooses each mutant's tests in two tiers. The fast tests that reach the mutated
+function (``FIRST_TIER``: no sockets, or servers in this process) are the ones that judge it;
+only a function that none of them reaches is judged by the slower integration and fault tests
+that reach it, at most ``SECOND_TIER_LIMIT`` of them (each of those runs starts a moto server
+process, and a mutant that survives runs every test it is given). So a mutant of domain/ must
+be caught by a unit test and one of adapters/ by tests/adapters, where a failing test names
+the behaviour. Within a tier the fastest test goes first, so a mutant that a quick test kills
+costs only that test.
 
 Run as ``python -m tools.mutation.mutmut_layout run`` (or any other mutmut command).
 """
@@ -62,14 +64,8 @@ def install() -> None:
         durations = state().duration_by_test
         ordered = sorted(tests, key=lambda t: (durations.get(t, 0.0), t))
         first = [t for t in ordered if t.startswith(FIRST_TIER)]
-        second = [t for t in ordered if not t.startswith(FIRST_TIER)][:SECOND_TIER_LIMIT]
-        exit_code = 0
-        for tier in (first, second):
-            if tier:
-                exit_code = run_tests(self, mutant_name=mutant_name, tests=tier)
-                if exit_code != 0:
-                    break
-        return exit_code
+        chosen = first or ordered[:SECOND_TIER_LIMIT]
+        return run_tests(self, mutant_name=mutant_name, tests=chosen)
 
     PytestRunner.run_tests = run_in_tiers  # type: ignore[method-assign]
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tools.mutation.mutmut_layout import FIRST_TIER, SECOND_TIER_LIMIT
+
 ROOT = Path(__file__).resolve().parents[2]
 ACCEPTED = Path("tools/mutation/accepted.toml")
 DOCUMENT = Path("docs/mutation.md")
@@ -222,8 +224,13 @@ def document(
         "reach the changed function. A mutant is killed when one of them fails (or hangs);",
         "a mutant that survives shows behaviour no test pins down.",
         "",
-        "Tests run for each mutant: those of " + ", ".join(f"`{s}`" for s in selection),
-        "that executed the mutated function in mutmut's first, instrumented run of them.",
+        "The tests that judge a mutant are those that executed the mutated function in",
+        "mutmut's first, instrumented run of "
+        + ", ".join(f"`{s}`" for s in selection)
+        + ": the ones in "
+        + ", ".join(f"`{t.rstrip('/')}`" for t in FIRST_TIER)
+        + f" if any reach it, else at most {SECOND_TIER_LIMIT} of the others, fastest first",
+        "(tools/mutation/mutmut_layout.py says why).",
         "",
         "## Score",
         "",
