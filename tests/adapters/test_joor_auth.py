@@ -201,7 +201,7 @@ def test_other_4xx_answers_reject_the_credentials(
     assert caught.value.status == status
 
 
-@pytest.mark.parametrize("status", [301, 302, 303, 307, 308, 399])
+@pytest.mark.parametrize("status", [300, 301, 302, 303, 307, 308, 399])
 def test_a_redirect_is_not_followed(
     joor: JoorAuthServer, credentials: Credentials, status: int
 ) -> None:
@@ -303,8 +303,13 @@ def test_a_dropped_connection_is_worth_another_attempt(
 def test_nothing_listening_is_worth_another_attempt(credentials: Credentials) -> None:
     auth = JoorAuthEndpoint(f"http://127.0.0.1:{free_port()}/auth/", FakeClock())
 
-    with pytest.raises(TransientEndpointError, match=r"could not connect to JOOR: .*refused"):
+    with pytest.raises(TransientEndpointError) as caught:
         auth.request_token(credentials, timeout=5)
+
+    # The innermost cause, not urllib3's wrappers around it.
+    assert str(caught.value) == (
+        "could not connect to JOOR: ConnectionRefusedError: [Errno 111] Connection refused"
+    )
 
 
 def test_a_failed_tls_handshake_sends_no_credentials_and_is_not_retried(
@@ -324,3 +329,16 @@ def test_an_invalid_url_is_a_failed_request_named_by_its_kind(credentials: Crede
 
     with pytest.raises(TransientEndpointError, match="request to JOOR failed: InvalidURL"):
         auth.request_token(credentials, timeout=5)
+
+
+def test_keycloaks_error_is_cut_at_80_characters_and_its_description_at_200(
+    joor: JoorAuthServer, credentials: Credentials
+) -> None:
+    body = {"error": "e" * 81, "error_description": "d" * 201}
+    joor.queue(Fault("status", status=400, body=json.dumps(body).encode()))
+
+    with pytest.raises(CredentialsRejectedError) as caught:
+        endpoint(joor).request_token(credentials, timeout=5)
+
+    assert caught.value.error == "e" * 80 + "... [1 more characters]"
+    assert caught.value.description == "d" * 200 + "... [1 more characters]"
