@@ -187,3 +187,11 @@ def test_a_token_read_without_a_version_is_stale_enough_to_replace() -> None:
     world = World(StoredToken(exists=True, expires_at=None, version=None))
 
     assert world.run().reason == "expiring"
+
+
+def test_the_slowest_joor_exchange_is_every_attempt_timing_out_after_the_longest_waits() -> None:
+    policy = RetryPolicy(max_attempts=4, attempt_timeout=10.0, base_delay=1.0, max_delay=20.0)
+
+    # Four attempts of 3 s to connect and 10 s to answer, and waits of 1, 2 and 4 s between.
+    assert policy.worst_case_seconds(connect_timeout=3.0) == 4 * 13.0 + 7.0
+    assert RetryPolicy(max_attempts=1).worst_case_seconds(connect_timeout=3.0) == 13.0
