@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -42,12 +42,18 @@ class Aws:
     moto_url: str
     proxy: AwsFaultProxy
     session: boto3.Session
+    _clients: dict[tuple[str, bool], Any] = field(default_factory=dict)
 
     def client(self, service: str, *, direct: bool = False) -> Any:
-        # One attempt: an injected fault reaches the adapter as AWS sent it.
-        config = Config(retries={"mode": "standard", "total_max_attempts": 1})
-        url = self.moto_url if direct else self.proxy.url
-        return self.session.client(service, endpoint_url=url, config=config)  # type: ignore[call-overload]
+        """One client per service and route, made once: making one reads the service's model."""
+        if (service, direct) not in self._clients:
+            # One attempt: an injected fault reaches the adapter as AWS sent it.
+            config = Config(retries={"mode": "standard", "total_max_attempts": 1})
+            url = self.moto_url if direct else self.proxy.url
+            self._clients[service, direct] = self.session.client(  # type: ignore[call-overload]
+                service, endpoint_url=url, config=config
+            )
+        return self._clients[service, direct]
 
 
 @pytest.fixture(scope="session")
@@ -63,12 +69,9 @@ def aws_servers() -> Iterator[tuple[str, AwsFaultProxy]]:
     server.stop()
 
 
-@pytest.fixture
-def aws(aws_servers: tuple[str, AwsFaultProxy]) -> Aws:
-    """A clean moto (no parameter, no secret) and no queued fault."""
+@pytest.fixture(scope="session")
+def aws_session(aws_servers: tuple[str, AwsFaultProxy]) -> Aws:
     moto_url, proxy = aws_servers
-    requests.post(f"{moto_url}/moto-api/reset", timeout=10).raise_for_status()
-    proxy.reset()
     session = boto3.Session(
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
@@ -76,6 +79,14 @@ def aws(aws_servers: tuple[str, AwsFaultProxy]) -> Aws:
         region_name=REGION,
     )
     return Aws(moto_url, proxy, session)
+
+
+@pytest.fixture
+def aws(aws_session: Aws) -> Aws:
+    """A clean moto (no parameter, no secret) and no queued fault."""
+    requests.post(f"{aws_session.moto_url}/moto-api/reset", timeout=10).raise_for_status()
+    aws_session.proxy.reset()
+    return aws_session
 
 
 @pytest.fixture(scope="session")

@@ -7,14 +7,8 @@ functions/token_refresher (``refresher``, ``app``) and clients/python (``joor_to
 ``refresher.domain.service``, the name the tests import and the trampolines record.
 Without this, every mutant would count as one that no test reaches.
 
-It also chooses each mutant's tests in two tiers. The fast tests that reach the mutated
-function (``FIRST_TIER``: no sockets, or servers in this process) are the ones that judge it;
-only a function that none of them reaches is judged by the slower integration and fault tests
-that reach it, at most ``SECOND_TIER_LIMIT`` of them (each of those runs starts a moto server
-process, and a mutant that survives runs every test it is given). So a mutant of domain/ must
-be caught by a unit test and one of adapters/ by tests/adapters, where a failing test names
-the behaviour. Within a tier the fastest test goes first, so a mutant that a quick test kills
-costs only that test.
+It also hands each mutant's tests to pytest fastest first, so that a mutant a quick test
+kills costs only that test.
 
 Run as ``python -m tools.mutation.mutmut_layout run`` (or any other mutmut command).
 """
@@ -25,8 +19,6 @@ from collections.abc import Iterable
 from pathlib import Path, PurePath
 
 IMPORT_ROOTS = (PurePath("functions/token_refresher"), PurePath("clients/python"))
-FIRST_TIER = ("tests/unit/", "tests/consumer/", "tests/adapters/")
-SECOND_TIER_LIMIT = 20
 
 
 def module_path(path: PurePath) -> PurePath:
@@ -57,17 +49,12 @@ def install() -> None:
 
     run_tests = PytestRunner.run_tests
 
-    def run_in_tiers(self: PytestRunner, *, mutant_name: str | None, tests: Iterable[str]) -> int:
-        tests = list(tests)
-        if not tests:  # the whole selection (mutmut's clean and forced-fail runs)
-            return run_tests(self, mutant_name=mutant_name, tests=tests)
+    def fastest_first(self: PytestRunner, *, mutant_name: str | None, tests: Iterable[str]) -> int:
         durations = state().duration_by_test
         ordered = sorted(tests, key=lambda t: (durations.get(t, 0.0), t))
-        first = [t for t in ordered if t.startswith(FIRST_TIER)]
-        chosen = first or ordered[:SECOND_TIER_LIMIT]
-        return run_tests(self, mutant_name=mutant_name, tests=chosen)
+        return run_tests(self, mutant_name=mutant_name, tests=ordered)
 
-    PytestRunner.run_tests = run_in_tiers  # type: ignore[method-assign]
+    PytestRunner.run_tests = fastest_first  # type: ignore[method-assign]
 
 
 def main() -> None:
