@@ -337,3 +337,15 @@ def test_an_unreachable_secrets_manager_is_named_by_the_sdks_error(aws: Aws) -> 
         f"Could not read secret {SECRET!r}: EndpointConnectionError: "
         f'Could not connect to the endpoint URL: "{dead}/"'
     )
+
+
+def test_a_parameter_tag_left_empty_is_refused_as_no_name(aws: Aws) -> None:
+    answer_listing(aws, listed("blank", None, ""))
+
+    assert directory(aws).discover().refused == (
+        Refusal(
+            "blank",
+            "its tag joor-token-parameter must be an SSM parameter name such as "
+            "/joor/sandbox/access-token (letters, digits, _ . - and / between path parts), got ''",
+        ),
+    )

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.config import Config
 
-from infra.local.aws_fault_proxy import AwsFault
+from infra.local.aws_fault_proxy import AwsAnswer, AwsFault
 from infra.local.moto_server import free_port
 from refresher.adapters.ssm_token_store import SsmTokenInventory, SsmTokenStore
 from refresher.domain.errors import TokenStoreReadError, TokenStoreWriteError
@@ -220,3 +220,9 @@ def test_an_unreachable_ssm_is_named_by_the_sdks_error(aws: Aws) -> None:
         f"Could not read parameter {NAME!r}: EndpointConnectionError: "
         f'Could not connect to the endpoint URL: "{dead}/"'
     )
+
+
+def test_a_listing_page_without_parameters_adds_none(aws: Aws) -> None:
+    aws.proxy.inject(AwsAnswer("AmazonSSM.DescribeParameters", {}))
+
+    assert SsmTokenInventory("/joor/fleet", aws.client("ssm")).read_all() == {}
