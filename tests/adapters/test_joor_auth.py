@@ -3,10 +3,19 @@ becomes."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
-from datetime import timedelta
+import ssl
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from infra.local.joor_auth_server import Fault, JoorAuthServer
 from infra.local.moto_server import free_port
@@ -52,6 +61,7 @@ def test_the_request_is_a_multipart_form_with_the_documented_fields_and_our_user
     ]
     assert received["content_type"].startswith("multipart/form-data; boundary=")
     assert received["user_agent"] == USER_AGENT
+    assert received["accept"] == "application/json"
 
 
 def test_one_endpoint_logs_in_again_on_each_call(
@@ -185,8 +195,13 @@ def test_no_token_endpoint_at_the_url_is_not_a_verdict_on_the_credentials(
 ) -> None:
     joor.queue(Fault("status", status=status))
 
-    with pytest.raises(InvalidTokenResponseError, match=f"HTTP {status} at .*no token endpoint"):
+    with pytest.raises(InvalidTokenResponseError) as caught:
         endpoint(joor).request_token(credentials, timeout=5)
+
+    assert str(caught.value) == (
+        f"JOOR answered HTTP {status} at {joor.url}: no token endpoint there. "
+        "Check JOOR_AUTH_URL and JOOR_ENVIRONMENT."
+    )
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 409, 499])
@@ -221,6 +236,30 @@ def test_an_unexpected_success_status_is_no_token(
 
     with pytest.raises(InvalidTokenResponseError, match=f"unexpected HTTP {status}$"):
         endpoint(joor).request_token(credentials, timeout=5)
+
+
+def test_a_200_that_is_not_a_token_without_a_content_type_says_so(
+    joor: JoorAuthServer, credentials: Credentials
+) -> None:
+    joor.queue(Fault("status", status=200, body=b"<html/>"))
+
+    with pytest.raises(InvalidTokenResponseError) as caught:
+        endpoint(joor).request_token(credentials, timeout=5)
+
+    assert str(caught.value) == (
+        "JOOR answered HTTP 200 but the body is not JSON (7 bytes, no content type)"
+    )
+
+
+def test_a_token_answer_longer_than_one_read_is_put_together_whole(
+    joor: JoorAuthServer, credentials: Credentials
+) -> None:
+    body = {"access_token": "a.b.c", "token_type": "Bearer", "expires_in": 300, "pad": "x" * 20000}
+    joor.queue(Fault("status", status=200, body=json.dumps(body).encode()))
+
+    token = endpoint(joor).request_token(credentials, timeout=5)
+
+    assert (token.access_token, token.lifetime) == ("a.b.c", timedelta(seconds=300))
 
 
 def test_a_200_that_is_not_a_token_names_its_content_type(
@@ -270,8 +309,10 @@ def test_an_answer_still_arriving_at_the_time_limit_is_abandoned(
 ) -> None:
     auth = endpoint(joor, JumpingClock(jump=5.5))
 
-    with pytest.raises(TransientEndpointError, match="still arriving at the time limit"):
+    with pytest.raises(TransientEndpointError) as caught:
         auth.request_token(credentials, timeout=5)
+
+    assert str(caught.value) == "JOOR's answer was still arriving at the time limit"
 
 
 def test_an_answer_read_on_the_time_limit_itself_is_kept(
@@ -342,3 +383,67 @@ def test_keycloaks_error_is_cut_at_80_characters_and_its_description_at_200(
 
     assert caught.value.error == "e" * 80 + "... [1 more characters]"
     assert caught.value.description == "d" * 200 + "... [1 more characters]"
+
+
+@pytest.fixture(scope="module")
+def untrusted_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An HTTPS server whose self-signed certificate nothing trusts, answering with a token."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+
+    class Token(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b'{"access_token": "a.b.c", "token_type": "Bearer", "expires_in": 300}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Token)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    yield f"https://127.0.0.1:{server.server_address[1]}/auth/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_certificate_nothing_trusts_is_refused_and_not_retried(
+    untrusted_tls: str, credentials: Credentials
+) -> None:
+    with pytest.raises(EndpointUnavailableError) as caught:
+        JoorAuthEndpoint(untrusted_tls, FakeClock()).request_token(credentials, timeout=5)
+
+    assert str(caught.value) == (
+        f"TLS verification of {untrusted_tls} failed; credentials were not sent"
+    )

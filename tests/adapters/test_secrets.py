@@ -349,3 +349,41 @@ def test_a_parameter_tag_left_empty_is_refused_as_no_name(aws: Aws) -> None:
             "/joor/sandbox/access-token (letters, digits, _ . - and / between path parts), got ''",
         ),
     )
+
+
+def test_the_listing_asks_for_the_tag_and_the_largest_page_aws_allows(aws: Aws) -> None:
+    aws.proxy.inject(
+        AwsFault(
+            "secretsmanager.ListSecrets",
+            "ValidationException",
+            "{request.Filters} {request.MaxResults}",
+        )
+    )
+
+    with pytest.raises(AccountDiscoveryError) as caught:
+        directory(aws).discover()
+
+    assert str(caught.value).endswith(
+        "ValidationException: [{'Key': 'tag-key', 'Values': ['joor-token-parameter']}] 100"
+    )
+
+
+def test_an_answer_without_a_secret_list_has_no_accounts(aws: Aws) -> None:
+    aws.proxy.inject(AwsAnswer("secretsmanager.ListSecrets", {}))
+
+    assert directory(aws).discover() == Discovery(accounts=())
+
+
+def test_a_secret_without_the_tag_or_refused_does_not_stop_the_ones_after_it(aws: Aws) -> None:
+    untagged = listed("untagged", datetime(2026, 1, 1, tzinfo=UTC), "/joor/fleet/x/access-token")
+    untagged["Tags"] = []
+    no_tags = listed("no-tags", datetime(2026, 1, 2, tzinfo=UTC), "/joor/fleet/x/access-token")
+    del no_tags["Tags"]
+    outside = listed("outside", datetime(2026, 1, 3, tzinfo=UTC), "/joor/other/access-token")
+    good = listed("good", datetime(2026, 1, 4, tzinfo=UTC), "/joor/fleet/g/access-token")
+    answer_listing(aws, untagged, no_tags, outside, good)
+
+    found = directory(aws).discover()
+
+    assert [a.parameter for a in found.accounts] == ["/joor/fleet/g/access-token"]
+    assert [r.secret for r in found.refused] == ["outside"]

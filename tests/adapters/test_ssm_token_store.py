@@ -226,3 +226,9 @@ def test_a_listing_page_without_parameters_adds_none(aws: Aws) -> None:
     aws.proxy.inject(AwsAnswer("AmazonSSM.DescribeParameters", {}))
 
     assert SsmTokenInventory("/joor/fleet", aws.client("ssm")).read_all() == {}
+
+
+def test_an_answer_without_parameters_reads_as_no_token(aws: Aws) -> None:
+    aws.proxy.inject(AwsAnswer("AmazonSSM.DescribeParameters", {}))
+
+    assert SsmTokenStore(NAME, aws.client("ssm")).read() == StoredToken(exists=False)

@@ -39,3 +39,12 @@ def test_a_connection_error_is_named_by_its_type_and_endpoint() -> None:
         '"https://ssm.eu-west-1.amazonaws.com/"'
     )
     assert error_code(error) == "EndpointConnectionError"
+
+
+def test_a_long_connection_error_is_cut_at_200_characters() -> None:
+    url = "https://" + "h" * 300 + "/"
+    whole = f"EndpointConnectionError: {EndpointConnectionError(endpoint_url=url)}"
+
+    described = describe(EndpointConnectionError(endpoint_url=url))
+
+    assert described == whole[:200] + f"... [{len(whole) - 200} more characters]"
