@@ -81,3 +81,8 @@ def test_redaction_keeps_printable_text_beyond_ascii_and_escapes_control_charact
 def test_text_up_to_the_limit_is_kept_whole_and_longer_text_is_cut() -> None:
     assert redact("x" * 300, ()) == "x" * 300
     assert redact("x" * 301, ()) == "x" * 300 + "... [1 more characters]"
+
+
+def test_the_longest_secret_is_redacted_first_whatever_its_letters() -> None:
+    # Alphabetically "zz" comes last; by length "azzz" goes first, leaving nothing of it.
+    assert redact("key=azzz", ["zz", "azzz"]) == "key=[redacted]"
