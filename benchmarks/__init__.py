@@ -1,1 +1,1 @@
-"""``make bench``: what a run costs, measured side by side with the floor (issue 5)."""
+"""``make bench``: what a run costs, measured side by side with the floor."""

@@ -131,13 +131,28 @@ def measure(build_dir: Path, source: str, top: int = 10) -> dict[str, Any]:
             for p in parts[:top]
         ],
         "boto3_bundled": "boto3" in unzipped or "botocore" in unzipped,
-        "ships_bytecode": any(build_dir.rglob("*.pyc")),
+        "ships_bytecode": bytecode_files(build_dir) > 0,
     }
 
 
 def run(log: Any = print) -> dict[str, Any]:
     build_dir, source = locate(log)
     return measure(build_dir, source)
+
+
+def bytecode_files(folder: Path) -> int:
+    """How many ``.pyc`` files a folder holds, in ``__pycache__`` or beside the sources."""
+    return sum(1 for _ in folder.rglob("*.pyc"))
+
+
+def without_bytecode(build_dir: Path, target: Path) -> Path:
+    """A copy of the build at ``target`` with every ``.pyc`` and ``__pycache__`` left out: the
+    artifact as Lambda would load it if the build shipped no byte-code (its read-only
+    ``/var/task`` cannot cache any, so every module is compiled on every cold start)."""
+    shutil.copytree(
+        build_dir, target, ignore=shutil.ignore_patterns(*SKIPPED, "*.pyc", ".complete")
+    )
+    return target
 
 
 def compiled_copy(build_dir: Path) -> Path:
@@ -151,6 +166,13 @@ def compiled_copy(build_dir: Path) -> Path:
         return target
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(build_dir, target, ignore=shutil.ignore_patterns(*SKIPPED, ".complete"))
+    compile_tree(target)
+    (target / ".complete").touch()
+    return target
+
+
+def compile_tree(folder: Path) -> None:
+    """Checked-hash ``.pyc`` for every module under ``folder``, as ``make sam-build`` adds."""
     subprocess.run(
         [
             sys.executable,
@@ -159,12 +181,10 @@ def compiled_copy(build_dir: Path) -> Path:
             "-q",
             "--invalidation-mode",
             "checked-hash",
-            str(target),
+            str(folder),
         ],
         check=True,
     )
-    (target / ".complete").touch()
-    return target
 
 
 def _tree_key(build_dir: Path) -> str:

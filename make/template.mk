@@ -7,7 +7,7 @@
 #   make deploy           build, deploy (SAM_CONFIG_ENV=default|production) and force a first refresh
 #   make deploy-guided    the same with `sam deploy --guided` (first deploy of an environment)
 
-PYTHON313 ?= PYENV_VERSION=3.13.0 python
+# PYTHON313 (the interpreter that makes the venvs) comes from the top-level Makefile.
 # `sam build` looks for python3.13 on PATH; through pyenv that needs PYENV_VERSION.
 SAM_BUILD_ENV ?= PYENV_VERSION=3.13.0
 SAM_VENV ?= .venv-sam
@@ -59,10 +59,13 @@ template-checkov: $(CHECKOV_VENV)/.installed
 
 # Lambda's /var/task is read-only, so Python cannot cache byte-code there: without .pyc files
 # every cold start compiles every module (make bench: 1.38x the floor without, 1.02x with).
-# Hash-based .pyc, because the deployment zip carries no source timestamps.
+# Hash-based .pyc, because the deployment zip carries no source timestamps. The layer too
+# (/opt is read-only as well): python3.13 consumers load its byte-code, python3.12 its source.
 sam-build: $(SAM_VENV)/.installed
+	@# What a pip build of the consumer package leaves beside it would land in the layer.
+	rm -rf clients/python/build clients/python/*.egg-info
 	$(SAM_BUILD_ENV) $(SAM) build --template-file template.yaml
-	$(PYTHON313) -m compileall -q --invalidation-mode checked-hash .aws-sam/build/TokenRefresherFunction
+	$(PYTHON313) -m compileall -q --invalidation-mode checked-hash .aws-sam/build/TokenRefresherFunction .aws-sam/build/JoorTokenLayer
 
 # TEMPLATE_TESTS_REQUIRE_BUILD=1 turns "no build to inspect" from a skip into a failure.
 template-test: sam-build

@@ -12,7 +12,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--write-fault-table",
         action="store_true",
         default=False,
-        help="write README.md's fault table from this run instead of checking it (make fault-table)",
+        help="write docs/fault-matrix.md's table from this run instead of checking it (make fault-table)",
     )
 
 

@@ -4,8 +4,12 @@
     PYTHONPATH=functions/token_refresher python -m infra.deploy.preflight --config-env default
 
 Reads the environment's values from samconfig.toml (over the template's defaults), prints one
-line per check (`ok` or `FAIL`, and what to do), and exits 1 if any check failed. It reads,
-never writes, and never prints a secret's value: only ARNs, names and key names.
+line per check (`ok`, `warn` or `FAIL`, and what to do), and exits 1 if any check failed. It
+reads, never writes, and never prints a secret's value: only ARNs, names and key names.
+
+With TokenParameterPath (a fleet), the secrets tagged joor-token-parameter are listed and read
+as the function reads them, and the path is checked instead of (or, with CredentialsSecretArn,
+beside) the one secret and its parameter.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from infra.deploy.config import ConfigError, DeployConfig, load
 from refresher.adapters.secrets_manager import parse_secret
 from refresher.adapters.ssm_token_store import DESCRIPTION_FORMAT
-from refresher.domain.errors import SecretMalformedError
+from refresher.adapters.tagged_secrets import PARAMETER_TAG, TaggedSecretsDirectory
+from refresher.domain.errors import AccountDiscoveryError, SecretMalformedError
+from refresher.domain.models import Account, Refusal
 
 # Lambda keeps this many concurrent executions unreserved in every account ("You can reserve
 # up to the Unreserved account concurrency value minus 100", Lambda developer guide,
@@ -38,6 +44,11 @@ STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
 # What every parameter this tool writes says of itself (refresher.adapters.ssm_token_store).
 WRITTEN_BY = DESCRIPTION_FORMAT.rsplit(". ", 1)[-1].rstrip(".")
 FUNCTION_LOGICAL_ID = "TokenRefresherFunction"
+# How the function words a tagged secret whose parameter lies under another path (another
+# stack's fleet, or a typo): a warning here, not a failure (refresher.adapters.tagged_secrets).
+OUTSIDE_PATH = "outside this stack's parameter path"
+# The most secrets one line names; the rest are counted.
+LISTED = 10
 
 # What each customer managed key must let IAM policies grant, by template parameter.
 KEY_USES = {
@@ -51,9 +62,11 @@ class Check:
     name: str
     ok: bool
     message: str
+    warning: bool = False  # passes, but says something worth a look
 
     def line(self) -> str:
-        return f"{'ok  ' if self.ok else 'FAIL'}  {self.name}: {self.message}"
+        mark = "FAIL" if not self.ok else "warn" if self.warning else "ok  "
+        return f"{mark}  {self.name}: {self.message}"
 
 
 def _code(err: ClientError) -> str:
@@ -70,6 +83,16 @@ def _why(err: ClientError | BotoCoreError) -> str:
 def _arn_region(arn: str) -> str:
     parts = arn.split(":")
     return parts[3] if len(parts) > 3 else ""
+
+
+def _secret_name(arn: str) -> str:
+    """``joor/fleet/brand-a`` from its ARN (which ends in a six-character suffix)."""
+    return arn.split(":secret:", 1)[-1].rsplit("-", 1)[0]
+
+
+def _listed(items: Sequence[str]) -> str:
+    shown = "; ".join(items[:LISTED])
+    return shown + (f"; and {len(items) - LISTED} more" if len(items) > LISTED else "")
 
 
 class Preflight:
@@ -111,6 +134,8 @@ class Preflight:
 
     def region_matches_secret(self) -> Check:
         arn = self.parameters.get("CredentialsSecretArn", "")
+        if not arn and self.fleet_path:
+            return Check("region", True, f"{self.region}, where the fleet's secrets are listed")
         if not arn:
             return Check("region", True, f"{self.region} (no secret ARN to compare yet)")
         secret_region = _arn_region(arn)
@@ -182,7 +207,8 @@ class Preflight:
                 "secret",
                 False,
                 "CredentialsSecretArn is not set: add it to parameter_overrides in "
-                f"samconfig.toml [{self.config.environment}] or pass --parameter-overrides",
+                f"samconfig.toml [{self.config.environment}] or pass --parameter-overrides "
+                "(or set TokenParameterPath for a fleet of tagged secrets)",
             )
         pattern = self.config.parameter_specs.get("CredentialsSecretArn", {}).get("AllowedPattern")
         if pattern and not re.fullmatch(pattern, arn):
@@ -253,6 +279,160 @@ class Preflight:
             "overwrite it: choose another TokenParameterName, or delete that parameter",
         )
 
+    # --- a fleet: the tagged secrets and the parameter path ------------------------------
+
+    @property
+    def fleet_path(self) -> str:
+        return self.parameters.get("TokenParameterPath", "").rstrip("/")
+
+    @property
+    def named_account(self) -> bool:
+        return bool(self.parameters.get("CredentialsSecretArn"))
+
+    def fleet_secrets(self) -> list[Check]:
+        """The secrets tagged for a parameter under the path, read as the function reads them."""
+        path = self.fleet_path
+        configured = None
+        if self.named_account:
+            # The named account's parameter is claimed first, as in the function.
+            configured = Account(
+                self.parameters.get("TokenParameterName", ""),
+                self.parameters["CredentialsSecretArn"],
+                "",
+            )
+        directory = TaggedSecretsDirectory(
+            path,
+            lambda: self._client("secretsmanager"),
+            lambda environment: environment,
+            self.parameters.get("JoorEnvironment", "sandbox"),
+            configured,
+        )
+        try:
+            discovery = directory.discover()
+        except AccountDiscoveryError as err:
+            return [
+                Check(
+                    "fleet secrets",
+                    False,
+                    f"{err}; allow your credentials secretsmanager:ListSecrets, then run again",
+                )
+            ]
+        claimed = [a for a in discovery.accounts if a is not configured]
+        elsewhere = [r for r in discovery.refused if OUTSIDE_PATH in r.problem]
+        refused = [r for r in discovery.refused if r not in elsewhere]
+        checks = [self._claims(path, claimed)]
+        if refused:
+            checks.append(
+                Check(
+                    "fleet refusals",
+                    False,
+                    f"{len(refused)} tagged secret(s) would get no token: "
+                    f"{_listed([_refusal(r) for r in refused])}",
+                )
+            )
+        if elsewhere:
+            checks.append(
+                Check(
+                    "fleet other paths",
+                    True,
+                    f"{len(elsewhere)} secret(s) tagged {PARAMETER_TAG} name a parameter outside "
+                    f"{path}/ (another stack's fleet, or a typo); each run lists them as refused: "
+                    f"{_listed([r.secret for r in elsewhere])}",
+                    warning=True,
+                )
+            )
+        if claimed:
+            checks.append(self._secret_values(claimed))
+        return checks
+
+    @staticmethod
+    def _claims(path: str, claimed: list[Account]) -> Check:
+        if not claimed:
+            return Check(
+                "fleet secrets",
+                True,
+                f"no secret is tagged {PARAMETER_TAG} with a parameter under {path}/ yet: the "
+                "function keeps no token until one is (README, Several JOOR accounts)",
+                warning=True,
+            )
+        return Check(
+            "fleet secrets",
+            True,
+            f"{len(claimed)} secret(s) claim a parameter under {path}/",
+        )
+
+    def _secret_values(self, claimed: list[Account]) -> Check:
+        """Each claimed secret readable and a JSON object with the keys; names, never values."""
+        client = self._client("secretsmanager")
+        problems = []
+        for account in claimed:
+            name = _secret_name(account.secret_id)
+            try:
+                response = client.get_secret_value(SecretId=account.secret_id)
+            except (ClientError, BotoCoreError) as err:
+                problems.append(self._secret_unreadable(name, err))
+                continue
+            if "SecretString" not in response:
+                problems.append(f"{name} holds binary data; store a JSON object")
+                continue
+            try:
+                parse_secret(name, response["SecretString"])
+            except SecretMalformedError as err:
+                problems.append(str(err))
+        if problems:
+            return Check(
+                "fleet secret values",
+                False,
+                f"{len(problems)} of {len(claimed)} cannot be used: {_listed(problems)}; fix "
+                "each with put-secret-value",
+            )
+        return Check(
+            "fleet secret values",
+            True,
+            f"all {len(claimed)} are readable and have the keys the function needs",
+        )
+
+    def token_path(self) -> Check:
+        """Every SecureString under the path is a token this tool wrote: TokenReaderPolicy
+        lets its workloads read the whole path."""
+        path = self.fleet_path
+        ssm = self._client("ssm")
+        request: dict[str, Any] = {
+            "ParameterFilters": [{"Key": "Path", "Option": "Recursive", "Values": [path]}],
+            "MaxResults": 50,
+        }
+        found: list[dict[str, Any]] = []
+        try:
+            while True:
+                page = ssm.describe_parameters(**request)
+                found += page.get("Parameters", [])
+                if not page.get("NextToken"):
+                    break
+                request["NextToken"] = page["NextToken"]
+        except (ClientError, BotoCoreError) as err:
+            return Check(
+                "token path", False, f"cannot list the parameters under {path}/ ({_why(err)})"
+            )
+        ours = [p for p in found if WRITTEN_BY in (p.get("Description") or "")]
+        foreign = [
+            str(p["Name"]) for p in found if p.get("Type") == "SecureString" and p not in ours
+        ]
+        if foreign:
+            return Check(
+                "token path",
+                False,
+                f"{path}/ holds SecureString parameters this tool did not write: "
+                f"{_listed(foreign)}. Every workload given TokenReaderPolicy may read the whole "
+                f"path, and the function overwrites one a secret claims: move them out of {path}/",
+            )
+        if not found:
+            return Check("token path", True, f"{path}/ is empty; each run creates the tokens")
+        return Check(
+            "token path",
+            True,
+            f"{path}/ holds {len(ours)} token(s) this tool wrote and no other secure value",
+        )
+
     def kms_keys(self) -> list[Check]:
         return [
             self._kms_key(parameter, uses)
@@ -305,15 +485,20 @@ class Preflight:
         first = self.credentials()
         if not first.ok:
             return [first]
-        return [
-            first,
-            self.stack_name(),
-            self.region_matches_secret(),
-            self.concurrency(),
-            self.secret(),
-            self.token_parameter(),
-            *self.kms_keys(),
-        ]
+        checks = [first, self.stack_name(), self.region_matches_secret(), self.concurrency()]
+        # A fleet without a named account: its tagged secrets replace the one secret.
+        named = self.named_account or not self.fleet_path
+        if self.fleet_path:
+            checks += self.fleet_secrets()
+        if named:
+            checks += [self.secret(), self.token_parameter()]
+        if self.fleet_path:
+            checks.append(self.token_path())
+        return checks + self.kms_keys()
+
+
+def _refusal(refusal: Refusal) -> str:
+    return f"{refusal.secret}: {refusal.problem}"
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -390,7 +575,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for check in checks:
         print(check.line())
     failed = sum(not check.ok for check in checks)
-    print(f"{len(checks) - failed} ok, {failed} failed")
+    warned = sum(check.ok and check.warning for check in checks)
+    print(
+        f"{len(checks) - failed} ok, {failed} failed" + (f", {warned} to look at" if warned else "")
+    )
     return 1 if failed else 0
 
 

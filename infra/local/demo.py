@@ -5,7 +5,8 @@ secret, then invokes ``app.lambda_handler`` the way Lambda would: a scheduled ru
 no token, a second that finds it fresh, a forced run, and a run with a wrong password. Last,
 a workload whose token JOOR revoked asks for a new one through the Lambda Invoke API (the
 local stand-in, reached with the real boto3 client), then consumers that use the joor_token
-package (clients/python): one, and twenty at once in four processes.
+package (clients/python): one, and twenty at once in four processes. Then a fleet
+(``demo_fleet.py``).
 """
 
 from __future__ import annotations
@@ -220,6 +221,10 @@ def main() -> None:
 
         consumer_after_revocation(stack)
         stampede_after_revocation(stack)
+
+        from infra.local.demo_fleet import fleet_scenes
+
+        fleet_scenes(stack)
     print("\nDone: moto server, the JOOR server and the Lambda stand-in are stopped.")
 
 

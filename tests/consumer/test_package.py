@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -115,6 +116,10 @@ def test_botocores_standard_mode_would_retry_a_throttled_invoke() -> None:
 
 
 def test_the_package_builds_a_wheel_with_its_type_marker_and_one_dependency(tmp_path: Path) -> None:
+    # Built from a copy: setuptools leaves build/ and *.egg-info beside the sources it builds,
+    # and sam build would put them into the layer.
+    source = tmp_path / "source"
+    shutil.copytree(PACKAGE, source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
     done = subprocess.run(
         [
             sys.executable,
@@ -125,7 +130,7 @@ def test_the_package_builds_a_wheel_with_its_type_marker_and_one_dependency(tmp_
             "--no-deps",
             "-w",
             str(tmp_path),
-            str(PACKAGE),
+            str(source),
         ],
         capture_output=True,
         text=True,

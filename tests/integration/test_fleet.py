@@ -159,7 +159,6 @@ def test_removing_the_tag_stops_the_refreshes_and_leaves_the_parameter(fleet: Ha
 @pytest.mark.parametrize(
     ("tags", "phrase"),
     [
-        ({"joor-token-parameter": "/joor/elsewhere/token"}, "outside this stack's parameter path"),
         ({"joor-token-parameter": "no spaces allowed"}, "SSM parameter name"),
         (
             {"joor-token-parameter": parameter(9), "joor-environment": "staging"},
@@ -184,6 +183,30 @@ def test_a_secret_with_a_bad_tag_is_refused_by_name_and_the_others_go_on(
     warnings = [line["message"] for line in run.logs_at("WARNING")]
     assert any("'joor/fleet/brand-9' refused" in w for w in warnings)
     assert run.metric_values("SecretsRefused") == [1.0]
+
+
+def test_a_secret_tagged_for_another_path_is_named_in_the_summary_but_not_warned_about(
+    fleet: Harness,
+) -> None:
+    # A sandbox and a production fleet in one account list each other's tagged secrets.
+    add_brand(fleet, 0)
+    add_brand(fleet, 9, tags={"joor-token-parameter": "/joor/production/brand-9/access-token"})
+
+    run = fleet.invoke({})
+
+    assert run.error is None, run.error
+    assert run.result is not None
+    assert outcomes(run.result) == {parameter(0): "refreshed"}
+    assert run.result["refused"] == []
+    (elsewhere,) = run.result["outside_path"]
+    assert elsewhere["secret"] == "joor/fleet/brand-9"
+    assert "outside this stack's parameter path /joor/fleet/" in elsewhere["problem"]
+    assert run.logs_at("WARNING") == []
+    (note,) = [
+        line for line in run.logs_at("INFO") if "outside this fleet's path" in line["message"]
+    ]
+    assert note["secrets"] == ["joor/fleet/brand-9"]
+    assert run.metric_values("SecretsRefused") == [0.0]
 
 
 def test_a_parameter_two_secrets_claim_stays_with_the_older_secret(fleet: Harness) -> None:

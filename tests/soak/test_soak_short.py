@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.soak.simulation import (
+from tools.soak.simulation import (
     DAY,
     INTERVAL,
     LAMBDA_TIMEOUT,
@@ -60,7 +60,7 @@ def test_with_runs_on_a_fixed_grid_outages_up_to_window_minus_one_interval_never
     seed: int, worst_start: bool
 ) -> None:
     # The tighter bound the model shows: life left >= W - I - ceil(L / I) * I, less the
-    # replacing run's own duration; so no lapse for any L <= W - I (the figure).
+    # replacing run's own duration; so no lapse for any L <= W - I (the guarantee's W - I).
     result = simulate(EDGE, DAYS, seed, worst_start=worst_start)
 
     assert result.outages

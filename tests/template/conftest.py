@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from infra.local.moto_server import MotoServer
-from refresher.config import OPTIONAL_VARIABLES, REQUIRED_VARIABLES
+from refresher.config import VARIABLES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = REPO_ROOT / "template.yaml"
@@ -30,8 +30,7 @@ CODE_OPTIONAL_ENV_VARS_NOT_IN_TEMPLATE: tuple[str, ...] = ("JOOR_AUTH_URL",)
 # Every variable the code reads (from refresher.config, so the list cannot drift), except the
 # override above, plus Powertools' settings.
 CODE_REQUIRED_ENV_VARS: tuple[str, ...] = (
-    *REQUIRED_VARIABLES,
-    *(v for v in OPTIONAL_VARIABLES if v not in CODE_OPTIONAL_ENV_VARS_NOT_IN_TEMPLATE),
+    *(v for v, _ in VARIABLES if v not in CODE_OPTIONAL_ENV_VARS_NOT_IN_TEMPLATE),
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
     "POWERTOOLS_LOG_LEVEL",

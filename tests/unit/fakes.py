@@ -7,16 +7,37 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from refresher.domain.errors import RefreshError, TransientEndpointError
-from refresher.domain.models import Credentials, IssuedToken, StoredToken
+from refresher.domain.models import (
+    Account,
+    Credentials,
+    Discovery,
+    IssuedToken,
+    Refusal,
+    StoredToken,
+)
 
 START = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
-@dataclass
 class FakeClock:
-    current: datetime = START
-    mono: float = 1000.0
-    slept: list[float] = field(default_factory=list)
+    """Wall clock and monotonic clock in one, moved only by ``sleep`` and ``advance``.
+
+    Time is kept as seconds since ``start`` (``t``); the wall clock reads ``start + t`` and the
+    monotonic clock ``mono + t``. ``slept`` records every sleep asked for."""
+
+    def __init__(self, start: datetime = START, mono: float = 1000.0) -> None:
+        self.start = start
+        self.mono_at_start = mono
+        self.t = 0.0
+        self.slept: list[float] = []
+
+    @property
+    def current(self) -> datetime:
+        return self.start + timedelta(seconds=self.t)
+
+    @property
+    def mono(self) -> float:
+        return self.mono_at_start + self.t
 
     def now(self) -> datetime:
         return self.current
@@ -29,8 +50,11 @@ class FakeClock:
         self.advance(seconds)
 
     def advance(self, seconds: float) -> None:
-        self.current += timedelta(seconds=seconds)
-        self.mono += seconds
+        self.t += max(0.0, seconds)
+
+    def advance_to(self, t: float) -> None:
+        """Move to ``t`` seconds after the start, unless the clock is already past it."""
+        self.t = max(self.t, t)
 
 
 @dataclass
@@ -112,6 +136,34 @@ class FakeEndpoint:
     @property
     def calls(self) -> int:
         return len(self.timeouts)
+
+
+@dataclass
+class FakeDirectory:
+    """The tagged secrets a fleet finds: its accounts, and the ones it refused."""
+
+    accounts: list[Account]
+    refused: list[Refusal] = field(default_factory=list)
+    calls: int = 0
+
+    def discover(self) -> Discovery:
+        self.calls += 1
+        return Discovery(tuple(self.accounts), tuple(self.refused))
+
+
+@dataclass
+class FakeInventory:
+    """Every stored token under the fleet's path, read from the stores (and ``extra``)."""
+
+    stores: dict[str, FakeStore]
+    extra: dict[str, StoredToken] = field(default_factory=dict)
+    calls: int = 0
+    path: str = "/joor/fleet"
+
+    def read_all(self) -> dict[str, StoredToken]:
+        self.calls += 1
+        found = {n: s.stored for n, s in self.stores.items() if s.stored.exists}
+        return {**found, **self.extra}
 
 
 def transient(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
@@ -21,7 +20,6 @@ from refresher.domain.fleet import FleetRefresher
 from refresher.domain.models import (
     Account,
     Credentials,
-    Discovery,
     FleetOutcome,
     IssuedToken,
     Refusal,
@@ -29,7 +27,16 @@ from refresher.domain.models import (
 )
 from refresher.domain.retry import RetryPolicy
 from refresher.domain.service import TokenRefresher
-from tests.unit.fakes import START, FakeClock, FakeCredentials, FakeEndpoint, FakeStore
+from tests.unit.fakes import (
+    START,
+    FakeClock,
+    FakeCredentials,
+    FakeDirectory,
+    FakeEndpoint,
+    FakeInventory,
+    FakeStore,
+    transient,
+)
 
 WINDOW = timedelta(hours=3)
 MIN_AGE = timedelta(minutes=5)
@@ -50,33 +57,6 @@ def stored(seconds_left: float, version: int = 3, written_ago: float = 7200) -> 
     )
 
 
-@dataclass
-class FakeDirectory:
-    accounts: list[Account]
-    refused: list[Refusal] = field(default_factory=list)
-    calls: int = 0
-
-    def discover(self) -> Discovery:
-        self.calls += 1
-        return Discovery(tuple(self.accounts), tuple(self.refused))
-
-
-@dataclass
-class FakeInventory:
-    stores: dict[str, FakeStore]
-    extra: dict[str, StoredToken] = field(default_factory=dict)
-    calls: int = 0
-
-    @property
-    def path(self) -> str:
-        return PATH
-
-    def read_all(self) -> dict[str, StoredToken]:
-        self.calls += 1
-        found = {n: s.stored for n, s in self.stores.items() if s.stored.exists}
-        return {**found, **self.extra}
-
-
 class Fleet:
     def __init__(
         self, lives: list[float | None], *, in_flight: int = 1, per_second: float = 1000.0
@@ -95,7 +75,7 @@ class Fleet:
         self.directory = FakeDirectory(
             [Account(n, f"secret-{n}", "https://joor") for n in self.stores]
         )
-        self.inventory = FakeInventory(self.stores)
+        self.inventory = FakeInventory(self.stores, path=PATH)
         self.logins: list[str] = []
         self.fleet = FleetRefresher(
             directory=self.directory,
@@ -232,6 +212,56 @@ def test_what_the_time_cannot_fit_is_left_for_the_next_run_and_counted() -> None
     assert outcome.failed == ()
     left = [r for r in outcome.results if r.left_for_next_run]
     assert all(fleet.stores[r.parameter].writes == [] for r in left)
+
+
+def test_a_login_whose_secret_read_left_no_time_for_joor_is_left_for_the_next_run() -> None:
+    # Each secret read takes 1 s. The second login starts with 2.4 s left, enough to start
+    # (2 s), but after its secret read only 1.4 s remain: too little for one JOOR attempt.
+    # Nothing failed, JOOR was not even asked: the token waits for the next run.
+    fleet = Fleet([60.0] * 3)
+
+    class SlowSecret(FakeCredentials):
+        def load(self) -> Credentials:
+            fleet.clock.advance(1.0)
+            return super().load()
+
+    for parameter in fleet.stores:
+        fleet.credentials[parameter] = SlowSecret()
+
+    outcome = fleet.run(time_limit=3.5)
+
+    assert outcome.count("refreshed") == 1
+    assert outcome.count("left_for_next_run") == 2
+    assert outcome.failed == ()
+    assert fleet.endpoint.calls == 1
+
+
+def test_an_account_whose_joor_keeps_timing_out_cannot_hold_a_slot_the_others_need() -> None:
+    # One login at a time. The two most urgent accounts' JOOR never answers (each attempt
+    # costs its whole 10 s timeout); with the single account's retries they would take the
+    # run's 58 s between them and leave the three healthy accounts for the next run.
+    fleet = Fleet([None, None, 60.0, 60.0, 60.0])
+    hanging = FakeEndpoint(fleet.clock)
+    hanging.script.extend([transient("no answer from JOOR within 10.0 s")] * 20)
+    hanging.time_per_call = 10.0
+
+    def refresher_for(account: Account) -> TokenRefresher:
+        refresher = Fleet.refresher_for(fleet, account)
+        if account.parameter in (name(0), name(1)):
+            refresher._endpoint = hanging
+        return refresher
+
+    fleet.fleet._refresher_for = refresher_for  # type: ignore[method-assign]
+
+    with pytest.raises(FleetRefreshError) as caught:
+        fleet.run(time_limit=58.0)
+
+    outcome = caught.value.outcome
+    assert isinstance(outcome, FleetOutcome)
+    assert [r.parameter for r in outcome.failed] == [name(0), name(1)]
+    assert outcome.count("refreshed") == 3
+    assert outcome.count("left_for_next_run") == 0
+    assert hanging.timeouts[0] == 10.0  # each hanging account still had a real attempt
 
 
 def test_logins_start_no_faster_than_the_configured_rate() -> None:

@@ -132,6 +132,7 @@ def test_a_fleet_summary_counts_each_kind_of_result_and_names_the_least_life_lef
         "left_for_next_run": 1,
         "least_seconds_left": 300,
         "refused": [{"secret": "brand-z", "problem": "its tag is wrong"}],
+        "outside_path": [],
         "unclaimed": ["/joor/fleet/old/access-token"],
     }
     assert isinstance(outcomes, dict)

@@ -13,16 +13,21 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 
-from refresher.config import Settings
+from refresher.config import VARIABLES, Settings
 from refresher.domain.errors import RefreshError
+from refresher.timing import JOOR_WORST_SECONDS
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m refresher",
         description="Refresh the JOOR token in SSM Parameter Store if it is close to expiry.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="environment variables (the same as the Lambda function's):\n"
+        + "\n".join(f"  {name:<31} {meaning}" for name, meaning in VARIABLES),
     )
     parser.add_argument(
         "--force", action="store_true", help="refresh now, however long the token has left"
@@ -30,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--time-limit",
         type=float,
-        default=60.0,
-        help="seconds allowed for the JOOR exchange, retries included (default 60)",
+        default=float(math.ceil(JOOR_WORST_SECONDS)),
+        help="seconds allowed for the JOOR exchange, retries included (default: as long as "
+        "it can take, %(default).0f)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)

@@ -33,19 +33,20 @@ DEFAULT_FLEET_LOGINS_IN_FLIGHT: Final = 4
 DEFAULT_FLEET_LOGINS_PER_SECOND: Final = 3
 DEFAULT_SCHEDULE_INTERVAL_SECONDS: Final = 900
 
-# The variables the code needs from whoever deploys it (the SAM template sets them all).
-# With TOKEN_PARAMETER_PATH (a fleet), the two required ones may be left empty.
-REQUIRED_VARIABLES: Final = ("CREDENTIALS_SECRET_ID", "TOKEN_PARAMETER_NAME")
-OPTIONAL_VARIABLES: Final = (
-    "JOOR_ENVIRONMENT",
-    "JOOR_AUTH_URL",
-    "REFRESH_WINDOW_SECONDS",
-    "TOKEN_KMS_KEY_ID",
-    "REJECTED_TOKEN_MIN_AGE_SECONDS",
-    "TOKEN_PARAMETER_PATH",
-    "SCHEDULE_INTERVAL_SECONDS",
-    "FLEET_LOGINS_IN_FLIGHT",
-    "FLEET_LOGINS_PER_SECOND",
+# Every variable Settings reads, and what it means: `python -m refresher --help` lists them,
+# and the template's tests check that the SAM template sets each one it should.
+VARIABLES: Final = (
+    ("CREDENTIALS_SECRET_ID", "the credentials secret's name or ARN (one named account)"),
+    ("TOKEN_PARAMETER_NAME", "the parameter its token is written to (one named account)"),
+    ("TOKEN_PARAMETER_PATH", "a fleet: every secret tagged joor-token-parameter=<a name under it>"),
+    ("JOOR_ENVIRONMENT", "sandbox (default) or production: which /auth/ URL, unless tagged"),
+    ("JOOR_AUTH_URL", "an /auth/ URL overriding both (https://, or http:// on loopback)"),
+    ("REFRESH_WINDOW_SECONDS", "refresh a token with less than this left (default 10800)"),
+    ("TOKEN_KMS_KEY_ID", "KMS key for the SecureString (default: aws/ssm)"),
+    ("REJECTED_TOKEN_MIN_AGE_SECONDS", "a reported rejection logs in only past this age (300)"),
+    ("SCHEDULE_INTERVAL_SECONDS", "the schedule's interval (default 900)"),
+    ("FLEET_LOGINS_IN_FLIGHT", "a fleet: JOOR logins at once at most (default 4)"),
+    ("FLEET_LOGINS_PER_SECOND", "a fleet: JOOR logins started a second at most (default 3)"),
 )
 
 _KMS_KEY = re.compile(r"^[A-Za-z0-9:/_\-]{1,2048}$")

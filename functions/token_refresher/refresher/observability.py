@@ -57,10 +57,18 @@ def report_fleet(logger: Logger, metrics: Metrics, outcome: FleetOutcome) -> Non
     """One line per account, the run's warnings and refusals, then the counts."""
     for result in outcome.results:
         _log_result(logger, result)
-    for refusal in outcome.refused:
+    refused = [r for r in outcome.refused if not r.elsewhere]
+    for refusal in refused:
         logger.warning(
             f"Secret {refusal.secret!r} refused: {refusal.problem}",
             extra={"secret": refusal.secret},
+        )
+    elsewhere = [r.secret for r in outcome.refused if r.elsewhere]
+    if elsewhere:
+        logger.info(
+            f"{len(elsewhere)} tagged secret(s) name a parameter outside this fleet's path "
+            "(another stack's, or a tag to fix); not served here",
+            extra={"secrets": elsewhere[:20]},
         )
     for warning in outcome.warnings:
         logger.warning(warning)
@@ -70,7 +78,7 @@ def report_fleet(logger: Logger, metrics: Metrics, outcome: FleetOutcome) -> Non
     _count(metrics, "TokenRefreshSkipped", outcome.count("skipped"))
     _count(metrics, "TokenRefreshFailed", len(outcome.failed))
     _count(metrics, "TokensLeftForNextRun", outcome.count("left_for_next_run"))
-    _count(metrics, "SecretsRefused", len(outcome.refused))
+    _count(metrics, "SecretsRefused", len(refused))
     rate_limited = sum(
         1 for r in outcome.results if r.outcome is not None and r.outcome.reason == "rate_limited"
     )

@@ -53,38 +53,41 @@ class TaggedSecretsDirectory:
             tags = {t.get("Key"): t.get("Value") for t in entry.get("Tags", [])}
             if PARAMETER_TAG not in tags:  # the filter matches tag keys by prefix
                 continue
-            problem, account = self._account(entry, tags)
-            if account is not None and account.parameter in claimed:
-                problem = (
-                    f"its tag {PARAMETER_TAG} names {account.parameter!r}, which secret "
-                    f"{claimed[account.parameter]!r} already claims; give it a parameter "
-                    "of its own"
+            found = self._account(name, entry, tags)
+            if isinstance(found, Account) and found.parameter in claimed:
+                found = Refusal(
+                    name,
+                    f"its tag {PARAMETER_TAG} names {found.parameter!r}, which secret "
+                    f"{claimed[found.parameter]!r} already claims; give it a parameter of its own",
                 )
-            if problem or account is None:
-                refused.append(Refusal(secret=name, problem=problem))
+            if isinstance(found, Refusal):
+                refused.append(found)
                 continue
-            claimed[account.parameter] = name
-            accounts.append(account)
+            claimed[found.parameter] = name
+            accounts.append(found)
         return Discovery(accounts=tuple(accounts), refused=tuple(refused))
 
     def _account(
-        self, entry: dict[str, Any], tags: dict[str | None, str | None]
-    ) -> tuple[str, Account | None]:
+        self, name: str, entry: dict[str, Any], tags: dict[str | None, str | None]
+    ) -> Account | Refusal:
         parameter = (tags.get(PARAMETER_TAG) or "").strip()
         problem = parameter_name_problem(parameter)
         if problem:
-            return f"its tag {PARAMETER_TAG} {problem}", None
+            return Refusal(name, f"its tag {PARAMETER_TAG} {problem}")
         if not is_under(self._path, parameter):
-            return (
+            return Refusal(
+                name,
                 f"its tag {PARAMETER_TAG} names {parameter!r}, outside this stack's parameter "
-                f"path {self._path}/; tag it with a name under that path"
-            ), None
+                f"path {self._path}/ (another stack's? if not, tag it with a name under the path)",
+                elsewhere=True,
+            )
         environment = (tags.get(ENVIRONMENT_TAG) or "").strip() or self._default_environment
         if environment not in ("sandbox", "production"):
-            return (
-                f"its tag {ENVIRONMENT_TAG} must be 'sandbox' or 'production', got {environment!r}"
-            ), None
-        return "", Account(
+            return Refusal(
+                name,
+                f"its tag {ENVIRONMENT_TAG} must be 'sandbox' or 'production', got {environment!r}",
+            )
+        return Account(
             parameter=parameter,
             secret_id=str(entry["ARN"]),
             auth_url=self._auth_url_for(environment),

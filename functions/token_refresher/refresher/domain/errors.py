@@ -78,6 +78,11 @@ class EndpointUnavailableError(RefreshError):
     reason = "joor_unavailable"
 
 
+class NoTimeToLogInError(EndpointUnavailableError):
+    """Not one attempt at JOOR was made: the invocation had no time left for it. A fleet
+    leaves such an account for its next run; for one account it is a JOOR failure."""
+
+
 class UnexpectedError(RefreshError):
     """A bug or an outside failure no adapter foresaw. Its message names where, not what:
     the original message could quote a value (botocore's parameter validation does)."""

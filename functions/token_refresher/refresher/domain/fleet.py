@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from refresher.domain.errors import (
     FleetRefreshError,
     InvalidEventError,
+    NoTimeToLogInError,
     RefreshError,
     UnexpectedError,
     UnknownAccountError,
@@ -50,6 +51,7 @@ class FleetRefresher:
         logins_in_flight: int,
         logins_per_second: float,
         min_start_time: float = 2.0,
+        account_time_limit: float = 15.0,
     ) -> None:
         self._directory = directory
         self._inventory = inventory
@@ -63,6 +65,11 @@ class FleetRefresher:
         self._start_spacing = 1.0 / logins_per_second
         # A login started with less time than this could not finish one attempt.
         self._min_start_time = min_start_time
+        # The most one account's JOOR exchange may take in a run over every account: enough
+        # for four quick attempts (waits of at most 1, 2 and 4 s), or one that times out and
+        # one more. Longer, an account JOOR keeps failing would hold a slot the due accounts
+        # behind it need; the next run tries it again.
+        self._account_time_limit = account_time_limit
 
     def run(
         self,
@@ -201,8 +208,15 @@ class FleetRefresher:
         try:
             outcome = self._refresher_for(account).run(
                 force=force,
-                time_limit=deadline.remaining(),
+                time_limit=min(deadline.remaining(), self._account_time_limit),
                 stored=None if force else stored,
+            )
+        except NoTimeToLogInError:
+            # Started with time for one attempt, but reading its secret took it: nothing
+            # failed and JOOR was not asked. The next run has the time.
+            now = self._clock.now()
+            return AccountResult(
+                account.parameter, seconds_left=stored.seconds_left(now), left_for_next_run=True
             )
         except RefreshError as error:
             return self._failed(account, stored, error)

@@ -106,6 +106,9 @@ class Refusal:
 
     secret: str
     problem: str
+    # The tag names a parameter outside this fleet's path: most likely another fleet's (a
+    # sandbox and a production stack in one account), so it is noted, not warned about.
+    elsewhere: bool = False
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,12 @@ class FleetOutcome:
             "failed": self.count("failed"),
             "left_for_next_run": self.count("left_for_next_run"),
             "least_seconds_left": None if least is None else int(least),
-            "refused": [{"secret": r.secret, "problem": r.problem} for r in self.refused],
+            "refused": [
+                {"secret": r.secret, "problem": r.problem} for r in self.refused if not r.elsewhere
+            ],
+            "outside_path": [
+                {"secret": r.secret, "problem": r.problem} for r in self.refused if r.elsewhere
+            ],
             "unclaimed": list(self.unclaimed),
             "outcomes": {r.parameter: r.summary() for r in self.results},
         }

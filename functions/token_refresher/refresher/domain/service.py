@@ -9,6 +9,7 @@ from refresher.domain.errors import (
     EndpointUnavailableError,
     InvalidEventError,
     InvalidTokenResponseError,
+    NoTimeToLogInError,
     RefreshError,
     TransientEndpointError,
 )
@@ -54,10 +55,6 @@ class TokenRefresher:
         self._window = window
         self._rejected_token_min_age = rejected_token_min_age
         self._retry = retry or RetryPolicy()
-
-    @property
-    def parameter(self) -> str:
-        return self._store.name
 
     def run(
         self,
@@ -163,7 +160,8 @@ class TokenRefresher:
         for attempt in range(1, policy.max_attempts + 1):
             left = deadline.remaining()
             if left < policy.min_attempt_time:
-                raise EndpointUnavailableError(
+                error = NoTimeToLogInError if attempt == 1 else EndpointUnavailableError
+                raise error(
                     f"JOOR /auth/ unavailable: stopped after {attempt - 1} attempt(s) with "
                     f"{left:.1f} s left in the invocation (last problem: {last_problem})"
                 )

@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 import requests
+
 from joor_token import JoorBearerAuth, TokenReader
 
 # Built once per execution environment: warm invocations reuse the cached token.
@@ -17,7 +18,7 @@ reader = TokenReader()
 session = requests.Session()
 
 
-def lambda_handler(event: dict[str, Any] | None, context: Any) -> dict[str, Any]:
+def lambda_handler(_event: dict[str, Any] | None, _context: Any) -> dict[str, Any]:
     url = os.environ["JOOR_API_URL"]
     response = session.get(url, auth=JoorBearerAuth(reader), timeout=30)
     # What happened, never the token: the status, and whether a renewal was needed.

@@ -1,9 +1,11 @@
 """A soak of the real refresh logic on a simulated clock: does the stored token ever lapse?
 
 The real ``TokenRefresher`` with the real ``RetryPolicy`` (its sleeps advance the simulated
-clock) and the real ``parse_token_response`` run against fakes of the outside systems:
+clock) and the real ``parse_token_response`` run against fakes of the outside systems (the unit
+tests' in-memory fakes, with the soak's random failures on top: tools/soak/fakes.py):
 
-* the scheduler invokes every 15 minutes; each invocation gives JOOR the function's timeout less the handler's reserve (68 s);
+* the scheduler invokes every 15 minutes; each invocation gives JOOR the function's timeout
+  less the handler's reserve (68 s);
 * JOOR issues 36000 s tokens, except during outages of random length, when every attempt
   fails with an error status (sometimes 429 with Retry-After), a timeout (which costs the
   attempt's whole timeout), a refused connection, or garbage (HTTP 200, not JSON);
@@ -11,193 +13,39 @@ clock) and the real ``parse_token_response`` run against fakes of the outside sy
   only when all three are throttled. A failed read, secret or write fails the run.
 
 Each outage-length band is its own run of ``--days`` days with its own outages, so every
-figure belongs to one band. ``python -m tests.soak.simulation --days 30 --seed N``.
+figure belongs to one band. Then a fleet of accounts (fleet_simulation.py), each with outages
+of its own. ``make soak`` runs both and writes docs/soak.md (tools/soak/document.py).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import os
-import platform
 import random
-import secrets
-import sys
-import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import timedelta
 
-from infra.docs_section import write_section
-from refresher.adapters.joor_auth import parse_token_response
 from refresher.config import DEFAULT_REJECTED_TOKEN_MIN_AGE_SECONDS
-from refresher.domain.errors import (
-    RefreshError,
-    SecretUnavailableError,
-    TokenStoreReadError,
-    TokenStoreWriteError,
-    TransientEndpointError,
-)
-from refresher.domain.models import Credentials, IssuedToken, StoredToken
+from refresher.domain.errors import RefreshError
 from refresher.domain.retry import RetryPolicy
 from refresher.domain.service import TokenRefresher
 from refresher.timing import AWS_ATTEMPTS, FUNCTION_TIMEOUT_SECONDS, RESERVED_SECONDS
+from tools.soak.fakes import (
+    LIFETIME,
+    START,
+    Aws,
+    Outage,
+    OutageJoor,
+    ThrottledSecrets,
+    ThrottledStore,
+    soak_clock,
+)
 
 # The design defaults (README, "The guarantee").
 WINDOW = 10_800  # REFRESH_WINDOW_SECONDS
 INTERVAL = 900  # rate(15 minutes)
-LIFETIME = 36_000  # JOOR's expires_in
 LAMBDA_TIMEOUT = float(FUNCTION_TIMEOUT_SECONDS)
 RESERVED = RESERVED_SECONDS
 DAY = 86_400
-START = datetime(2026, 1, 5, tzinfo=UTC)
-SDK_ATTEMPTS = AWS_ATTEMPTS
-
-
-class SimClock:
-    """Wall clock and monotonic clock in one; ``sleep`` and slow calls move it forward."""
-
-    def __init__(self) -> None:
-        self.t = 0.0  # seconds since START
-
-    def now(self) -> datetime:
-        return START + timedelta(seconds=self.t)
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += max(0.0, seconds)
-
-    def advance_to(self, t: float) -> None:
-        self.t = max(self.t, t)
-
-
-@dataclass(frozen=True)
-class Outage:
-    start: float
-    length: float
-    kind: str  # errors, timeouts, refused, garbage, mixed
-
-    @property
-    def end(self) -> float:
-        return self.start + self.length
-
-
-class Aws:
-    """Random throttling of AWS call attempts, retried by the SDK as botocore does."""
-
-    def __init__(self, rng: random.Random, clock: SimClock, throttle: float) -> None:
-        self.rng = rng
-        self.clock = clock
-        self.throttle = throttle
-        self.failed_calls = 0
-
-    def call(self) -> bool:
-        """True if the call succeeded within the SDK's attempts."""
-        for attempt in range(SDK_ATTEMPTS):
-            self.clock.sleep(self.rng.uniform(0.005, 0.05))
-            if self.rng.random() >= self.throttle:
-                return True
-            if attempt < SDK_ATTEMPTS - 1:
-                self.clock.sleep(self.rng.uniform(0, 2**attempt))  # botocore's jittered backoff
-        self.failed_calls += 1
-        return False
-
-
-@dataclass
-class FakeStore:
-    """SSM: the value, the expiry in the description, the version."""
-
-    aws: Aws
-    clock: SimClock
-    token: str | None = None
-    expires_at: datetime | None = None
-    version: int = 0
-    writes: list[tuple[float, datetime]] = field(default_factory=list)
-    shortening_writes: int = 0
-    min_life_at_write: float | None = None
-
-    @property
-    def name(self) -> str:
-        return "/joor/soak/access-token"
-
-    def read(self) -> StoredToken:
-        if not self.aws.call():
-            raise TokenStoreReadError("ThrottlingException: Rate exceeded (simulated)")
-        if self.token is None:
-            return StoredToken(exists=False)
-        return StoredToken(exists=True, expires_at=self.expires_at, version=self.version)
-
-    def write(self, token: IssuedToken) -> int:
-        if not self.aws.call():
-            raise TokenStoreWriteError("ThrottlingException: Rate exceeded (simulated)")
-        if self.expires_at is not None:
-            if token.expires_at < self.expires_at:
-                self.shortening_writes += 1
-            left = (self.expires_at - self.clock.now()).total_seconds()
-            if self.min_life_at_write is None or left < self.min_life_at_write:
-                self.min_life_at_write = left
-        self.token, self.expires_at = token.access_token, token.expires_at
-        self.version += 1
-        self.writes.append((self.clock.t, token.expires_at))
-        return self.version
-
-
-@dataclass
-class FakeSecrets:
-    aws: Aws
-
-    def load(self) -> Credentials:
-        if not self.aws.call():
-            raise SecretUnavailableError("Could not read secret: ThrottlingException (simulated)")
-        return Credentials("client", "client-secret", "user@example.com", "pw", source="soak")
-
-
-@dataclass
-class FakeJoor:
-    """JOOR /auth/: healthy, or failing the way the current outage says."""
-
-    rng: random.Random
-    clock: SimClock
-    outages: list[Outage]
-    requests: int = 0
-
-    def _outage(self) -> Outage | None:
-        t = self.clock.t
-        return next((o for o in self.outages if o.start <= t < o.end), None)
-
-    def request_token(self, credentials: Credentials, timeout: float) -> IssuedToken:
-        self.requests += 1
-        issued_at = self.clock.now()
-        outage = self._outage()
-        if outage is None:
-            self.clock.sleep(self.rng.uniform(0.1, 0.8))
-            body = json.dumps(
-                {
-                    "access_token": secrets.token_urlsafe(32),
-                    "expires_in": LIFETIME,
-                    "token_type": "Bearer",
-                }
-            ).encode()
-            return parse_token_response(body, issued_at, "application/json")
-        kind = outage.kind
-        if kind == "mixed":
-            kind = self.rng.choice(("errors", "timeouts", "refused", "garbage"))
-        if kind == "timeouts":
-            self.clock.sleep(timeout)
-            raise TransientEndpointError(f"no answer from JOOR within {timeout:.1f} s")
-        if kind == "refused":
-            self.clock.sleep(0.01)
-            raise TransientEndpointError("could not connect to JOOR: connection refused")
-        if kind == "garbage":
-            self.clock.sleep(self.rng.uniform(0.1, 0.5))
-            return parse_token_response(b"<html>Bad Gateway</html>", issued_at, "text/html")
-        self.clock.sleep(self.rng.uniform(0.05, 0.5))
-        if self.rng.random() < 0.3:
-            raise TransientEndpointError("JOOR answered HTTP 429", self.rng.choice((1, 5, 30)))
-        raise TransientEndpointError(f"JOOR answered HTTP {self.rng.choice((500, 502, 503, 504))}")
 
 
 @dataclass(frozen=True)
@@ -282,15 +130,17 @@ def simulate(
     15-minute grid (a 36000 s lifetime is a whole number of intervals, so without it the
     expiry stays on the grid, which is kinder than the general case)."""
     rng = random.Random(seed)
-    clock = SimClock()
+    clock = soak_clock()
     aws = Aws(random.Random(rng.random()), clock, aws_throttle)
     planned = place_outages(random.Random(rng.random()), band, days)
     pending = list(planned) if worst_start else []
-    store = FakeStore(aws, clock)
-    joor = FakeJoor(random.Random(rng.random()), clock, [] if worst_start else list(planned))
+    store = ThrottledStore(clock=clock, parameter="/joor/soak/access-token", aws=aws)
+    joor = OutageJoor(
+        clock, rng=random.Random(rng.random()), outages=[] if worst_start else list(planned)
+    )
     refresher = TokenRefresher(
         store=store,
-        credentials=FakeSecrets(aws),
+        credentials=ThrottledSecrets(aws=aws),
         endpoint=joor,
         clock=clock,
         window=timedelta(seconds=window),
@@ -321,8 +171,9 @@ def simulate(
             except RefreshError as err:
                 failed[err.reason] = failed.get(err.reason, 0) + 1
         clock.advance_to(start)
-        if pending and clock.t >= pending[0].start and store.expires_at is not None:
-            left = (store.expires_at - clock.now()).total_seconds()
+        expires_at = store.stored.expires_at
+        if pending and clock.t >= pending[0].start and expires_at is not None:
+            left = (expires_at - clock.now()).total_seconds()
             # The first run that would refresh a token kept fresh so far (not one still
             # recovering from the previous outage).
             if window - interval - 60 <= left < window + 1 and not any(
@@ -346,8 +197,8 @@ def _measure(  # noqa: PLR0917 - one call site, in order
     band: Band,
     days: int,
     outages: list[Outage],
-    store: FakeStore,
-    joor: FakeJoor,
+    store: ThrottledStore,
+    joor: OutageJoor,
     aws: Aws,
     runs: int,
     failed: dict[str, int],
@@ -357,7 +208,7 @@ def _measure(  # noqa: PLR0917 - one call site, in order
 ) -> BandResult:
     """Validity from the first write to the end, exactly, from the list of writes."""
     end = float(days * DAY)
-    writes = [(t, (e - START).total_seconds()) for t, e in store.writes]
+    writes = [(t, (e - START).total_seconds()) for t, e in store.written]
     assert writes, "the first run never stored a token"
     observed = end - writes[0][0]
     lapses: list[float] = []
@@ -390,7 +241,7 @@ def _measure(  # noqa: PLR0917 - one call site, in order
         min_life=min_life,
         lapsed_seconds=sum(lapses),
         longest_lapse=max(lapses, default=0.0),
-        joor_calls=joor.requests,
+        joor_calls=joor.calls,
         runs=runs,
         failed_runs=failed,
         aws_failed_calls=aws.failed_calls,
@@ -452,7 +303,7 @@ def report(
         f"Soak: {days} days per band on a simulated clock, seed {seed}, schedule every "
         f"{INTERVAL // 60} min, window W={_hm(WINDOW)}, interval I={_hm(INTERVAL)}, token "
         f"lifetime {_hm(LIFETIME)}, AWS call attempts throttled at random {aws_throttle:.0%} "
-        f"(a call fails when all {SDK_ATTEMPTS} SDK attempts are), {forced}.",
+        f"(a call fails when all {AWS_ATTEMPTS} SDK attempts are), {forced}.",
         "",
         *verdicts(results),
         "",
@@ -514,48 +365,3 @@ def run_all(
                 )
             )
     return results
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=None, help="default: a random one, printed")
-    parser.add_argument("--aws-throttle", type=float, default=0.1)
-    parser.add_argument("--jitter", type=float, default=0.0, help="scheduler delivery delay, s")
-    parser.add_argument(
-        "--force-every-days",
-        type=float,
-        default=3.0,
-        help="a forced refresh at a random moment in each span of this many days (0: none)",
-    )
-    parser.add_argument(
-        "--readme",
-        type=Path,
-        help="also write the report into this file's <!-- soak:begin/end --> block",
-    )
-    args = parser.parse_args(argv)
-    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
-    print(f"seed {seed} (repeat with --seed {seed})", flush=True)  # noqa: T201
-    started = time.perf_counter()
-    results = run_all(args.days, seed, args.aws_throttle, args.jitter, args.force_every_days * DAY)
-    text = report(results, seed, args.days, args.aws_throttle, args.force_every_days * DAY)
-    print(text)  # noqa: T201
-    elapsed = time.perf_counter() - started
-    machine = (
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, {elapsed:.1f} s of real time"
-    )
-    print(f"\n({machine})")  # noqa: T201
-    if args.readme:
-        command = f"make soak SOAK_DAYS={args.days} SOAK_SEED={seed}"
-        write_section(
-            args.readme,
-            "soak",
-            f"Produced by `{command}`. The figures depend only on the seed (same seed, same "
-            f"table); last run on {machine}.\n\n{text}\n",
-        )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
