@@ -154,3 +154,21 @@ def test_a_fleet_run_without_failures_is_done_and_a_forced_one_says_so() -> None
         True,
         None,
     )
+
+
+def test_a_secret_tagged_for_another_stacks_path_is_listed_apart_from_the_refused() -> None:
+    outcome = FleetOutcome(
+        forced=False,
+        results=(),
+        refused=(
+            Refusal("brand-z", "its tag is wrong"),
+            Refusal("brand-prod", "outside this stack's path", elsewhere=True),
+        ),
+    )
+
+    summary = outcome.summary()
+
+    assert summary["refused"] == [{"secret": "brand-z", "problem": "its tag is wrong"}]
+    assert summary["outside_path"] == [
+        {"secret": "brand-prod", "problem": "outside this stack's path"}
+    ]
