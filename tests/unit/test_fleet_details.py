@@ -13,8 +13,9 @@ from refresher.domain.errors import (
     InvalidEventError,
     UnknownAccountError,
 )
-from refresher.domain.models import Account, FleetOutcome, RefreshOutcome, Refusal
+from refresher.domain.models import Account, Credentials, FleetOutcome, RefreshOutcome, Refusal
 from refresher.domain.service import TokenRefresher
+from tests.unit.fakes import FakeCredentials
 from tests.unit.test_fleet import INTERVAL, MIN_AGE, PATH, WINDOW, Fleet, name, stored
 
 
@@ -244,3 +245,21 @@ def test_a_missing_token_has_no_life_to_report_when_left() -> None:
 
     assert outcome.results[0].status == "left_for_next_run"
     assert outcome.results[0].seconds_left is None
+
+
+def test_an_account_whose_secret_read_took_the_time_left_reports_its_tokens_life() -> None:
+    fleet = Fleet([60.0] * 3)
+
+    class SlowSecret(FakeCredentials):
+        def load(self) -> Credentials:
+            fleet.clock.advance(1.0)
+            return super().load()
+
+    for parameter in fleet.stores:
+        fleet.credentials[parameter] = SlowSecret()
+
+    outcome = fleet.run(time_limit=3.5)
+
+    left = [r for r in outcome.results if r.left_for_next_run]
+    assert left
+    assert all(r.seconds_left is not None and 50.0 < r.seconds_left < 60.0 for r in left)

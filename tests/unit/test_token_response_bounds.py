@@ -51,7 +51,10 @@ def test_any_positive_lifetime_up_to_thirty_days_is_accepted(seconds: float) -> 
 
 
 def test_a_body_that_is_not_json_names_its_size_and_that_it_had_no_content_type() -> None:
-    assert refusal(b"<html/>") == (
+    with pytest.raises(InvalidTokenResponseError) as caught:
+        parse_token_response(b"<html/>", START)  # no content type given at all
+
+    assert str(caught.value) == (
         "JOOR answered HTTP 200 but the body is not JSON (7 bytes, no content type)"
     )
     assert refusal(b"<html/>", "text/html") == (
