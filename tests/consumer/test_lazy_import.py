@@ -16,11 +16,16 @@ def no_requests_auth_loaded(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPat
     return monkeypatch
 
 
+@pytest.mark.parametrize("cached", [True, False], ids=["submodules-cached", "nothing-cached"])
 def test_without_requests_the_auth_says_which_extra_to_install(
-    no_requests_auth_loaded: pytest.MonkeyPatch,
+    no_requests_auth_loaded: pytest.MonkeyPatch, cached: bool
 ) -> None:
-    for name in [m for m in sys.modules if m == "requests" or m.startswith("requests.")]:
-        no_requests_auth_loaded.setitem(sys.modules, name, None)
+    # Whether the import stops at requests itself or at requests.auth, requests is missing.
+    for name in [m for m in sys.modules if m.startswith("requests.")]:
+        if cached:
+            no_requests_auth_loaded.setitem(sys.modules, name, None)
+        else:
+            no_requests_auth_loaded.delitem(sys.modules, name)
     no_requests_auth_loaded.setitem(sys.modules, "requests", None)
 
     with pytest.raises(ImportError) as caught:

@@ -379,3 +379,18 @@ def test_a_renewed_version_is_logged_with_what_the_refresher_did(
     assert caplog.records[-1].getMessage() == (
         f"Token version 2 of {PARAMETER} ready (refresher: refreshed, rejected)"
     )
+
+
+def test_a_version_the_refresher_named_but_gone_says_so(
+    make_reader: Make, lambda_: FakeLambda, ssm: FakeSsm
+) -> None:
+    lambda_.script.append(summary(result="refreshed", reason="rejected", version=7))
+    reader = make_reader()
+    reader.token()
+
+    with pytest.raises(TokenUnavailableError) as caught:
+        reader.refresh_after_rejection()
+
+    assert str(caught.value) == (
+        f"Parameter '{PARAMETER}:7' does not exist: the refresher named a version that is gone"
+    )
