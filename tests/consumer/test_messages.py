@@ -394,3 +394,27 @@ def test_a_version_the_refresher_named_but_gone_says_so(
     assert str(caught.value) == (
         f"Parameter '{PARAMETER}:7' does not exist: the refresher named a version that is gone"
     )
+
+
+def test_a_version_still_declined_is_refused_here_until_its_last_second_with_the_same_message(
+    make_reader: Make, lambda_: FakeLambda, clock: Any
+) -> None:
+    lambda_.script.append(summary(reason="rate_limited", version=1, retry_after_seconds=90))
+    reader = make_reader()
+    reader.token()
+    with pytest.raises(RefreshRateLimitedError) as first:
+        reader.refresh_after_rejection()
+    clock.advance(89.5)
+
+    with pytest.raises(RefreshRateLimitedError) as again:
+        reader.refresh_after_rejection()
+
+    assert len(lambda_.events) == 1  # refused here, without asking the refresher again
+    assert str(again.value) == str(first.value)
+    assert again.value.retry_after_seconds == 0.5
+
+
+def test_text_from_aws_keeps_its_non_ascii_letters(make_reader: Make, ssm: FakeSsm) -> None:
+    error = client_error("GetParameter", "ValidationException", "paramètre refusé")
+
+    assert read_error(make_reader, ssm, error).endswith(": ValidationException: paramètre refusé")
