@@ -418,3 +418,19 @@ def test_text_from_aws_keeps_its_non_ascii_letters(make_reader: Make, ssm: FakeS
     error = client_error("GetParameter", "ValidationException", "paramètre refusé")
 
     assert read_error(make_reader, ssm, error).endswith(": ValidationException: paramètre refusé")
+
+
+def test_a_refresher_that_stays_busy_is_given_up_on_with_where_to_look(
+    make_reader: Make, lambda_: FakeLambda
+) -> None:
+    lambda_.script.append("busy")
+    reader = make_reader(busy_wait_seconds=0)
+    reader.token()
+    with pytest.raises(RefreshFailedError) as caught:
+        reader.refresh_after_rejection()
+
+    assert str(caught.value) == (
+        f"The token refresher {FUNCTION!r} stayed busy (HTTP 429, 1 invocations) for 0 s and no "
+        f"version of {PARAMETER!r} newer than 1 appeared. Check its logs for a run that hangs; "
+        "busy_wait_seconds sets this limit."
+    )
