@@ -19,7 +19,7 @@ help:
 	@echo "make refresh  run the refresher against real AWS and JOOR (FORCE=1 to force)"
 	@echo "make preflight  check an AWS account is ready for a deploy (SAM_CONFIG_ENV=production)"
 	@echo "make deploy   sam build + sam deploy + a forced first refresh (SAM_CONFIG_ENV=production)"
-	@echo "make mutate   mutation testing (mutmut, ~30 min): scores per area into docs/mutation.md"
+	@echo "make mutate   mutation testing (mutmut, ~25 min): scores per area into docs/mutation.md"
 	@echo "make clean    remove virtual environments and build output"
 
 # The test venv also holds the consumer package, installed as a consumer installs it (editable,
