@@ -14,13 +14,30 @@ VENV_STAMP := $(VENV)/.installed
 .PHONY: help demo test lint typecheck pytest refresh clean
 
 help:
-	@echo "make demo     run the refresher against local stand-ins for AWS and JOOR"
-	@echo "make test     ruff, mypy and pytest (unit + integration) - what CI runs"
-	@echo "make refresh  run the refresher against real AWS and JOOR (FORCE=1 to force)"
-	@echo "make preflight  check an AWS account is ready for a deploy (SAM_CONFIG_ENV=production)"
-	@echo "make deploy   sam build + sam deploy + a forced first refresh (SAM_CONFIG_ENV=production)"
-	@echo "make mutate   mutation testing (mutmut, ~25 min): scores per area into docs/mutation.md"
-	@echo "make clean    remove virtual environments and build output"
+	@echo "The two commands:"
+	@echo "  make demo            the refresher doing its real job against local stand-ins for AWS and JOOR"
+	@echo "  make test            everything that checks the project (what CI runs)"
+	@echo "Parts of make test:"
+	@echo "  make lint            ruff (lint and format)"
+	@echo "  make typecheck       mypy, strict, on the function and the consumer package"
+	@echo "  make security        bandit on the shipped code"
+	@echo "  make template-check  cfn-lint, sam validate, checkov, sam build, tests/template"
+	@echo "                       (one by one: make template-lint, template-checkov, template-test)"
+	@echo "  make pytest          every test (after sam build)"
+	@echo "Evidence (each writes a page of docs/):"
+	@echo "  make bench           what a run costs against its floor (about 9 min): docs/benchmarks.md"
+	@echo "  make soak            weeks of runs on a simulated clock (SOAK_SEED=N): docs/soak.md"
+	@echo "  make fault-table     every fault at every step: docs/fault-matrix.md"
+	@echo "  make mutate          how many deliberate small bugs the tests catch (about 25 min): docs/mutation.md"
+	@echo "AWS (your credentials; SAM_CONFIG_ENV=production for the production stack):"
+	@echo "  make preflight       check the account, the secret, keys and names before a deploy"
+	@echo "  make deploy-guided   the first deploy of an environment (asks, saves samconfig.toml)"
+	@echo "  make deploy          sam build, byte-code, sam deploy, and a first refresh that fails loudly"
+	@echo "  make refresh         run the refresher from this machine against real AWS and JOOR (FORCE=1)"
+	@echo "Housekeeping:"
+	@echo "  make sam-build       build the function and the layer into .aws-sam/build"
+	@echo "  make template-venvs  install the pinned SAM CLI, cfn-lint and checkov"
+	@echo "  make clean           remove virtual environments and build output"
 
 # The test venv also holds the consumer package, installed as a consumer installs it (editable,
 # so that tests see the working tree), with its requests extra.
