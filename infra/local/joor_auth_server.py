@@ -212,6 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
                     "fields": sorted(form or {}),
                     "content_type": self.headers.get("Content-Type", ""),
                     "user_agent": self.headers.get("User-Agent", ""),
+                    "accept": self.headers.get("Accept", ""),
                 }
             )
         if form is None:

@@ -262,6 +262,10 @@ def test_an_account_whose_joor_keeps_timing_out_cannot_hold_a_slot_the_others_ne
     assert outcome.count("refreshed") == 3
     assert outcome.count("left_for_next_run") == 0
     assert hanging.timeouts[0] == 10.0  # each hanging account still had a real attempt
+    # Each account's JOOR exchange ends at its 15 s cap: a whole first attempt, then a second
+    # cut to what is left after it and the pause between them.
+    assert 14.0 < hanging.timeouts[0] + hanging.timeouts[1] < 15.0
+    assert len(hanging.timeouts) == 4
 
 
 def test_logins_start_no_faster_than_the_configured_rate() -> None:

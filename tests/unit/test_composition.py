@@ -1,0 +1,80 @@
+"""The composition root: which refresher a configuration gets, and what it asks boto3 for.
+
+boto3 clients are made for real (making one opens no socket); the session records each
+request for one."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import boto3
+
+from refresher.composition import build_refresher
+from refresher.config import Settings
+from refresher.domain.fleet import FleetRefresher
+from refresher.domain.service import TokenRefresher
+
+SINGLE = {
+    "CREDENTIALS_SECRET_ID": "joor/sandbox/api-credentials",
+    "TOKEN_PARAMETER_NAME": "/joor/sandbox/access-token",
+    "JOOR_ENVIRONMENT": "sandbox",
+}
+
+
+class RecordingSession:
+    """A boto3 session that remembers the clients asked of it."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, Any]] = []
+        self._session = boto3.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="eu-west-1"
+        )
+
+    def client(self, service: str, config: Any = None) -> Any:
+        self.asked.append((service, config))
+        return self._session.client(service, config=config)  # type: ignore[call-overload]
+
+
+def build(env: dict[str, str], session: RecordingSession) -> TokenRefresher | FleetRefresher:
+    return build_refresher(Settings.from_env(env), session=session)  # type: ignore[arg-type]
+
+
+def test_one_account_gets_a_token_refresher() -> None:
+    assert isinstance(build(SINGLE, RecordingSession()), TokenRefresher)
+
+
+def test_a_parameter_path_gets_a_fleet() -> None:
+    assert isinstance(
+        build({**SINGLE, "TOKEN_PARAMETER_PATH": "/joor"}, RecordingSession()), FleetRefresher
+    )
+
+
+def test_only_the_ssm_client_is_made_up_front_with_short_timeouts_and_three_attempts() -> None:
+    session = RecordingSession()
+
+    build(SINGLE, session)
+
+    assert [service for service, _ in session.asked] == ["ssm"]
+    config = session.asked[0][1]
+    assert (config.connect_timeout, config.read_timeout) == (3.0, 5.0)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 3}
+
+
+def test_the_sdks_debug_logging_is_silenced_since_it_would_log_the_token() -> None:
+    for name in ("botocore", "boto3", "urllib3"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+
+    build(SINGLE, RecordingSession())
+
+    assert [logging.getLogger(n).level for n in ("botocore", "boto3", "urllib3")] == [
+        logging.WARNING
+    ] * 3
+
+
+def test_a_fleet_makes_no_secrets_manager_client_while_building() -> None:
+    session = RecordingSession()
+
+    build({**SINGLE, "TOKEN_PARAMETER_PATH": "/joor"}, session)
+
+    assert "secretsmanager" not in [service for service, _ in session.asked]

@@ -1,0 +1,88 @@
+"""The failures a run reports: what each says, and what redaction leaves of outside text."""
+
+from __future__ import annotations
+
+import traceback
+
+import pytest
+
+from refresher.adapters.joor_auth import parse_token_response
+from refresher.domain.errors import CredentialsRejectedError, UnexpectedError, redact
+from tests.unit.fakes import START
+
+
+def test_a_rejection_keeps_joors_status_error_and_description_and_names_the_secret() -> None:
+    error = CredentialsRejectedError(401, "invalid_grant", "Invalid user credentials", "joor/s")
+
+    assert (error.status, error.error, error.description, error.secret_id) == (
+        401,
+        "invalid_grant",
+        "Invalid user credentials",
+        "joor/s",
+    )
+    assert str(error) == (
+        "JOOR rejected the credentials in secret 'joor/s' (HTTP 401, invalid_grant: Invalid "
+        "user credentials). Not retried, since retrying rejected credentials can lock the JOOR "
+        "account; fix the secret, then force a refresh."
+    )
+
+
+def test_a_rejection_without_detail_or_secret_says_so() -> None:
+    error = CredentialsRejectedError(403, "", "")
+
+    assert error.secret_id == ""
+    assert str(error).startswith("JOOR rejected the credentials (HTTP 403, no error code). ")
+
+
+def test_an_unexpected_error_names_the_innermost_line_of_the_refreshers_own_code() -> None:
+    with pytest.raises(TypeError) as caught:
+        parse_token_response(42, START)  # type: ignore[arg-type]
+    ours = [
+        f
+        for f in traceback.extract_tb(caught.value.__traceback__)
+        if f.filename.endswith("joor_auth.py")
+    ]
+
+    wrapped = UnexpectedError.wrap(caught.value)
+
+    # json.loads raised it, one frame further in: the message names our line, not json's.
+    assert str(wrapped) == (
+        f"Unexpected TypeError at joor_auth.py:{ours[-1].lineno}; the stored token is unchanged"
+    )
+
+
+def test_an_unexpected_error_from_outside_the_refresher_names_its_own_innermost_line() -> None:
+    def fails() -> None:
+        raise KeyError("a value")
+
+    with pytest.raises(KeyError) as caught:
+        fails()
+    line = traceback.extract_tb(caught.value.__traceback__)[-1].lineno
+
+    assert str(UnexpectedError.wrap(caught.value)) == (
+        f"Unexpected KeyError at test_errors.py:{line}; the stored token is unchanged"
+    )
+
+
+def test_an_unexpected_error_never_raised_names_no_place() -> None:
+    assert str(UnexpectedError.wrap(ValueError("secret"))) == (
+        "Unexpected ValueError; the stored token is unchanged"
+    )
+
+
+def test_a_secret_inside_a_longer_one_does_not_leave_the_rest_of_the_longer_one() -> None:
+    assert redact("key=abcdef", ["abc", "abcdef"]) == "key=[redacted]"
+
+
+def test_redaction_keeps_printable_text_beyond_ascii_and_escapes_control_characters() -> None:
+    assert redact("café\nforged line\x1b", ()) == "café\\nforged line\\x1b"
+
+
+def test_text_up_to_the_limit_is_kept_whole_and_longer_text_is_cut() -> None:
+    assert redact("x" * 300, ()) == "x" * 300
+    assert redact("x" * 301, ()) == "x" * 300 + "... [1 more characters]"
+
+
+def test_the_longest_secret_is_redacted_first_whatever_its_letters() -> None:
+    # Alphabetically "zz" comes last; by length "azzz" goes first, leaving nothing of it.
+    assert redact("key=azzz", ["zz", "azzz"]) == "key=[redacted]"

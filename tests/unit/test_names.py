@@ -1,0 +1,31 @@
+"""Which names a token parameter may have."""
+
+from __future__ import annotations
+
+import pytest
+
+from refresher.domain.names import MAX_NAME_LENGTH, parameter_name_problem
+
+
+def test_a_name_as_long_as_ssm_allows_is_accepted() -> None:
+    name = "/" + "a" * (MAX_NAME_LENGTH - 1)
+
+    assert parameter_name_problem(name) is None
+    assert parameter_name_problem(name + "a") is not None
+
+
+def test_an_unusable_name_is_refused_with_an_example_of_a_good_one() -> None:
+    assert parameter_name_problem("/joor/a b") == (
+        "must be an SSM parameter name such as /joor/sandbox/access-token (letters, digits, "
+        "_ . - and / between path parts), got '/joor/a b'"
+    )
+
+
+@pytest.mark.parametrize("name", ["/ssm-token", "/SSM/token", "aws-token", "/AWS/x"])
+def test_names_reserved_by_aws_are_refused(name: str) -> None:
+    assert parameter_name_problem(name) == f"must not start with 'aws' or 'ssm', got {name!r}"
+
+
+@pytest.mark.parametrize("name", ["/Xaws-token", "/joor/ssm-token", "/my-aws"])
+def test_names_that_only_contain_a_reserved_word_are_accepted(name: str) -> None:
+    assert parameter_name_problem(name) is None

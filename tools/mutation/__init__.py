@@ -1,0 +1,1 @@
+"""Mutation testing of the refresher and the consumer package (make mutate)."""
