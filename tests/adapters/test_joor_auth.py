@@ -3,19 +3,14 @@ becomes."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import ssl
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from infra.local.joor_auth_server import Fault, JoorAuthServer
 from infra.local.moto_server import free_port
@@ -27,6 +22,7 @@ from refresher.domain.errors import (
     TransientEndpointError,
 )
 from refresher.domain.models import Credentials
+from tests.tls import self_signed_certificate
 from tests.unit.fakes import START, FakeClock
 
 pytestmark = pytest.mark.integration
@@ -389,34 +385,9 @@ def test_keycloaks_error_is_cut_at_80_characters_and_its_description_at_200(
 @pytest.fixture(scope="module")
 def untrusted_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An HTTPS server whose self-signed certificate nothing trusts, answering with a token."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    folder = tmp_path_factory.mktemp("tls")
-    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    cert, key = self_signed_certificate(tmp_path_factory.mktemp("tls"))
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    context.load_cert_chain(cert, key)
 
     class Token(BaseHTTPRequestHandler):
         def do_POST(self) -> None:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import requests
 
-from joor_token import TokenReader
-from tests.consumer.fakes import FUNCTION, PARAMETER, FakeClock, FakeLambda, FakeRefresher, FakeSsm
+from joor_token import JoorBearerAuth, TokenReader
+from tests.consumer.fakes import (
+    FUNCTION,
+    PARAMETER,
+    FakeClock,
+    FakeJoorApi,
+    FakeLambda,
+    FakeRefresher,
+    FakeSsm,
+)
 
 
 @pytest.fixture
@@ -48,3 +57,23 @@ def make_reader(ssm: FakeSsm, lambda_: FakeLambda, clock: FakeClock) -> Callable
         )
 
     return make
+
+
+@pytest.fixture
+def reader(make_reader: Callable[..., TokenReader]) -> TokenReader:
+    return make_reader()
+
+
+@pytest.fixture
+def api(ssm: FakeSsm) -> FakeJoorApi:
+    # JOOR has revoked every token written so far: only later versions work.
+    revoked = {v.value for v in ssm.versions}
+    return FakeJoorApi(lambda token: token not in revoked)
+
+
+@pytest.fixture
+def session(api: FakeJoorApi, reader: TokenReader) -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        session.mount("https://", api)
+        session.auth = JoorBearerAuth(reader)
+        yield session

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import requests
 from botocore.exceptions import ClientError
+from requests.adapters import BaseAdapter
 
 from tests.leakwatch import WATCH
 
@@ -237,3 +239,38 @@ class Entrants:
             self.first_inside.set()
             self._cond.notify_all()
             self._cond.wait_for(lambda: self.inside >= self.expected, timeout=self.patience)
+
+
+JOOR_API_URL = "https://atlas-sandbox.jooraccess.test/v4/orders"
+
+
+class FakeJoorApi(BaseAdapter):
+    """Answers 200 to a live token and 401 to any other; remembers what each request sent."""
+
+    def __init__(self, live: Callable[[str], bool]) -> None:
+        super().__init__()
+        self.live = live
+        self.received: list[dict[str, Any]] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        header = request.headers.get("Authorization", "")
+        body = request.body
+        if hasattr(body, "read"):
+            body = body.read()
+        elif body is not None and not isinstance(body, bytes | str):
+            body = b"".join(body)
+        self.received.append({"authorization": header, "body": body, "kwargs": kwargs})
+        token = header.removeprefix("Bearer ")
+        response = requests.Response()
+        response.status_code = 200 if header.startswith("Bearer ") and self.live(token) else 401
+        response._content = (
+            b'{"ok": true}' if response.status_code == 200 else b'{"error": "unauthorized"}'
+        )
+        response.raw = io.BytesIO(b"")
+        response.request = request
+        response.url = request.url or ""
+        response.connection = self  # type: ignore[attr-defined]
+        return response
+
+    def close(self) -> None:
+        pass

@@ -4,69 +4,12 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 import requests
-from requests.adapters import BaseAdapter
 
 from joor_token import JoorBearerAuth, RefreshFailedError, TokenReader
-from tests.consumer.fakes import FakeClock, FakeLambda, FakeSsm
-
-URL = "https://atlas-sandbox.jooraccess.test/v4/orders"
-
-
-class FakeJoorApi(BaseAdapter):
-    """Answers 200 to a live token and 401 to any other; remembers what each request sent."""
-
-    def __init__(self, live: Callable[[str], bool]) -> None:
-        super().__init__()
-        self.live = live
-        self.received: list[dict[str, Any]] = []
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        header = request.headers.get("Authorization", "")
-        body = request.body
-        if hasattr(body, "read"):
-            body = body.read()
-        elif body is not None and not isinstance(body, bytes | str):
-            body = b"".join(body)
-        self.received.append({"authorization": header, "body": body, "kwargs": kwargs})
-        token = header.removeprefix("Bearer ")
-        response = requests.Response()
-        response.status_code = 200 if header.startswith("Bearer ") and self.live(token) else 401
-        response._content = (
-            b'{"ok": true}' if response.status_code == 200 else b'{"error": "unauthorized"}'
-        )
-        response.raw = io.BytesIO(b"")
-        response.request = request
-        response.url = request.url or ""
-        response.connection = self  # type: ignore[attr-defined]
-        return response
-
-    def close(self) -> None:
-        pass
-
-
-@pytest.fixture
-def reader(make_reader: Callable[..., TokenReader]) -> TokenReader:
-    return make_reader()
-
-
-@pytest.fixture
-def api(ssm: FakeSsm) -> FakeJoorApi:
-    # JOOR has revoked every token written so far: only later versions work.
-    revoked = {v.value for v in ssm.versions}
-    return FakeJoorApi(lambda token: token not in revoked)
-
-
-@pytest.fixture
-def session(api: FakeJoorApi, reader: TokenReader) -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        session.mount("https://", api)
-        session.auth = JoorBearerAuth(reader)
-        yield session
+from tests.consumer.fakes import JOOR_API_URL, FakeClock, FakeJoorApi, FakeLambda, FakeSsm
 
 
 def test_the_request_carries_the_readers_token_as_a_bearer(
@@ -74,7 +17,7 @@ def test_the_request_carries_the_readers_token_as_a_bearer(
 ) -> None:
     api.live = lambda _token: True
 
-    response = session.get(URL, timeout=5)
+    response = session.get(JOOR_API_URL, timeout=5)
 
     assert response.status_code == 200
     assert api.received[0]["authorization"] == f"Bearer {ssm.versions[0].value}"
@@ -83,7 +26,7 @@ def test_the_request_carries_the_readers_token_as_a_bearer(
 def test_a_401_renews_the_token_once_and_resends_the_request_once(
     session: requests.Session, api: FakeJoorApi, ssm: FakeSsm, lambda_: FakeLambda
 ) -> None:
-    response = session.post(URL, data=b'{"order": 1}', timeout=5)
+    response = session.post(JOOR_API_URL, data=b'{"order": 1}', timeout=5)
 
     assert response.status_code == 200
     assert [r["authorization"] for r in api.received] == [
@@ -102,7 +45,7 @@ def test_a_401_to_the_renewed_token_is_returned_with_no_second_renewal(
 ) -> None:
     api.live = lambda _token: False  # a wrong endpoint: every token is refused
 
-    response = session.get(URL, timeout=5)
+    response = session.get(JOOR_API_URL, timeout=5)
 
     assert response.status_code == 401
     assert len(api.received) == 2
@@ -117,10 +60,10 @@ def test_when_the_refresher_declines_the_401_is_returned_and_a_warning_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     api.live = lambda _token: False
-    session.get(URL, timeout=5)  # renews once: version 2, written just now
+    session.get(JOOR_API_URL, timeout=5)  # renews once: version 2, written just now
     clock.advance(10)
 
-    response = session.get(URL, timeout=5)
+    response = session.get(JOOR_API_URL, timeout=5)
 
     assert response.status_code == 401
     assert response.json() == {"error": "unauthorized"}  # the 401's body is still readable
@@ -135,13 +78,13 @@ def test_a_body_that_cannot_be_read_twice_is_not_resent_but_the_token_is_renewed
 ) -> None:
     chunks = (part for part in [b"a", b"b"])
 
-    response = session.post(URL, data=chunks, timeout=5)
+    response = session.post(JOOR_API_URL, data=chunks, timeout=5)
 
     assert response.status_code == 401
     assert len(api.received) == 1
     assert ssm.version == 2
     assert "cannot be read a second time" in caplog.text
-    assert session.get(URL, timeout=5).status_code == 200
+    assert session.get(JOOR_API_URL, timeout=5).status_code == 200
 
 
 def test_a_seekable_file_body_is_resent_from_where_it_started(
@@ -150,7 +93,7 @@ def test_a_seekable_file_body_is_resent_from_where_it_started(
     upload = io.BytesIO(b"HEADER|payload")
     upload.seek(7)
 
-    response = session.post(URL, data=upload, timeout=5)
+    response = session.post(JOOR_API_URL, data=upload, timeout=5)
 
     assert response.status_code == 200
     assert [r["body"] for r in api.received] == [b"payload", b"payload"]
@@ -164,7 +107,7 @@ def test_a_renewal_failure_reaches_the_caller_as_an_error(
     ]
 
     with pytest.raises(RefreshFailedError, match="CredentialsRejectedError"):
-        session.get(URL, timeout=5)
+        session.get(JOOR_API_URL, timeout=5)
 
 
 def test_a_401_to_a_request_without_our_header_does_not_renew(
@@ -172,7 +115,7 @@ def test_a_401_to_a_request_without_our_header_does_not_renew(
 ) -> None:
     # A redirect to another host drops the Authorization header; its 401 is not about our token.
     auth = JoorBearerAuth(reader)
-    request = requests.Request("GET", URL, auth=auth).prepare()
+    request = requests.Request("GET", JOOR_API_URL, auth=auth).prepare()
     del request.headers["Authorization"]
 
     with requests.Session() as session:
@@ -192,10 +135,10 @@ def test_nothing_logged_holds_a_token(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     api.live = lambda _token: False
-    session.get(URL, timeout=5)
+    session.get(JOOR_API_URL, timeout=5)
     clock.advance(1)
-    session.get(URL, timeout=5)
-    session.post(URL, data=(b for b in [b"x"]), timeout=5)
+    session.get(JOOR_API_URL, timeout=5)
+    session.post(JOOR_API_URL, data=(b for b in [b"x"]), timeout=5)
 
     assert caplog.records
     for version in ssm.versions:

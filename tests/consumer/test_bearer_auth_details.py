@@ -4,34 +4,14 @@ renewing, bodies that can and cannot be sent again, and what it logs."""
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
 
 from joor_token import JoorBearerAuth, TokenReader
-from tests.consumer.fakes import FakeClock, FakeLambda, FakeSsm
-from tests.consumer.test_bearer_auth import URL, FakeJoorApi
-
-
-@pytest.fixture
-def reader(make_reader: Callable[..., TokenReader]) -> TokenReader:
-    return make_reader()
-
-
-@pytest.fixture
-def api(ssm: FakeSsm) -> FakeJoorApi:
-    revoked = {v.value for v in ssm.versions}  # only versions written from now on work
-    return FakeJoorApi(lambda token: token not in revoked)
-
-
-@pytest.fixture
-def session(api: FakeJoorApi, reader: TokenReader) -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        session.mount("https://", api)
-        session.auth = JoorBearerAuth(reader)
-        yield session
+from tests.consumer.fakes import JOOR_API_URL, FakeClock, FakeJoorApi, FakeLambda, FakeSsm
 
 
 def test_an_accepted_request_asks_for_no_new_token(
@@ -39,7 +19,7 @@ def test_an_accepted_request_asks_for_no_new_token(
 ) -> None:
     api.live = lambda _token: True
 
-    assert session.get(URL, timeout=5).status_code == 200
+    assert session.get(JOOR_API_URL, timeout=5).status_code == 200
     assert lambda_.events == []
 
 
@@ -65,7 +45,7 @@ def test_a_401_to_a_token_already_replaced_resends_with_the_new_one_without_aski
         session.mount("https://", api)
         session.auth = JoorBearerAuth(reader)
 
-        response = session.get(URL, timeout=5)
+        response = session.get(JOOR_API_URL, timeout=5)
 
     assert response.status_code == 200
     assert len(lambda_.events) == 1  # the other thread's renewal only
@@ -79,12 +59,12 @@ def test_a_declined_renewal_is_logged_with_the_refreshers_reason(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     api.live = lambda _token: False
-    session.get(URL, timeout=5)
+    session.get(JOOR_API_URL, timeout=5)
     clock.advance(10)
     caplog.clear()
 
     with caplog.at_level("WARNING", logger="joor_token"):
-        session.get(URL, timeout=5)
+        session.get(JOOR_API_URL, timeout=5)
 
     warnings = [r.getMessage() for r in caplog.records if r.name == "joor_token._requests_auth"]
     assert len(warnings) == 1
@@ -97,7 +77,7 @@ def test_a_body_read_once_is_logged_as_why_the_401_is_returned(
     session: requests.Session, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level("WARNING", logger="joor_token"):
-        session.post(URL, data=(part for part in [b"a"]), timeout=5)
+        session.post(JOOR_API_URL, data=(part for part in [b"a"]), timeout=5)
 
     assert caplog.records[-1].getMessage() == (
         "JOOR answered 401; the token is renewed, but this request's body cannot be read a "
@@ -134,7 +114,9 @@ class Unseekable(io.RawIOBase):
 def test_a_stream_that_cannot_go_back_is_not_resent(
     session: requests.Session, api: FakeJoorApi, tell_fails: bool
 ) -> None:
-    response = session.post(URL, data=Unseekable(b"payload", tell_fails=tell_fails), timeout=5)
+    response = session.post(
+        JOOR_API_URL, data=Unseekable(b"payload", tell_fails=tell_fails), timeout=5
+    )
 
     assert response.status_code == 401
     assert len(api.received) == 1

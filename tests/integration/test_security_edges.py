@@ -6,8 +6,6 @@ fault matrix (tests/faults); these tests look closer at the adapter, over real s
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import socket
 import ssl
 import threading
@@ -21,6 +19,7 @@ from refresher.adapters.system_clock import SystemClock
 from refresher.domain.errors import EndpointUnavailableError, InvalidTokenResponseError
 from refresher.domain.models import Credentials
 from tests.leakwatch import WATCH
+from tests.tls import self_signed_certificate
 
 pytestmark = pytest.mark.integration
 
@@ -32,42 +31,6 @@ CREDENTIALS = Credentials(
     source="joor/test/credentials",
 )
 WATCH.add_secrets(CREDENTIALS.client_secret, CREDENTIALS.password)
-
-
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
 
 
 def _read_request(conn: socket.socket) -> bytes:
@@ -148,7 +111,7 @@ class RawServer:
 
 @pytest.fixture
 def certificate(tmp_path: Path) -> tuple[Path, Path]:
-    return _self_signed(tmp_path)
+    return self_signed_certificate(tmp_path)
 
 
 def _ok_reply() -> bytes:

@@ -214,19 +214,25 @@ def test_what_the_time_cannot_fit_is_left_for_the_next_run_and_counted() -> None
     assert all(fleet.stores[r.parameter].writes == [] for r in left)
 
 
-def test_a_login_whose_secret_read_left_no_time_for_joor_is_left_for_the_next_run() -> None:
-    # Each secret read takes 1 s. The second login starts with 2.4 s left, enough to start
-    # (2 s), but after its secret read only 1.4 s remain: too little for one JOOR attempt.
-    # Nothing failed, JOOR was not even asked: the token waits for the next run.
-    fleet = Fleet([60.0] * 3)
+def fleet_whose_secret_reads_take(seconds: float, *, accounts: int) -> Fleet:
+    """Every account's token inside the window (60 s left), each secret read taking ``seconds``."""
+    fleet = Fleet([60.0] * accounts)
 
     class SlowSecret(FakeCredentials):
         def load(self) -> Credentials:
-            fleet.clock.advance(1.0)
+            fleet.clock.advance(seconds)
             return super().load()
 
     for parameter in fleet.stores:
         fleet.credentials[parameter] = SlowSecret()
+    return fleet
+
+
+def test_a_login_whose_secret_read_left_no_time_for_joor_is_left_for_the_next_run() -> None:
+    # Each secret read takes 1 s. The second login starts with 2.4 s left, enough to start
+    # (2 s), but after its secret read only 1.4 s remain: too little for one JOOR attempt.
+    # Nothing failed, JOOR was not even asked: the token waits for the next run.
+    fleet = fleet_whose_secret_reads_take(1.0, accounts=3)
 
     outcome = fleet.run(time_limit=3.5)
 

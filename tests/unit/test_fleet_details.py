@@ -13,10 +13,18 @@ from refresher.domain.errors import (
     InvalidEventError,
     UnknownAccountError,
 )
-from refresher.domain.models import Account, Credentials, FleetOutcome, RefreshOutcome, Refusal
+from refresher.domain.models import Account, FleetOutcome, RefreshOutcome, Refusal
 from refresher.domain.service import TokenRefresher
-from tests.unit.fakes import FakeCredentials
-from tests.unit.test_fleet import INTERVAL, MIN_AGE, PATH, WINDOW, Fleet, name, stored
+from tests.unit.test_fleet import (
+    INTERVAL,
+    MIN_AGE,
+    PATH,
+    WINDOW,
+    Fleet,
+    fleet_whose_secret_reads_take,
+    name,
+    stored,
+)
 
 
 class CountingFleet(Fleet):
@@ -248,15 +256,7 @@ def test_a_missing_token_has_no_life_to_report_when_left() -> None:
 
 
 def test_an_account_whose_secret_read_took_the_time_left_reports_its_tokens_life() -> None:
-    fleet = Fleet([60.0] * 3)
-
-    class SlowSecret(FakeCredentials):
-        def load(self) -> Credentials:
-            fleet.clock.advance(1.0)
-            return super().load()
-
-    for parameter in fleet.stores:
-        fleet.credentials[parameter] = SlowSecret()
+    fleet = fleet_whose_secret_reads_take(1.0, accounts=3)
 
     outcome = fleet.run(time_limit=3.5)
 
