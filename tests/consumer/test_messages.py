@@ -245,30 +245,33 @@ def test_an_answer_that_is_not_a_summary_says_what_to_check(ssm: FakeSsm, payloa
     )
 
 
-def test_a_throttle_without_a_reason_is_reported_by_its_message(
-    make_reader: Make, lambda_: FakeLambda, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("answer", "called"),
+    [
+        (
+            client_error("Invoke", "TooManyRequestsException", "Rate Exceeded.", 429),
+            "Rate Exceeded.",
+        ),
+        ("busy", "ReservedFunctionConcurrentInvocationLimitExceeded"),
+        (client_error("Invoke", "TooManyRequestsException", "", 429), "HTTP 429"),
+    ],
+    ids=["message-only", "reason", "neither"],
+)
+def test_a_throttle_is_called_by_its_reason_else_its_message_else_http_429(
+    make_reader: Make,
+    lambda_: FakeLambda,
+    caplog: pytest.LogCaptureFixture,
+    answer: object,
+    called: str,
 ) -> None:
-    lambda_.script.append(client_error("Invoke", "TooManyRequestsException", "Rate Exceeded.", 429))
+    lambda_.script.append(answer)
     reader = make_reader(busy_wait_seconds=0)
     reader.token()
 
     with caplog.at_level("WARNING", logger="joor_token"), pytest.raises(RefreshFailedError):
         reader.refresh_after_rejection()
 
-    assert "is busy (Rate Exceeded.)" in caplog.text
-
-
-def test_a_throttle_with_a_reason_is_reported_by_that_reason(
-    make_reader: Make, lambda_: FakeLambda, caplog: pytest.LogCaptureFixture
-) -> None:
-    lambda_.script.append("busy")
-    reader = make_reader(busy_wait_seconds=0)
-    reader.token()
-
-    with caplog.at_level("WARNING", logger="joor_token"), pytest.raises(RefreshFailedError):
-        reader.refresh_after_rejection()
-
-    assert "is busy (ReservedFunctionConcurrentInvocationLimitExceeded)" in caplog.text
+    assert f"Token refresher {FUNCTION} is busy ({called});" in caplog.text
 
 
 # --- settings --------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 
 import joor_token
 from joor_token import RefreshFailedError, TokenReader, _aws
-from tests.consumer.fakes import FUNCTION, PARAMETER, FakeClock, FakeLambda, FakeSsm, client_error
+from tests.consumer.fakes import FUNCTION, PARAMETER, FakeClock, FakeLambda, FakeSsm
 
 Make = Callable[..., TokenReader]
 
@@ -92,19 +92,6 @@ def test_a_busy_refresher_is_reported_once_and_the_version_that_appeared_named(
         (logging.INFO, f"Version 2 of {PARAMETER} appeared while the refresher was busy"),
     ]
     assert len(lambda_.calls) == 2
-
-
-def test_a_throttle_with_neither_reason_nor_message_is_called_http_429(
-    make_reader: Make, lambda_: FakeLambda, caplog: pytest.LogCaptureFixture
-) -> None:
-    lambda_.script.append(client_error("Invoke", "TooManyRequestsException", "", 429))
-    reader = make_reader(busy_wait_seconds=0)
-    reader.token()
-
-    with caplog.at_level(logging.WARNING, logger="joor_token"), pytest.raises(RefreshFailedError):
-        reader.refresh_after_rejection()
-
-    assert f"Token refresher {FUNCTION} is busy (HTTP 429);" in caplog.text
 
 
 def test_pauses_for_a_busy_refresher_start_at_half_a_second_and_double(
