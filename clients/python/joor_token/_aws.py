@@ -40,28 +40,26 @@ class StoredToken:
 
 
 def new_ssm_client() -> SSMClient:
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        retries=SSM_RETRIES,  # type: ignore[arg-type]
-        connect_timeout=CONNECT_TIMEOUT,
-        read_timeout=SSM_READ_TIMEOUT,
-    )
-    # A session of our own: boto3's default session is not safe to share between threads.
-    return boto3.session.Session().client("ssm", config=config)
+    client: SSMClient = _new_client("ssm", SSM_RETRIES, SSM_READ_TIMEOUT)
+    return client
 
 
 def new_lambda_client() -> LambdaClient:
+    client: LambdaClient = _new_client("lambda", LAMBDA_RETRIES, LAMBDA_READ_TIMEOUT)
+    return client
+
+
+def _new_client(service: str, retries: dict[str, Any], read_timeout: float) -> Any:
     import boto3
     from botocore.config import Config
 
     config = Config(
-        retries=LAMBDA_RETRIES,  # type: ignore[arg-type]
+        retries=retries,  # type: ignore[arg-type]
         connect_timeout=CONNECT_TIMEOUT,
-        read_timeout=LAMBDA_READ_TIMEOUT,
+        read_timeout=read_timeout,
     )
-    return boto3.session.Session().client("lambda", config=config)
+    # A session of our own: boto3's default session is not safe to share between threads.
+    return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
 
 
 def safe_text(text: object, secrets: tuple[str, ...] = ()) -> str:
