@@ -6,10 +6,10 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from refresher.domain.fleet import FleetRefresher
 from refresher.domain.models import Account, Credentials, FleetOutcome, IssuedToken
 from refresher.domain.retry import RetryPolicy
-from refresher.domain.service import TokenRefresher
+from refresher.service_layer.account import TokenRefresher
+from refresher.service_layer.fleet import FleetRefresher
 from tools.soak.fakes import (
     Aws,
     ThrottledDirectory,

@@ -42,10 +42,10 @@ from refresher.domain.errors import (
     FleetRefreshError,
     RefreshError,
 )
-from refresher.domain.fleet import FleetRefresher
+from refresher.service_layer.fleet import FleetRefresher
 from refresher.domain.models import Account, FleetOutcome
 from refresher.domain.retry import RetryPolicy
-from refresher.domain.service import TokenRefresher
+from refresher.service_layer.account import TokenRefresher
 from tests.unit.fakes import FakeClock
 from tools.soak.fakes import (
     START,

@@ -27,7 +27,7 @@ from datetime import timedelta
 from refresher.config import DEFAULT_REJECTED_TOKEN_MIN_AGE_SECONDS
 from refresher.domain.errors import RefreshError
 from refresher.domain.retry import RetryPolicy
-from refresher.domain.service import TokenRefresher
+from refresher.service_layer.account import TokenRefresher
 from refresher.timing import AWS_ATTEMPTS, FUNCTION_TIMEOUT_SECONDS, RESERVED_SECONDS
 from tools.soak.fakes import (
     LIFETIME,
