@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,7 +20,8 @@ from tests.leakwatch import WATCH
 
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[LocalStack]:
-    with LocalStack() as stack:
+    # A test that saves a secret runs the function only when it turns the rule on.
+    with LocalStack(secret_events=False) as stack:
         WATCH.add_secrets(*stack.fixture_secrets())
         yield stack
 
@@ -73,7 +75,11 @@ class Harness:
 
         app._refresher = None  # a new execution environment: settings and clients re-read
 
-    def invoke(self, event: Any = None, timeout_seconds: float = 100.0) -> Invocation:
+    def invoke(
+        self, event: Any = None, timeout_seconds: float = 100.0, *, operator: bool = False
+    ) -> Invocation:
+        """The handler, as the schedule or a consumer invokes it (the function's own ARN), or
+        with ``operator`` through the operator alias."""
         import app
 
         buffer = io.StringIO()
@@ -83,7 +89,10 @@ class Harness:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr("sys.stdout", buffer)
             try:
-                result = app.lambda_handler(event, LocalLambdaContext(timeout_seconds))
+                context = LocalLambdaContext(timeout_seconds)
+                if operator:
+                    context.invoked_function_arn += ":operator"
+                result = app.lambda_handler(event, context)
             except Exception as caught:  # noqa: BLE001 - the test inspects it
                 error = caught
         output = buffer.getvalue()
@@ -113,6 +122,34 @@ class Harness:
             ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [PARAMETER_NAME]}]
         )["Parameters"][0]
         return Snapshot(parameter["Value"].encode(), parameter["Version"], meta.get("Description"))
+
+    def store_earlier_token(self, seconds_left: float) -> Snapshot:
+        """A token JOOR issued, stored with ``seconds_left`` of life as an earlier run would
+        have stored it: a login at the JOOR stand-in and the refresher's own store adapter,
+        with nothing remembered on the secret (the earlier run is long past)."""
+        import requests
+
+        from refresher.adapters.ssm_token_store import SsmTokenStore
+        from refresher.domain.models import IssuedToken
+
+        account = self.stack.account
+        fields = {
+            "client_id": account.client_id,
+            "client_secret": account.client_secret,
+            "username": account.username,
+            "password": account.password,
+            "grant_type": "password",
+        }
+        answer = requests.post(
+            self.stack.joor.url, files={k: (None, v) for k, v in fields.items()}, timeout=10
+        )
+        answer.raise_for_status()
+        expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=seconds_left)
+        token = IssuedToken(answer.json()["access_token"], expires_at, timedelta(seconds=36000))
+        with self.stack.moto.unrecorded():
+            SsmTokenStore(PARAMETER_NAME, self.ssm).write(token)
+        WATCH.add_secrets(*self.stack.fixture_secrets())
+        return self.snapshot()
 
     def stored_token(self) -> str:
         value = self.snapshot().value

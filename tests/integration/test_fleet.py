@@ -22,6 +22,7 @@ DESCRIBE = "AmazonSSM.DescribeParameters"
 LIST_SECRETS = "secretsmanager.ListSecrets"
 GET_SECRET = "secretsmanager.GetSecretValue"
 PUT = "AmazonSSM.PutParameter"
+TAG = "secretsmanager.TagResource"
 
 
 def parameter(i: int) -> str:
@@ -133,7 +134,9 @@ def test_a_new_secret_is_picked_up_by_the_next_run_without_a_redeploy(fleet: Har
     run = fleet.invoke({})
 
     assert outcomes(run.result) == {parameter(0): "skipped", parameter(1): "refreshed"}
-    assert fleet.aws_calls() == [LIST_SECRETS, DESCRIBE, GET_SECRET, PUT]
+    # The listing tells what the login gate needs; the first success with its credentials is
+    # remembered on the new account's secret.
+    assert fleet.aws_calls() == [LIST_SECRETS, DESCRIBE, GET_SECRET, PUT, TAG]
 
 
 def test_removing_the_tag_stops_the_refreshes_and_leaves_the_parameter(fleet: Harness) -> None:

@@ -12,8 +12,10 @@ from tests.integration.conftest import Harness
 pytestmark = pytest.mark.integration
 
 DESCRIBE = "AmazonSSM.DescribeParameters"
+DESCRIBE_SECRET = "secretsmanager.DescribeSecret"
 GET_SECRET = "secretsmanager.GetSecretValue"
 PUT = "AmazonSSM.PutParameter"
+TAG = "secretsmanager.TagResource"
 
 
 def test_a_run_with_no_stored_token_fetches_one_and_stores_it_as_a_secure_string(
@@ -48,23 +50,42 @@ def test_a_fresh_run_costs_one_aws_call_and_no_joor_call(harness: Harness) -> No
     assert harness.joor_calls == 0
 
 
-def test_a_stale_run_costs_one_joor_call_and_three_aws_calls(harness: Harness) -> None:
+def test_a_first_login_with_a_secret_version_costs_one_joor_call_and_five_aws_calls(
+    harness: Harness,
+) -> None:
     run = harness.invoke({})
 
     assert run.result is not None, run.error
     assert run.result["result"] == "refreshed"
-    assert harness.aws_calls() == [DESCRIBE, GET_SECRET, PUT]
+    # The token's metadata, the secret's metadata (the login gate), the value, the write, and
+    # the record that these credentials work.
+    assert harness.aws_calls() == [DESCRIBE, DESCRIBE_SECRET, GET_SECRET, PUT, TAG]
     assert harness.joor_calls == 1
 
 
-def test_a_forced_run_replaces_a_fresh_token_without_reading_the_parameter_first(
-    harness: Harness,
-) -> None:
+def test_a_routine_refresh_costs_one_joor_call_and_four_aws_calls(harness: Harness) -> None:
+    harness.invoke({})
+    harness.configure(REFRESH_WINDOW_SECONDS="36000")  # now the stored one is inside the window
+    harness.stack.joor.state.expires_in = 40000  # and the next one outside it
+    harness.start_counting()
+
+    try:
+        run = harness.invoke({})
+    finally:
+        harness.stack.joor.state.expires_in = 36000
+
+    assert run.result is not None, run.error
+    assert run.result["result"] == "refreshed"
+    assert harness.aws_calls() == [DESCRIBE, DESCRIBE_SECRET, GET_SECRET, PUT]
+    assert harness.joor_calls == 1
+
+
+def test_an_operators_forced_run_replaces_a_fresh_token_at_once(harness: Harness) -> None:
     harness.invoke({})
     first = harness.snapshot()
     harness.start_counting()
 
-    run = harness.invoke({"force": True})
+    run = harness.invoke({"force": True}, operator=True)
 
     assert run.result is not None, run.error
     assert run.result["result"] == "refreshed"
@@ -72,7 +93,7 @@ def test_a_forced_run_replaces_a_fresh_token_without_reading_the_parameter_first
     second = harness.snapshot()
     assert second.version == (first.version or 0) + 1
     assert second.value != first.value
-    assert harness.aws_calls() == [GET_SECRET, PUT]
+    assert harness.aws_calls() == [DESCRIBE, DESCRIBE_SECRET, GET_SECRET, PUT]
     assert harness.joor_calls == 1
     # Several tokens live at once: the previous holder is not broken.
     assert first.value is not None

@@ -264,3 +264,32 @@ def test_a_version_saved_between_the_metadata_and_the_value_is_judged_on_its_own
         world.run()
 
     assert world.endpoint.calls == 0
+
+
+def test_a_token_that_cannot_be_stored_counts_as_a_login_without_a_fresh_token() -> None:
+    from refresher.domain.errors import TokenStoreWriteError
+
+    world = World(stored_with(60))
+    world.store.fail_write = TokenStoreWriteError("Could not write parameter")
+
+    with pytest.raises(TokenStoreWriteError):
+        world.run()
+    world.store.fail_write = None
+    world.clock.advance(60)
+
+    assert world.credentials.results == ["failed"]
+    assert world.run().reason == "rate_limited"  # even `{}` sent again cannot loop on JOOR
+    assert world.endpoint.calls == 1
+
+
+def test_a_token_living_no_longer_than_the_window_holds_back_the_next_login() -> None:
+    world = World(stored_with(60))
+    world.endpoint.script.append(3600.0)
+
+    first = world.run()
+    world.clock.advance(10)
+    second = world.run()
+
+    assert first.refreshed
+    assert second.reason == "rate_limited"
+    assert world.credentials.results == ["failed"]

@@ -113,7 +113,7 @@ def test_an_operators_retry_lifts_a_rejection() -> None:
 )
 def test_no_login_but_a_retry_uses_credentials_joor_rejected(login: Login) -> None:
     with pytest.raises(CredentialsRejectedEarlierError) as caught:
-        admit(login, stored_with(60), state("rejected", ago=7200), NOW, POLICY)
+        admit(login, state("rejected", ago=7200), NOW, POLICY)
 
     message = str(caught.value)
     assert "secret 'joor/test'" in message
@@ -125,64 +125,60 @@ def test_the_rejection_names_the_versions_age() -> None:
     last = LoginRecord("rejected", NOW - timedelta(minutes=5), "v1", NOW - timedelta(days=3))
 
     with pytest.raises(CredentialsRejectedEarlierError, match=r"version v1, saved 3 days ago"):
-        admit(Login("expiring"), MISSING, CredentialState("s", "v1", last), NOW, POLICY)
+        admit(Login("expiring"), CredentialState("s", "v1", last), NOW, POLICY)
 
 
 def test_a_new_version_lifts_the_rejection() -> None:
     rejected_v0 = state("rejected", version="v0")
 
-    assert admit(Login("expiring"), stored_with(60), rejected_v0, NOW, POLICY) is None
+    assert admit(Login("expiring"), rejected_v0, NOW, POLICY) is None
 
 
 def test_an_operators_retry_passes_a_rejection() -> None:
     retry = Login("retried", budgeted=False, lifts_rejection=True)
 
-    assert admit(retry, stored_with(60), state("rejected", ago=1), NOW, POLICY) is None
+    assert admit(retry, state("rejected", ago=1), NOW, POLICY) is None
 
 
 def test_a_budgeted_login_waits_for_the_last_failed_attempt_to_age() -> None:
     failed_recently = state("failed", ago=60)
 
-    assert admit(Login("expiring"), stored_with(60), failed_recently, NOW, POLICY) == Skip(
-        "rate_limited", 240
-    )
+    assert admit(Login("expiring"), failed_recently, NOW, POLICY) == Skip("rate_limited", 240)
 
 
-def test_a_budgeted_login_counts_from_the_newer_of_the_token_and_the_record() -> None:
-    token_written_recently = stored_with(30000, written_ago=30)
+def test_a_version_not_tried_yet_is_not_held_back_by_another_versions_failure() -> None:
+    failed_with_v0 = state("failed", version="v0", ago=1)
 
-    skip = admit(Login("forced"), token_written_recently, state("ok", ago=3600), NOW, POLICY)
+    assert admit(Login("expiring"), failed_with_v0, NOW, POLICY) is None
 
-    assert skip == Skip("rate_limited", 270)
+
+def test_a_login_that_left_a_fresh_token_holds_back_no_due_one() -> None:
+    assert admit(Login("expiring"), state("ok", ago=1), NOW, POLICY) is None
 
 
 def test_an_operators_login_ignores_the_budget() -> None:
     login = Login("forced", budgeted=False)
 
-    assert (
-        admit(login, stored_with(30000, written_ago=1), state("failed", ago=1), NOW, POLICY) is None
-    )
+    assert admit(login, state("failed", ago=1), NOW, POLICY) is None
 
 
 def test_a_secret_event_for_a_version_already_used_changes_nothing() -> None:
     login = Login("credentials_changed", budgeted=False, new_credentials=True)
 
-    assert admit(login, stored_with(30000), state("ok", version="v1"), NOW, POLICY) == Skip(
-        "credentials_unchanged"
-    )
+    assert admit(login, state("ok", version="v1"), NOW, POLICY) == Skip("credentials_unchanged")
 
 
 def test_a_secret_event_for_a_new_version_logs_in_whatever_the_budget() -> None:
     login = Login("credentials_changed", budgeted=False, new_credentials=True)
     just_used_v0 = state("ok", version="v0", ago=1)
 
-    assert admit(login, stored_with(30000, written_ago=1), just_used_v0, NOW, POLICY) is None
+    assert admit(login, just_used_v0, NOW, POLICY) is None
 
 
 def test_a_secret_event_for_a_version_tried_without_a_verdict_is_budgeted() -> None:
     login = Login("credentials_changed", budgeted=False, new_credentials=True)
 
-    skip = admit(login, stored_with(60), state("failed", version="v1", ago=10), NOW, POLICY)
+    skip = admit(login, state("failed", version="v1", ago=10), NOW, POLICY)
 
     assert skip == Skip("rate_limited", 290)
 

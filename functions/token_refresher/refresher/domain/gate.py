@@ -8,11 +8,13 @@ an operator) asks here first:
 1. **Rejected credentials are tried once.** While the secret's current version is one JOOR
    rejected, nothing logs in with it; a new version lifts that at once. Only an operator's
    deliberate retry tries the same version again.
-2. **A budget no caller can exceed.** A login that a non-operator causes (the schedule, a
-   report, a plain force, a repeated secret-change event) needs the account's last login to be
-   at least ``min_interval`` old: at most one such login per account per ``min_interval``,
-   whatever the callers send. A token JOOR rejects that soon after issuing it points at the
-   caller (a wrong endpoint, missing rights), not at the token.
+2. **A budget no caller can exceed.** A login a non-operator causes (the schedule, a report,
+   a plain force, a repeated secret-change event) waits ``min_interval`` after a login that
+   left no fresh token (JOOR unavailable, a token not stored) with the same credentials; a
+   force or report of a fresh token also waits until that token is ``min_interval`` old (a
+   token JOOR rejects that soon after issuing it points at the caller: a wrong endpoint,
+   missing rights). So non-operators cause at most one login per account per
+   ``min_interval``, whatever they send.
 3. **New credentials are used at once.** A secret change logs in with the new version right
    away, once: a fixed password gives a live token within seconds, and new credentials are
    proved the moment they are saved.
@@ -82,9 +84,7 @@ def first_look(
     return Login("expiring" if stored.exists else "missing", budgeted=budgeted)
 
 
-def admit(
-    login: Login, stored: StoredToken, state: CredentialState, now: datetime, policy: GatePolicy
-) -> Skip | None:
+def admit(login: Login, state: CredentialState, now: datetime, policy: GatePolicy) -> Skip | None:
     """With the credentials' metadata: None to log in now, or why not.
 
     Raises CredentialsRejectedEarlierError while JOOR's rejection of the current version
@@ -99,14 +99,11 @@ def admit(
             return Skip("credentials_unchanged")
         # Tried once without a verdict (JOOR was down): from now on, like any other login.
         login = replace(login, budgeted=True, new_credentials=False)
-    if login.budgeted:
-        last_login_at = max(
-            (t for t in (stored.last_modified, last.at if last else None) if t is not None),
-            default=None,
-        )
-        skip = _unless_recent(last_login_at, now, policy, None)
-        if skip is not None:
-            return skip
+    # The last login left no fresh token (JOOR unavailable, a token not stored): wait before
+    # the next. A login with another version says nothing of this one.
+    held_back = last is not None and last.result != "ok" and last.version == state.current_version
+    if login.budgeted and last is not None and held_back:
+        return _unless_recent(last.at, now, policy, None)
     return None
 
 

@@ -91,7 +91,7 @@ class TokenRefresher:
         before ``deadline``."""
         try:
             state = self._credentials.describe()
-            skip = admit(login, stored, state, self._clock.now(), self._policy)
+            skip = admit(login, state, self._clock.now(), self._policy)
             if skip is not None:
                 return self.skipped(stored, skip, forced=forced, credentials=state)
             return self.refresh(login, stored, state, deadline, forced=forced)
@@ -115,7 +115,7 @@ class TokenRefresher:
         if credentials.version and credentials.version != state.current_version:
             # The secret changed between its metadata and its value: ask again for this one.
             state = replace(state, current_version=credentials.version)
-            skip = admit(login, stored, state, self._clock.now(), self._policy)
+            skip = admit(login, state, self._clock.now(), self._policy)
             if skip is not None:
                 return self.skipped(stored, skip, forced=forced, credentials=state)
         attempts = _Attempts()
@@ -128,21 +128,34 @@ class TokenRefresher:
             if attempts.made:
                 self._remember(state, credentials, "failed", err)
             raise
-        # From here on JOOR accepted the credentials, whatever becomes of the token.
-        warnings = self._remember(state, credentials, "ok")
+        # JOOR accepted the credentials. What is remembered is whether a fresh token came of
+        # it: a token not stored, or one already due, lets the next run want another login.
+        warnings: list[str] = []
+        try:
+            if (
+                not forced
+                and stored.expires_at is not None
+                and token.expires_at < stored.expires_at
+            ):
+                # Only reachable when JOOR shortens lifetimes drastically.
+                raise InvalidTokenResponseError(
+                    f"JOOR issued a token expiring at {token.expires_at.isoformat()}, sooner than "
+                    f"the stored one ({stored.expires_at.isoformat()}); kept the stored token"
+                )
+            version = self._store.write(token)
+        except RefreshError as err:
+            self._remember(state, credentials, "failed", err)
+            raise
         if token.lifetime <= self._policy.window:
             warnings.append(
                 f"JOOR issued a token living {int(token.lifetime.total_seconds())} s, no longer "
                 f"than the refresh window ({int(self._policy.window.total_seconds())} s): every "
                 "run will refresh. Lower REFRESH_WINDOW_SECONDS."
             )
-        if not forced and stored.expires_at is not None and token.expires_at < stored.expires_at:
-            # Only reachable when JOOR shortens lifetimes drastically.
-            raise InvalidTokenResponseError(
-                f"JOOR issued a token expiring at {token.expires_at.isoformat()}, sooner than "
-                f"the stored one ({stored.expires_at.isoformat()}); kept the stored token"
-            )
-        version = self._store.write(token)
+            result = "failed"
+        else:
+            result = "ok"
+        warnings += self._remember(state, credentials, result)
         return RefreshOutcome(
             refreshed=True,
             forced=forced,
@@ -153,7 +166,7 @@ class TokenRefresher:
             reason=login.reason,
             joor_attempts=attempts.made,
             warnings=tuple(warnings),
-            credentials=replace(state, last_login=_record("ok", credentials, self._clock.now())),
+            credentials=replace(state, last_login=_record(result, credentials, self._clock.now())),
         )
 
     def skipped(
@@ -180,9 +193,10 @@ class TokenRefresher:
         result: str,
         error: RefreshError | None = None,
     ) -> list[str]:
-        """Record JOOR's answer on the secret, unless it is already what the secret says (a
-        routine refresh with unchanged credentials writes nothing). A record that cannot be
-        written becomes a warning, on ``error`` when there is one."""
+        """Record on the secret what came of the login: "rejected", "failed" (no fresh token
+        stored) or "ok". A routine refresh with credentials already known to work writes
+        nothing: its fresh token is the evidence. A record that cannot be written becomes a
+        warning, on ``error`` when there is one."""
         last = state.last_login
         if (
             result == "ok"
@@ -193,10 +207,10 @@ class TokenRefresher:
         try:
             self._credentials.record(_record(result, credentials, self._clock.now()))
         except LoginRecordError as problem:
-            warning = (
-                f"{problem}; the next run cannot know that JOOR answered "
-                f"{'with a rejection' if result == 'rejected' else result!r}"
+            said = {"rejected": "with a rejection", "ok": "with a token"}.get(
+                result, "without a token"
             )
+            warning = f"{problem}; the next run cannot know that JOOR answered {said}"
             if error is not None:
                 error.warnings = (*error.warnings, warning)
             return [warning]

@@ -204,7 +204,7 @@ class FleetRefresher:
         now = self._clock.now()
         decision = first_look(request, stored, now, self._policy)
         if isinstance(decision, Login) and account.credentials is not None:
-            return admit(decision, stored, account.credentials, now, self._policy) or decision
+            return admit(decision, account.credentials, now, self._policy) or decision
         return decision
 
     def _refresh_all(self, due: list[Due], forced: bool, deadline: Deadline) -> list[AccountResult]:
