@@ -78,7 +78,10 @@ class TokenRefresher:
         ):
             return IgnoredEvent(change.secret)
         deadline = Deadline(self._clock, time_limit)
-        stored = stored or self._store.read()
+        if stored is None:
+            # An operator's force replaces the token whatever it is: nothing to read first.
+            operator_force = request.force and request.operator and request.seen_version is None
+            stored = StoredToken(exists=False) if operator_force else self._store.read()
         decision = first_look(request, stored, self._clock.now(), self._policy)
         if isinstance(decision, Skip):
             return self.skipped(stored, decision, forced=request.force)
