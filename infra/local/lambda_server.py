@@ -497,9 +497,16 @@ class LambdaServer:
         """Where the stand-in for the stack's EventBridge rule takes events."""
         return f"{self.url}{RULE_PATH}"
 
+    def wait_for_rule_events(self, count: int, timeout: float = 10.0) -> bool:
+        """Wait until the rule has received ``count`` events in all and their runs ended."""
+        with self._cond:
+            arrived = self._cond.wait_for(lambda: len(self.rule_events) >= count, timeout)
+        return arrived and self.wait_idle(timeout)
+
     def _rule_delivery(self, event: Any, request_id: str) -> None:
         with self._cond:
             self.rule_events.append(event)
+            self._cond.notify_all()
         if self.rule_enabled:
             self._enqueue(event, request_id, self.function_arn)
 
