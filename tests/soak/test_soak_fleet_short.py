@@ -6,7 +6,13 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from refresher.domain.models import Account, Credentials, FleetOutcome, IssuedToken
+from refresher.domain.models import (
+    Account,
+    Credentials,
+    FleetOutcome,
+    IssuedToken,
+    RefreshRequest,
+)
 from refresher.domain.retry import RetryPolicy
 from refresher.service_layer.account import TokenRefresher
 from refresher.service_layer.fleet import FleetRefresher
@@ -19,11 +25,12 @@ from tools.soak.fakes import (
 )
 from tools.soak.fleet_simulation import (
     PATH,
+    POLICY,
+    SimulatedPool,
     TaskClock,
     capacity_check,
     fleet_report,
     simulate_fleet,
-    simulated_concurrency,
 )
 from tools.soak.simulation import INTERVAL, LAMBDA_TIMEOUT, WINDOW
 
@@ -98,29 +105,30 @@ def test_the_simulated_pool_keeps_the_bound_on_logins_in_flight() -> None:
             credentials=ThrottledSecrets(aws=aws),
             endpoint=SlowJoor(),
             clock=clock,
-            window=timedelta(seconds=WINDOW),
-            rejected_token_min_age=timedelta(minutes=5),
+            policy=POLICY,
             retry=RetryPolicy(rng=random.Random(1)),
         )
 
+    pools: list[SimulatedPool] = []
     fleet = FleetRefresher(
+        path=PATH,
         directory=ThrottledDirectory([Account(n, n, "https://joor") for n in names], aws=aws),
-        inventory=ThrottledInventory(stores, path=PATH, aws=aws),
+        inventory=ThrottledInventory(stores, aws=aws),
         refresher_for=refresher_for,
         store_for=lambda n: stores[n],
+        pool_for=lambda size: pools.append(SimulatedPool(clock, size)) or pools[-1],
         clock=clock,
-        window=timedelta(seconds=WINDOW),
-        rejected_token_min_age=timedelta(minutes=5),
+        policy=POLICY,
         interval=timedelta(seconds=INTERVAL),
         logins_in_flight=4,
         logins_per_second=1000,
     )
 
-    with simulated_concurrency(clock):
-        outcome = fleet.run(force=False, time_limit=58.0)
+    outcome = fleet.run(RefreshRequest(), time_limit=58.0)
 
     assert isinstance(outcome, FleetOutcome)
     assert outcome.count("refreshed") == 12
+    assert pools[0].most_in_flight == 4
     starts = sorted(round(t) for t in in_flight)
     assert starts == [0] * 4 + [10] * 4 + [20] * 4
     assert 30 <= clock.t < 31
