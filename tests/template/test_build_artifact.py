@@ -98,7 +98,7 @@ def test_compiled_extensions_match_the_arm64_architecture(artifact: Path) -> Non
 
 def test_artifact_ships_hash_checked_byte_code_for_python_3_13(artifact: Path) -> None:
     """Lambda cannot write .pyc files into /var/task: without them every cold start compiles."""
-    for module in ("app.py", "refresher/domain/service.py", "requests/sessions.py"):
+    for module in ("app.py", "refresher/service_layer/account.py", "requests/sessions.py"):
         source = artifact / module
         pyc = source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"
         assert pyc.is_file(), f"{pyc} missing: run make sam-build"

@@ -17,9 +17,11 @@ import pytest
 # properties are covered by test_template_contract.py on the translated template instead.
 MOTO_SKIPPED_TYPES = {
     "AWS::CloudWatch::Alarm",
+    "AWS::Lambda::Alias",
     "AWS::Lambda::EventInvokeConfig",
     "AWS::Scheduler::Schedule",
     "AWS::SNS::Subscription",
+    "AWS::SQS::QueuePolicy",
 }
 
 

@@ -100,6 +100,14 @@ def report_failure(
         _report_states(metrics, failure_states(error))
 
 
+def fleet_states(outcome: FleetOutcome) -> dict[str, int]:
+    """The state metrics a run over every account of a fleet reports: its counts."""
+    return {
+        CREDENTIALS_REJECTED: len(outcome.credentials_rejected),
+        REFRESH_FAILING: len(outcome.failing),
+    }
+
+
 def outcome_states(outcome: RefreshOutcome) -> dict[str, int]:
     """The state metrics one account's run knows after it ended without failing."""
     if outcome.refreshed:
@@ -161,13 +169,7 @@ def report_fleet(logger: Logger, metrics: Metrics, outcome: FleetOutcome) -> Non
         _count_reason(metrics, reason, count)
     # The fleet's least: the remaining-life alarm watches the account closest to expiry.
     report_seconds_left(metrics, outcome.least_seconds_left)
-    _report_states(
-        metrics,
-        {
-            CREDENTIALS_REJECTED: len(outcome.credentials_rejected),
-            REFRESH_FAILING: len(outcome.failing),
-        },
-    )
+    _report_states(metrics, fleet_states(outcome))
 
 
 def report_seconds_left(metrics: Metrics, seconds_left: float | None) -> None:
