@@ -24,7 +24,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -235,18 +235,18 @@ def stampede_after_revocation(stack: LocalStack) -> None:
     print(f"   time until all twenty had a working token: {result.seconds_to_all_working:.2f} s")
 
 
-def account_scenes(stack: LocalStack) -> None:
+def account_scenes(stack: LocalStack, configure: Callable[..., None] | None = None) -> None:
     """Scenes 1 to 9: one account's refreshes, the login budget and the login gate.
 
     The refresher's environment is ``stack.env()`` with a 1 s login budget, in this process
-    (``os.environ``) and in the Lambda stand-in, which runs the function for secret changes.
+    (through ``configure``, default: ``os.environ``) and in the Lambda stand-in, which runs the
+    function for secret changes.
     """
     # Deployed, the login budget is one consumer-caused login per 300 s; the demo's tokens
     # are seconds old, so here it is 1 s.
     short = {"REJECTED_TOKEN_MIN_AGE_SECONDS": "1"}
-    os.environ.update(stack.env(**short))
+    (configure or configure_process)(**stack.env(**short))
     stack.lambda_.configure(**short)
-    _reset_handler()
     print(f"   AWS (moto): {stack.moto.url}   JOOR /auth/: {stack.joor.url}")
     print(f"   secret: {os.environ['CREDENTIALS_SECRET_ID']} (made-up credentials)")
     print("   REJECTED_TOKEN_MIN_AGE_SECONDS=1 for the demo (deployed: 300)")
@@ -284,10 +284,13 @@ def account_scenes(stack: LocalStack) -> None:
     show_parameter(stack)
 
 
-def _reset_handler() -> None:
+def configure_process(**env: str) -> None:
+    """This process's refresher: the variables set, then a new execution environment."""
+    # Set before the first import of app: Powertools reads its settings when it is imported.
+    os.environ.update(env)
     import app
 
-    app._refresher = None  # settings and clients read again, as in a new execution environment
+    app._refresher = None
 
 
 def _stored_version(stack: LocalStack) -> int:

@@ -23,7 +23,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "functions" / "token_refresher"))
 
-from infra.local.demo import log_entries, masked, run_handler  # noqa: E402
+from infra.local.demo import (  # noqa: E402
+    configure_process,
+    log_entries,
+    masked,
+    run_handler,
+)
 from infra.local.fleet_accounts import FleetAccount, add_account, correct_password  # noqa: E402
 from infra.local.stack import LocalStack  # noqa: E402
 from refresher.adapters.tagged_secrets import PARAMETER_TAG  # noqa: E402
@@ -38,14 +43,6 @@ Configure = Callable[..., None]
 
 def parameter(brand: str) -> str:
     return f"{PATH}/{brand}/access-token"
-
-
-def _configure_process(**env: str) -> None:
-    """The demo's own process: set the variables, then start a new execution environment."""
-    import app
-
-    os.environ.update(env)
-    app._refresher = None
 
 
 def fleet_view(output: str) -> list[str]:
@@ -112,9 +109,7 @@ def show_parameters(stack: LocalStack, brands: list[str]) -> None:
             )
 
 
-def fleet_scenes(
-    stack: LocalStack, configure: Configure = _configure_process
-) -> list[FleetAccount]:
+def fleet_scenes(stack: LocalStack, configure: Configure = configure_process) -> list[FleetAccount]:
     """Scenes 13 to 17 of ``make demo``; returns the accounts made (their secrets, for tests).
 
     ``configure`` sets this process's refresher environment; the Lambda stand-in, which runs

@@ -37,9 +37,9 @@ def demo_stack(harness: Harness) -> Iterator[LocalStack]:
 
 
 def test_the_account_scenes_show_a_wrong_password_tried_once_and_a_fix_used_at_once(
-    demo_stack: LocalStack, capsys: pytest.CaptureFixture[str]
+    demo_stack: LocalStack, harness: Harness, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    account_scenes(demo_stack)
+    account_scenes(demo_stack, configure=harness.configure)
     output = capsys.readouterr().out
     WATCH.record("account demo output", output)
 

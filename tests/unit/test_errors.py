@@ -22,8 +22,8 @@ def test_a_rejection_keeps_joors_status_error_and_description_and_names_the_secr
     )
     assert str(error) == (
         "JOOR rejected the credentials in secret 'joor/s' (HTTP 401, invalid_grant: Invalid "
-        "user credentials). Not retried, since retrying rejected credentials can lock the JOOR "
-        "account; fix the secret, then force a refresh."
+        "user credentials). Not tried again, since repeated failed logins can lock the JOOR "
+        "account: save corrected credentials in the secret (the new version is tried at once)."
     )
 
 

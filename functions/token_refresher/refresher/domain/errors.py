@@ -93,8 +93,9 @@ class CredentialsRejectedError(RefreshError):
         if description:
             detail = f"{detail}: {description}"
         super().__init__(
-            f"JOOR rejected {source} (HTTP {status}, {detail}). Not retried, since retrying "
-            "rejected credentials can lock the JOOR account; fix the secret, then force a refresh."
+            f"JOOR rejected {source} (HTTP {status}, {detail}). Not tried again, since repeated "
+            "failed logins can lock the JOOR account: save corrected credentials in the secret "
+            "(the new version is tried at once)."
         )
 
 
