@@ -15,16 +15,13 @@ fleet (``demo_fleet.py``).
 from __future__ import annotations
 
 import base64
-import contextlib
-import hashlib
-import io
 import json
 import os
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,57 +29,14 @@ ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "tests" / "events"
 sys.path.insert(0, str(ROOT / "functions" / "token_refresher"))
 
-from infra.local.lambda_context import LocalLambdaContext  # noqa: E402
+from infra.local.demo_fleet import fleet_scenes  # noqa: E402
+from infra.local.demo_tools import (  # noqa: E402
+    configure_process,
+    masked,
+    operator_view,
+    run_handler,
+)
 from infra.local.stack import FUNCTION_NAME, PARAMETER_NAME, LocalStack  # noqa: E402
-
-
-def masked(token: str) -> str:
-    """Enough to tell two tokens apart, nothing to use one."""
-    return f"<{len(token)} chars, sha256 {hashlib.sha256(token.encode()).hexdigest()[:10]}>"
-
-
-def log_entries(output: str) -> Iterator[dict[str, Any] | str]:
-    """What a run printed, line by line: Powertools' JSON lines parsed, anything else as is."""
-    for raw in output.splitlines():
-        try:
-            yield json.loads(raw)
-        except ValueError:
-            yield raw
-
-
-def run_handler(event: Any, *, operator: bool = False) -> tuple[Any, Exception | None, str]:
-    """One invocation in this process: what the handler returned or raised, and what it printed.
-
-    ``operator``: invoked through the stack's operator alias, as an operator's tools do."""
-    import app
-
-    buffer = io.StringIO()
-    context = LocalLambdaContext()
-    if operator:
-        context.invoked_function_arn += ":operator"
-    # Powertools' logger holds the stdout it found at import: point it at the buffer too.
-    app.logger.registered_handler.setStream(buffer)  # type: ignore[attr-defined]
-    with contextlib.redirect_stdout(buffer):
-        try:
-            return app.lambda_handler(event, context), None, buffer.getvalue()
-        except Exception as error:  # noqa: BLE001 - the demo shows what Lambda would record
-            return None, error, buffer.getvalue()
-
-
-def operator_view(output: str) -> list[str]:
-    """Powertools' JSON lines, condensed: level and message, and the EMF metrics."""
-    lines = []
-    for entry in log_entries(output):
-        if isinstance(entry, str):
-            lines.append(entry)
-        elif "_aws" in entry:
-            names = [m["Name"] for d in entry["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
-            extra = f" Reason={entry['Reason']}" if "Reason" in entry else ""
-            values = ", ".join(f"{n}={entry[n][0]:g}" for n in names)
-            lines.append(f"metric  {values}{extra}")
-        else:
-            lines.append(f"log     {entry.get('level')}: {entry.get('message')}")
-    return lines
 
 
 def invoke(title: str, event: Any, *, operator: bool = False) -> None:
@@ -284,15 +238,6 @@ def account_scenes(stack: LocalStack, configure: Callable[..., None] | None = No
     show_parameter(stack)
 
 
-def configure_process(**env: str) -> None:
-    """This process's refresher: the variables set, then a new execution environment."""
-    # Set before the first import of app: Powertools reads its settings when it is imported.
-    os.environ.update(env)
-    import app
-
-    app._refresher = None
-
-
 def _stored_version(stack: LocalStack) -> int:
     with stack.moto.unrecorded():
         parameter = stack.client("ssm").get_parameter(Name=PARAMETER_NAME)["Parameter"]
@@ -310,8 +255,6 @@ def main() -> None:
 
         consumer_after_revocation(stack)
         stampede_after_revocation(stack)
-
-        from infra.local.demo_fleet import fleet_scenes
 
         fleet_scenes(stack)
     print("\nDone: moto server, the JOOR server and the Lambda stand-in are stopped.")

@@ -23,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "functions" / "token_refresher"))
 
-from infra.local.demo import (  # noqa: E402
+from infra.local.demo_tools import (  # noqa: E402
     configure_process,
     log_entries,
     masked,

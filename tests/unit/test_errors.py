@@ -86,3 +86,18 @@ def test_text_up_to_the_limit_is_kept_whole_and_longer_text_is_cut() -> None:
 def test_the_longest_secret_is_redacted_first_whatever_its_letters() -> None:
     # Alphabetically "zz" comes last; by length "azzz" goes first, leaving nothing of it.
     assert redact("key=azzz", ["zz", "azzz"]) == "key=[redacted]"
+
+
+def test_the_credential_reasons_are_those_of_the_errors_an_operator_fixes_in_the_secret() -> None:
+    from refresher.domain.errors import (
+        CredentialsRejectedEarlierError,
+        CredentialsRejectedError,
+        SecretMalformedError,
+    )
+    from refresher.domain.models import CREDENTIAL_REASONS
+
+    assert {
+        CredentialsRejectedError.reason,
+        CredentialsRejectedEarlierError.reason,
+        SecretMalformedError.reason,
+    } == CREDENTIAL_REASONS

@@ -25,13 +25,18 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from refresher.domain.errors import (
-    CREDENTIAL_REASONS,
     FleetRefreshError,
     InvalidEventError,
     RefreshError,
     UnknownAccountError,
 )
-from refresher.domain.models import AccountResult, FleetOutcome, IgnoredEvent, RefreshOutcome
+from refresher.domain.models import (
+    CREDENTIAL_REASONS,
+    AccountResult,
+    FleetOutcome,
+    IgnoredEvent,
+    RefreshOutcome,
+)
 
 CREDENTIALS_REJECTED = "CredentialsRejected"
 REFRESH_FAILING = "RefreshFailing"

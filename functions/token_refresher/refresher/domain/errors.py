@@ -14,13 +14,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from refresher.domain.models import FleetOutcome, LoginRecord
 
-# The failures an operator fixes in the secret (JOOR rejected what it holds, or it does not
-# hold credentials at all): what the credentials alarm counts. Every other failure is JOOR or
-# AWS not answering, or a bug: what the refresh-failing alarm counts.
-CREDENTIAL_REASONS = frozenset(
-    {"credentials_rejected", "credentials_rejected_earlier", "secret_malformed"}
-)
-
 # What an operator sends to retry rejected credentials, named in messages and the docs.
 RETRY_EVENT = '{"retry_rejected": true}'
 OPERATOR_ALIAS = "operator"

@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from refresher.domain.errors import CREDENTIAL_REASONS
+# The failures an operator fixes in the secret (JOOR rejected what it holds, or it does not
+# hold credentials at all), by their errors' reasons: what the credentials alarm counts. Every
+# other failure is JOOR or AWS not answering, or a bug: what the refresh-failing alarm counts.
+CREDENTIAL_REASONS = frozenset(
+    {"credentials_rejected", "credentials_rejected_earlier", "secret_malformed"}
+)
 
 
 @dataclass(frozen=True)
