@@ -14,7 +14,7 @@ import pytest
 
 from infra.local.joor_auth_server import Fault, JoorAuthServer
 from infra.local.moto_server import free_port
-from refresher.adapters.joor_auth import MAX_BODY_BYTES, USER_AGENT, JoorAuthEndpoint
+from refresher.adapters.joor_auth import USER_AGENT, JoorAuthEndpoint
 from refresher.domain.errors import (
     CredentialsRejectedError,
     EndpointUnavailableError,
@@ -24,6 +24,9 @@ from refresher.domain.errors import (
 from refresher.domain.models import Credentials
 from tests.tls import self_signed_certificate
 from tests.unit.fakes import START, FakeClock
+
+# The most of an answer the refresher reads: 64 KiB, far more than any token response.
+MAX_BODY_BYTES = 64 * 1024
 
 pytestmark = pytest.mark.integration
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback
+from pathlib import Path
 
 import pytest
 
@@ -61,6 +62,29 @@ def test_an_unexpected_error_from_outside_the_refresher_names_its_own_innermost_
 
     assert str(UnexpectedError.wrap(caught.value)) == (
         f"Unexpected KeyError at test_errors.py:{line}; the stored token is unchanged"
+    )
+
+
+def test_code_beside_the_function_folder_is_not_the_refreshers_own() -> None:
+    # In Lambda the function's folder is /var/task; beside it, under /var, lie the runtime's
+    # own packages (/var/lang, /var/runtime). An error raised in one of those, called from
+    # our code, must name our line: only the function's folder is ours.
+    from refresher.domain import errors
+
+    function_folder = Path(errors.__file__).resolve().parents[2]
+    beside = function_folder.parent / "lang" / "site-packages" / "library.py"
+    scope: dict[str, object] = {}
+    exec(compile("def call():\n    raise KeyError('x')\n", str(beside), "exec"), scope)  # noqa: S102
+
+    from refresher.composition import _once
+
+    with pytest.raises(KeyError) as caught:
+        _once(scope["call"])()  # type: ignore[arg-type]  # our code calls the library
+    frames = traceback.extract_tb(caught.value.__traceback__)
+    assert (Path(frames[-2].filename).name, frames[-1].filename) == ("composition.py", str(beside))
+
+    assert str(UnexpectedError.wrap(caught.value)) == (
+        f"Unexpected KeyError at composition.py:{frames[-2].lineno}; the stored token is unchanged"
     )
 
 

@@ -320,3 +320,25 @@ def test_seen_version_without_a_parameter_is_refused_in_a_fleet() -> None:
 
     with pytest.raises(InvalidEventError, match="needs 'parameter' in a fleet"):
         fleet.one(force=True, seen_version=3)
+
+
+def test_an_account_whose_joor_failed_and_whose_retry_no_longer_fits_is_failed_not_left() -> None:
+    # The wait before a retry ran over (a sleep is never exact): the retry no longer fits.
+    # JOOR was asked and failed, so the account failed; "left for the next run" is only for
+    # an account JOOR was never asked about.
+    fleet = Fleet([60.0])
+
+    class Oversleeping(type(fleet.clock)):  # type: ignore[misc]
+        def sleep(self, seconds: float) -> None:
+            super().sleep(seconds + 12.0)  # 14 s: after 1 s asked, less than 2 s left
+
+    fleet.clock.__class__ = Oversleeping
+    fleet.endpoint.script.append(transient("JOOR answered HTTP 429", retry_after=1.0))
+
+    with pytest.raises(FleetRefreshError) as caught:
+        fleet.run(time_limit=14.0)
+
+    outcome = caught.value.outcome
+    assert [(r.parameter, r.failure) for r in outcome.failed] == [(name(0), "joor_unavailable")]
+    assert outcome.count("left_for_next_run") == 0
+    assert fleet.endpoint.calls == 1

@@ -121,6 +121,7 @@ class SimulatedPool:
         self.clock = clock
         self.size = size
         self.most_in_flight = 0
+        self.started: list[float] = []  # when each job started, on the run's clock
         self._in_flight: list[tuple[float, int]] = []  # (ended at, start order)
         self._results: list[Any] = []
 
@@ -136,6 +137,7 @@ class SimulatedPool:
 
     def start(self, job: Callable[[], Any]) -> None:
         assert len(self._in_flight) < self.size, "started without room"
+        self.started.append(self.clock.t)
         self.clock.begin_task()
         try:
             self._results.append(job())
