@@ -1,14 +1,6 @@
 """What an invocation asks for: its payload, and whether it came through the operator alias.
 
-The payloads (docs/operations.md, "Events", is their one description):
-
-- a schedule's payload, or ``{}``: refresh if due;
-- ``{"force": true}``: refresh now (a consumer's is within the login budget; an operator's
-  is not); in a fleet ``"parameter"`` names the account;
-- ``{"force": true, "seen_version": N, "parameter": "..."}``: a consumer reports that JOOR
-  rejected version N;
-- ``{"retry_rejected": true}``: an operator retries credentials JOOR rejected;
-- Secrets Manager's ``Secret Label Updated`` event, exactly as EventBridge delivers it.
+docs/operations.md, "Events", is the one description of the payloads and what each does.
 """
 
 from __future__ import annotations
