@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from infra.local.joor_auth_server import Account, JoorAuthServer
 from infra.local.lambda_context import LocalLambdaContext
 from infra.local.lambda_server import LambdaServer
 from infra.local.stack import PARAMETER_NAME, REGION, LocalStack
@@ -127,25 +128,12 @@ class Harness:
         """A token JOOR issued, stored with ``seconds_left`` of life as an earlier run would
         have stored it: a login at the JOOR stand-in and the refresher's own store adapter,
         with nothing remembered on the secret (the earlier run is long past)."""
-        import requests
-
         from refresher.adapters.ssm_token_store import SsmTokenStore
         from refresher.domain.models import IssuedToken
 
-        account = self.stack.account
-        fields = {
-            "client_id": account.client_id,
-            "client_secret": account.client_secret,
-            "username": account.username,
-            "password": account.password,
-            "grant_type": "password",
-        }
-        answer = requests.post(
-            self.stack.joor.url, files={k: (None, v) for k, v in fields.items()}, timeout=10
-        )
-        answer.raise_for_status()
+        access_token = joor_login(self.stack.joor, self.stack.account)
         expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=seconds_left)
-        token = IssuedToken(answer.json()["access_token"], expires_at, timedelta(seconds=36000))
+        token = IssuedToken(access_token, expires_at, timedelta(seconds=36000))
         with self.stack.moto.unrecorded():
             SsmTokenStore(PARAMETER_NAME, self.ssm).write(token)
         WATCH.add_secrets(*self.stack.fixture_secrets())
@@ -169,6 +157,27 @@ class Harness:
     @property
     def joor_calls(self) -> int:
         return self.stack.joor.calls - self._joor_calls_before
+
+
+def joor_login(server: JoorAuthServer, account: Account | None = None, timeout: float = 10) -> str:
+    """POST /auth/ as the refresher does (multipart); returns the access token."""
+    import requests
+
+    account = account or next(iter(server.state.accounts.values()))
+    fields = {
+        "client_id": account.client_id,
+        "client_secret": account.client_secret,
+        "username": account.username,
+        "password": account.password,
+        "grant_type": "password",
+    }
+    response = requests.post(
+        server.url, files={k: (None, v) for k, v in fields.items()}, timeout=timeout
+    )
+    assert response.status_code == 200, response.status_code
+    token = str(response.json()["access_token"])
+    WATCH.add_secrets(token, str(response.json()["refresh_token"]))
+    return token
 
 
 @pytest.fixture

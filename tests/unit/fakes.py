@@ -200,11 +200,8 @@ class FakeDirectory:
         for account in self._listed():
             if account.parameter == parameter:
                 return account
-        refused = [r for r in self.refused if r.parameter == parameter]
-        detail = f"; refused: secret {refused[0].secret!r}: {refused[0].problem}" if refused else ""
-        raise UnknownAccountError(
-            f"No secret tagged for parameter {parameter!r} in this fleet{detail}"
-        )
+        refused = [(r.secret, r.problem) for r in self.refused if r.parameter == parameter]
+        raise UnknownAccountError.of(parameter, refused)
 
     def account_of(self, change: SecretChange) -> Account | None:
         self.calls += 1

@@ -66,11 +66,8 @@ class TaggedSecretsDirectory:
         for account in found.accounts:
             if account.parameter == parameter:
                 return account
-        refused = [r for r in found.refused if r.parameter == parameter]
-        detail = f"; refused: secret {refused[0].secret!r}: {refused[0].problem}" if refused else ""
-        raise UnknownAccountError(
-            f"No secret tagged for parameter {parameter!r} in this fleet{detail}"
-        )
+        refused = [(r.secret, r.problem) for r in found.refused if r.parameter == parameter]
+        raise UnknownAccountError.of(parameter, refused)
 
     def account_of(self, change: SecretChange) -> Account | None:
         """The changed secret's account: one listing call for a secret that is not ours."""

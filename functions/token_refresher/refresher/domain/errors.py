@@ -177,6 +177,12 @@ class UnknownAccountError(RefreshError):
 
     reason = "unknown_account"
 
+    @classmethod
+    def of(cls, parameter: str, refused: list[tuple[str, str]]) -> UnknownAccountError:
+        """For ``parameter``, naming the first of the (secret, problem) refusals that claim it."""
+        detail = f"; refused: secret {refused[0][0]!r}: {refused[0][1]}" if refused else ""
+        return cls(f"No secret tagged for parameter {parameter!r} in this fleet{detail}")
+
 
 class FleetRefreshError(RefreshError):
     """One or more accounts of a fleet run failed; the others had their chance."""
