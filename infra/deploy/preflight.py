@@ -25,9 +25,16 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ProxyConnectionError,
+)
 
-from infra.deploy.config import ConfigError, DeployConfig, load
+from infra.deploy.config import ConfigError, DeployConfig, load, no_region_message
+from infra.deploy.config import session as deploy_session
 from refresher.adapters.secrets_manager import parse_secret
 from refresher.adapters.ssm_token_store import DESCRIPTION_FORMAT
 from refresher.adapters.tagged_secrets import PARAMETER_TAG, TaggedSecretsDirectory
@@ -80,6 +87,16 @@ def _why(err: ClientError | BotoCoreError) -> str:
     return type(err).__name__
 
 
+def _unreachable(err: BotoCoreError) -> str:
+    """An endpoint that did not answer: the network, the Region or an endpoint setting, not
+    the credentials."""
+    endpoint = getattr(err, "kwargs", {}).get("endpoint_url", "AWS")
+    return (
+        f"cannot reach {endpoint} ({type(err).__name__}): check the network (VPN, proxy, "
+        "firewall), the Region's name, and AWS_ENDPOINT_URL if it is set, then run again"
+    )
+
+
 def _arn_region(arn: str) -> str:
     parts = arn.split(":")
     return parts[3] if len(parts) > 3 else ""
@@ -110,6 +127,8 @@ class Preflight:
     def credentials(self) -> Check:
         try:
             identity = self._client("sts").get_caller_identity()
+        except (EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError) as err:
+            return Check("network", False, _unreachable(err))
         except (ClientError, BotoCoreError) as err:
             return Check(
                 "credentials",
@@ -559,15 +578,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"FAIL  configuration: {err}")
         return 1
     try:
-        session = boto3.Session(
-            profile_name=args.profile or config.profile,
-            region_name=args.region or config.region,
-        )
+        session = deploy_session(config, args.region, args.profile)
     except BotoCoreError as err:
         print(f"FAIL  credentials: {_why(err)}")
         return 1
     if not session.region_name:
-        print("FAIL  region: none set: add region to samconfig.toml, set AWS_REGION, or --region")
+        print(f"FAIL  region: {no_region_message(config.environment)}")
         return 1
 
     print(f"preflight for stack {config.stack_name} ({config.environment}), {session.region_name}")

@@ -16,6 +16,9 @@ import logging
 import math
 import sys
 
+from botocore.exceptions import NoRegionError
+
+from refresher.aws_region import HOW_TO_SET
 from refresher.config import VARIABLES, Settings
 from refresher.domain.errors import RefreshError
 from refresher.domain.models import RefreshRequest
@@ -57,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         outcome = build_refresher(Settings.from_env()).run(request, time_limit=args.time_limit)
     except RefreshError as error:
         print(f"error ({error.reason}): {error}", file=sys.stderr)  # noqa: T201
+        return 1
+    except NoRegionError:
+        print(f"error (no_region): no AWS Region: {HOW_TO_SET}", file=sys.stderr)  # noqa: T201
         return 1
     for warning in getattr(outcome, "warnings", ()):
         print(f"warning: {warning}", file=sys.stderr)  # noqa: T201
