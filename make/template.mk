@@ -73,13 +73,14 @@ template-test: sam-build
 
 template-check: template-lint template-checkov template-test
 
-# The function writes the token only when it runs: invoke it once with force so the token
-# exists right after the deploy instead of at the first scheduled run. Not `sam remote
-# invoke`: it exits 0 when the function failed and retries a slow call, invoking it twice
-# (infra/deploy/invoke_refresher.py says why and how this differs).
+# First the checks that would make CloudFormation fail (names, the stack's state, Lambda
+# concurrency), then `sam deploy` (it asks before it changes anything: confirm_changeset in
+# samconfig.toml; SAM_DEPLOY_FLAGS=--no-confirm-changeset in CI), then one forced refresh
+# through the operator alias, only when a change set ran or there was nothing to change
+# (infra/deploy/deploy.py says how it tells; invoke_refresher.py why not `sam remote invoke`).
 deploy: sam-build $(VENV_STAMP)
-	$(SAM) deploy --config-env $(SAM_CONFIG_ENV) $(SAM_DEPLOY_FLAGS)
-	$(DEPLOY_PYTHON) -m infra.deploy.invoke_refresher --config-env $(SAM_CONFIG_ENV)
+	$(DEPLOY_PYTHON) -m infra.deploy.deploy --config-env $(SAM_CONFIG_ENV) --sam $(SAM_VENV)/bin/sam \
+		$(if $(SAM_DEPLOY_FLAGS),--sam-flags='$(SAM_DEPLOY_FLAGS)')
 
 deploy-guided: SAM_DEPLOY_FLAGS += --guided
 deploy-guided: deploy

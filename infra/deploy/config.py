@@ -39,6 +39,7 @@ class DeployConfig:
     parameters: dict[str, str] = field(default_factory=dict)
     # The template's parameter specifications (AllowedPattern, Default, ...), by name.
     parameter_specs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    template_file: Path = DEFAULT_TEMPLATE_FILE
 
 
 def parse_overrides(value: str | list[str] | None) -> dict[str, str]:
@@ -113,6 +114,7 @@ def load(
         profile=setting("profile"),
         parameters=parameters,
         parameter_specs=specs,
+        template_file=template_file,
     )
 
 
@@ -124,7 +126,9 @@ def no_region_message(environment: str) -> str:
     )
 
 
-def session(config: DeployConfig, region: str | None = None, profile: str | None = None) -> boto3.Session:
+def session(
+    config: DeployConfig, region: str | None = None, profile: str | None = None
+) -> boto3.Session:
     """The session a deploy tool works in: --region, then samconfig.toml's region, then the
     environment (AWS_REGION too, which botocore alone does not read), then the profile's."""
     return boto3.Session(

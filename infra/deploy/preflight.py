@@ -24,6 +24,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 import boto3
+import yaml
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
@@ -35,6 +36,7 @@ from botocore.exceptions import (
 
 from infra.deploy.config import ConfigError, DeployConfig, load, no_region_message
 from infra.deploy.config import session as deploy_session
+from infra.deploy.names import derived_names, load_template
 from refresher.adapters.secrets_manager import parse_secret
 from refresher.adapters.ssm_token_store import DESCRIPTION_FORMAT
 from refresher.adapters.tagged_secrets import PARAMETER_TAG, TaggedSecretsDirectory
@@ -56,6 +58,26 @@ FUNCTION_LOGICAL_ID = "TokenRefresherFunction"
 # stack's fleet, or a typo): a warning here, not a failure (refresher.adapters.tagged_secrets).
 # The most secrets one line names; the rest are counted.
 LISTED = 10
+
+# Stack states in which CloudFormation refuses an update, and the way out of each.
+STACK_STATE_FIXES = {
+    "ROLLBACK_COMPLETE": (
+        "its first deploy failed and rolled back, and such a stack cannot be updated: delete "
+        "it (aws cloudformation delete-stack --stack-name {name}), then deploy again"
+    ),
+    "ROLLBACK_FAILED": (
+        "its first deploy failed and so did the rollback: delete it (aws cloudformation "
+        "delete-stack --stack-name {name}; retain what cannot be deleted), then deploy again"
+    ),
+    "UPDATE_ROLLBACK_FAILED": (
+        "an update failed and so did its rollback: aws cloudformation "
+        "continue-update-rollback --stack-name {name}, then deploy again"
+    ),
+    "DELETE_FAILED": (
+        "a delete failed: delete it again (make delete, or aws cloudformation delete-stack "
+        "--stack-name {name}), then deploy"
+    ),
+}
 
 # What each customer managed key must let IAM policies grant, by template parameter.
 KEY_USES = {
@@ -141,14 +163,37 @@ class Preflight:
 
     def stack_name(self) -> Check:
         name = self.config.stack_name
-        if STACK_NAME.fullmatch(name):
-            return Check("stack name", True, f"{name!r} ({len(name)} of 128 characters)")
+        if not STACK_NAME.fullmatch(name):
+            return Check(
+                "stack name",
+                False,
+                f"{name!r} ({len(name)} characters) is not a CloudFormation stack name: start "
+                "with a letter, use only letters, digits and hyphens, at most 128 characters; "
+                f"change stack_name in samconfig.toml [{self.config.environment}]",
+            )
+        try:
+            template = load_template(self.config.template_file)
+        except (OSError, yaml.YAMLError) as err:
+            return Check("stack name", False, f"cannot read {self.config.template_file}: {err}")
+        names = derived_names(template, name, self.parameters)
+        too_long = [n for n in names if not n.fits]
+        if too_long:
+            longest = min(n.longest_stack_name for n in names)
+            return Check(
+                "stack name",
+                False,
+                f"{name!r} ({len(name)} characters) makes names longer than AWS allows: "
+                f"{_listed([n.describe() for n in too_long])}; CloudFormation would fail and "
+                f"roll back. Use a stack name of at most {longest} characters (stack_name in "
+                f"samconfig.toml [{self.config.environment}])",
+            )
+        tightest = min(names, key=lambda n: n.limit - n.length, default=None)
+        room = f"; tightest: {tightest.describe()}" if tightest else ""
         return Check(
             "stack name",
-            False,
-            f"{name!r} ({len(name)} characters) is not a CloudFormation stack name: start with "
-            "a letter, use only letters, digits and hyphens, at most 128 characters; change "
-            f"stack_name in samconfig.toml [{self.config.environment}]",
+            True,
+            f"{name!r} ({len(name)} of 128 characters), every name built from it within "
+            f"its limit{room}",
         )
 
     def region_matches_secret(self) -> Check:
@@ -167,6 +212,26 @@ class Preflight:
             f"{secret_region or '(unknown)'}: deploy to the secret's region (region in "
             "samconfig.toml, AWS_REGION or --region), or use a secret in this region",
         )
+
+    def stack_state(self) -> Check:
+        """A stack that CloudFormation will not update (a first deploy that rolled back) or
+        that is busy makes `sam deploy` fail: say so before it runs."""
+        name = self.config.stack_name
+        try:
+            stack = self._client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+        except ClientError as err:
+            if "does not exist" in str(err.response.get("Error", {}).get("Message", "")):
+                return Check("stack", True, f"{name} does not exist yet; the deploy creates it")
+            return Check("stack", False, f"cannot describe the stack {name} ({_why(err)})")
+        except BotoCoreError as err:
+            return Check("stack", False, f"cannot describe the stack {name} ({_why(err)})")
+        status = str(stack.get("StackStatus", ""))
+        fix = STACK_STATE_FIXES.get(status)
+        if fix is None and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+            fix = "another operation is running on it: wait until it ends, then deploy again"
+        if fix:
+            return Check("stack", False, f"{name} is {status}: {fix.format(name=name)}")
+        return Check("stack", True, f"{name} is {status}")
 
     def concurrency(self) -> Check:
         if self.parameters.get("ReserveConcurrency", "true") != "true":
@@ -500,11 +565,25 @@ class Preflight:
             )
         return Check(name, True, f"{arn} is enabled and its policy lets IAM grant its use")
 
+    def before_deploy(self) -> list[Check]:
+        """The checks whose failure would make CloudFormation fail the deploy (and roll a new
+        stack back): `make deploy` runs these before `sam deploy`."""
+        first = self.credentials()
+        if not first.ok:
+            return [first]
+        return [first, self.stack_name(), self.stack_state(), self.concurrency()]
+
     def run(self) -> list[Check]:
         first = self.credentials()
         if not first.ok:
             return [first]
-        checks = [first, self.stack_name(), self.region_matches_secret(), self.concurrency()]
+        checks = [
+            first,
+            self.stack_name(),
+            self.stack_state(),
+            self.region_matches_secret(),
+            self.concurrency(),
+        ]
         # A fleet without a named account: its tagged secrets replace the one secret.
         named = self.named_account or not self.fleet_path
         if self.fleet_path:
@@ -587,7 +666,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
     print(f"preflight for stack {config.stack_name} ({config.environment}), {session.region_name}")
-    checks = Preflight(config, session).run()
+    return 1 if report(Preflight(config, session).run()) else 0
+
+
+def report(checks: Sequence[Check]) -> int:
+    """Print one line per check and the count; how many failed."""
     for check in checks:
         print(check.line())
     failed = sum(not check.ok for check in checks)
@@ -595,7 +678,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"{len(checks) - failed} ok, {failed} failed" + (f", {warned} to look at" if warned else "")
     )
-    return 1 if failed else 0
+    return failed
 
 
 if __name__ == "__main__":
