@@ -20,7 +20,6 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import Any
 
 import boto3
@@ -36,6 +35,7 @@ from botocore.exceptions import (
 
 from infra.deploy.config import ConfigError, DeployConfig, load, no_region_message
 from infra.deploy.config import session as deploy_session
+from infra.deploy.key_policy import Request, allows
 from infra.deploy.names import derived_names, load_template
 from refresher.adapters.secrets_manager import parse_secret
 from refresher.adapters.ssm_token_store import DESCRIPTION_FORMAT
@@ -43,6 +43,7 @@ from refresher.adapters.tagged_secrets import PARAMETER_TAG, TaggedSecretsDirect
 from refresher.config import AUTH_URLS
 from refresher.domain.errors import AccountDiscoveryError, SecretMalformedError
 from refresher.domain.models import Account, Refusal
+from refresher.domain.names import is_under
 
 # Lambda keeps this many concurrent executions unreserved in every account ("You can reserve
 # up to the Unreserved account concurrency value minus 100", Lambda developer guide,
@@ -143,6 +144,7 @@ class Preflight:
         client_config = Config(retries={"mode": "standard", "max_attempts": 3})
         self._client: Callable[[str], Any] = lambda name: session.client(name, config=client_config)
         self.account = ""
+        self.claimed_secrets: list[str] = []  # a fleet's, once fleet_secrets() has listed them
 
     # --- the checks, in the order they print ---------------------------------------------
 
@@ -402,6 +404,7 @@ class Preflight:
                 )
             ]
         claimed = [a for a in discovery.accounts if a is not configured]
+        self.claimed_secrets = [a.secret_id for a in claimed]
         elsewhere = [r for r in discovery.refused if r.elsewhere]
         refused = [r for r in discovery.refused if r not in elsewhere]
         checks = [self._claims(path, claimed)]
@@ -517,6 +520,64 @@ class Preflight:
             f"{path}/ holds {len(ours)} token(s) this tool wrote and no other secure value",
         )
 
+    def named_parameter_in_path(self) -> Check:
+        """A fleet's named account writes under the path: the role may write nowhere else."""
+        name = self.parameters.get("TokenParameterName", "")
+        path = self.fleet_path
+        if is_under(path, name):
+            return Check("named parameter", True, f"{name} lies under {path}/, as the fleet's do")
+        return Check(
+            "named parameter",
+            False,
+            f"TokenParameterName {name} is not under TokenParameterPath {path}/: in a fleet "
+            "the function may write only under the path, so every run would fail for this "
+            f"account. Name a parameter under {path}/ (e.g. {path}{name}), or leave "
+            "CredentialsSecretArn empty and tag the secret like the fleet's",
+        )
+
+    def secret_keys(self, secrets: Sequence[str]) -> Check:
+        """Each secret encrypted with a key the function may use: aws/secretsmanager, or the
+        one customer managed key the stack grants (SecretKmsKeyArn)."""
+        granted = self.parameters.get("SecretKmsKeyArn", "")
+        sm = self._client("secretsmanager")
+        kms = self._client("kms")
+        keys: dict[str, str | None] = {}  # KmsKeyId as the secret names it => CMK ARN, or None
+        wrong, unknown = [], []
+        for secret in secrets:
+            try:
+                key_id = sm.describe_secret(SecretId=secret).get("KmsKeyId")
+                if key_id and key_id not in keys:
+                    metadata = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+                    managed_by_aws = metadata.get("KeyManager") == "AWS"
+                    keys[key_id] = None if managed_by_aws else str(metadata["Arn"])
+            except (ClientError, BotoCoreError) as err:
+                unknown.append(f"{_secret_name(secret)} ({_why(err)})")
+                continue
+            key = keys.get(key_id) if key_id else None
+            if key is not None and key != granted:
+                wrong.append(f"{_secret_name(secret)}: {key}")
+        if wrong:
+            grant = f"SecretKmsKeyArn={granted}" if granted else "no SecretKmsKeyArn"
+            return Check(
+                "secret keys",
+                False,
+                f"{len(wrong)} secret(s) are encrypted with a customer managed key the stack "
+                f"does not grant ({grant}), so the function could not decrypt them: "
+                f"{_listed(wrong)}. Set SecretKmsKeyArn to that key (one key serves every "
+                "secret of the stack), or re-encrypt: aws secretsmanager update-secret "
+                "--secret-id NAME --kms-key-id KEY",
+            )
+        if unknown:
+            return Check(
+                "secret keys",
+                True,
+                f"cannot tell which key encrypts {_listed(unknown)} (needs "
+                "secretsmanager:DescribeSecret and kms:DescribeKey)",
+                warning=True,
+            )
+        used = f"aws/secretsmanager or {granted}" if granted else "aws/secretsmanager"
+        return Check("secret keys", True, f"all {len(secrets)} encrypted with {used}")
+
     def kms_keys(self) -> list[Check]:
         return [
             self._kms_key(parameter, uses)
@@ -549,21 +610,50 @@ class Preflight:
         except (ClientError, BotoCoreError) as err:
             return Check(
                 name,
-                False,
-                f"cannot read the key policy of {arn} ({_why(err)}); check yourself that it "
-                "has the statement that enables IAM policies (README, KMS keys)",
+                True,
+                f"{arn} is enabled, but its key policy could not be read ({_why(err)}; reading "
+                "it needs kms:GetKeyPolicy): check yourself that it lets IAM policies of the "
+                "account use the key (docs/operations.md, Customer managed KMS keys)",
+                warning=True,
             )
-        key_account = arn.split(":")[4]
-        missing = [use for use in uses if not _delegates(policy, key_account, use)]
+        partition, key_account = arn.split(":")[1], arn.split(":")[4]
+        request = self._key_request(parameter, partition, key_account)
+        verdicts = {use: allows(policy, arn, use, request) for use in uses}
+        missing = [use for use, verdict in verdicts.items() if verdict.allowed is False]
         if missing:
             return Check(
                 name,
                 False,
                 f"the key policy of {arn} does not let IAM policies grant {', '.join(missing)}, "
                 "so the stack's grants would do nothing: add the statement that allows the "
-                f"account root (arn:aws:iam::{key_account}:root) kms:* (README, KMS keys)",
+                f"account root (arn:{partition}:iam::{key_account}:root) kms:* "
+                "(docs/operations.md, Customer managed KMS keys)",
+            )
+        unsure = {verdict.reason for verdict in verdicts.values() if verdict.allowed is None}
+        if unsure:
+            return Check(
+                name,
+                True,
+                f"{arn} is enabled; whether its policy lets the function use it depends on "
+                f"conditions preflight cannot judge ({'; '.join(sorted(unsure))}): check "
+                f"that they hold for requests through {request.via_service} in {self.region}",
+                warning=True,
             )
         return Check(name, True, f"{arn} is enabled and its policy lets IAM grant its use")
+
+    def _key_request(self, parameter: str, partition: str, account: str) -> Request:
+        """The function's requests with this key, as far as a key policy can ask."""
+        named = self.named_account and not self.fleet_path
+        if parameter == "TokenKmsKeyArn":
+            context = {}
+            if named:
+                name = self.parameters.get("TokenParameterName", "")
+                context["PARAMETER_ARN"] = (
+                    f"arn:{partition}:ssm:{self.region}:{account}:parameter{name}"
+                )
+            return Request(self.account or account, self.region, "ssm", context)
+        context = {"SecretARN": self.parameters["CredentialsSecretArn"]} if named else {}
+        return Request(self.account or account, self.region, "secretsmanager", context)
 
     def before_deploy(self) -> list[Check]:
         """The checks whose failure would make CloudFormation fail the deploy (and roll a new
@@ -588,10 +678,19 @@ class Preflight:
         named = self.named_account or not self.fleet_path
         if self.fleet_path:
             checks += self.fleet_secrets()
+        readable = []
         if named:
-            checks += [self.secret(), self.token_parameter()]
+            secret = self.secret()
+            checks += [secret, self.token_parameter()]
+            if secret.ok and self.named_account:
+                readable.append(self.parameters["CredentialsSecretArn"])
         if self.fleet_path:
             checks.append(self.token_path())
+            if self.named_account:
+                checks.append(self.named_parameter_in_path())
+        secrets = readable + self.claimed_secrets
+        if secrets:
+            checks.append(self.secret_keys(secrets))
         return checks + self.kms_keys()
 
 
@@ -601,28 +700,6 @@ def _refusal(refusal: Refusal) -> str:
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
-
-
-def _delegates(policy: dict[str, Any], account: str, action: str) -> bool:
-    """Whether a key policy lets IAM policies of `account` allow `action` (the root statement).
-
-    KMS: "Unless the key policy explicitly allows it, you cannot use IAM policies to allow
-    access to a KMS key" (Key policies in AWS KMS); the default key policy's first statement
-    allows the account principal kms:* on "*", which is what enables IAM policies. A statement
-    with conditions is not counted: whether it applies depends on the request.
-    """
-    roots = {account, f"arn:aws:iam::{account}:root"}
-    for statement in _as_list(policy.get("Statement", [])):
-        if statement.get("Effect") != "Allow" or "Condition" in statement:
-            continue
-        principal = statement.get("Principal", {})
-        principals = _as_list(principal.get("AWS", [])) if isinstance(principal, dict) else []
-        if not roots & {str(p).replace("arn:aws-cn:", "arn:aws:") for p in principals}:
-            continue
-        actions = _as_list(statement.get("Action", []))
-        if any(fnmatchcase(action.lower(), str(a).lower()) for a in actions):
-            return True
-    return False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
