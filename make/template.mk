@@ -26,7 +26,7 @@ SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 CFN_LINT := $(SAM_VENV)/bin/cfn-lint
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: template-venvs template-lint template-checkov template-test template-check sam-build deploy deploy-guided preflight
+.PHONY: template-venvs template-lint template-checkov template-test template-check sam-build deploy deploy-guided preflight status logs delete
 
 # The SAM CLI pins its own boto3, and checkov its own dependencies: each gets its own venv,
 # rebuilt when its pinned requirements change.
@@ -90,3 +90,19 @@ deploy-guided: deploy
 preflight: $(VENV_STAMP)
 	$(DEPLOY_PYTHON) -m infra.deploy.preflight --config-env $(SAM_CONFIG_ENV) \
 		$(if $(PREFLIGHT_OVERRIDES),--parameter-overrides '$(PREFLIGHT_OVERRIDES)')
+
+# Every token the stack keeps: life left, written when, state (metadata only; exit 1 when one
+# has less life than the guarantee). STATUS_FLAGS=--json for scripts.
+STATUS_FLAGS ?=
+status: $(VENV_STAMP)
+	$(DEPLOY_PYTHON) -m infra.deploy.status --config-env $(SAM_CONFIG_ENV) $(STATUS_FLAGS)
+
+# Follow the function's logs through the project's SAM CLI.
+logs: $(SAM_VENV)/.installed $(VENV_STAMP)
+	$(DEPLOY_PYTHON) -m infra.deploy.logs --config-env $(SAM_CONFIG_ENV) --sam $(SAM_VENV)/bin/sam
+
+# The stack, then (after one confirmation that lists them) the token parameters the function
+# created and the layer versions the template retains. DELETE_FLAGS=--yes for scripts.
+DELETE_FLAGS ?=
+delete: $(SAM_VENV)/.installed $(VENV_STAMP)
+	$(DEPLOY_PYTHON) -m infra.deploy.delete --config-env $(SAM_CONFIG_ENV) --sam $(SAM_VENV)/bin/sam $(DELETE_FLAGS)

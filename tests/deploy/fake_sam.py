@@ -5,7 +5,8 @@ creates a change set and waits for it; an empty one FAILs with "didn't contain c
 reported as "No changes to deploy" (exit 0 with fail_on_empty_changeset = false); with
 confirm_changeset it asks, and on "n" returns, exit 0, leaving the change set AVAILABLE;
 otherwise it executes the change set. FAKE_SAM_MODE picks what happens: "execute", "decline"
-(asks, reads the answer, returns) or "fail" (exit 1 after creating nothing). Every call is
+(asks, reads the answer, returns) or "fail" (exit 1 after creating nothing). `sam delete`
+deletes the stack (or fails alike). Every call is
 appended to FAKE_SAM_LOG as one JSON line of its arguments.
 """
 
@@ -95,5 +96,18 @@ def main(args: list[str]) -> int:
     return 0
 
 
+def delete(args: list[str]) -> int:
+    """`sam delete --stack-name S --region R --no-prompts`: the stack goes (moto deletes it at
+    once; CloudFormation's DELETE_COMPLETE, which the SAM CLI waits for)."""
+    with Path(os.environ["FAKE_SAM_LOG"]).open("a", encoding="utf-8") as log:
+        log.write(json.dumps(["delete", *args]) + "\n")
+    if os.environ.get("FAKE_SAM_MODE") == "fail":
+        return 1
+    cloudformation = boto3.client("cloudformation", region_name=_option(args, "--region"))
+    cloudformation.delete_stack(StackName=_option(args, "--stack-name") or "")
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[2:] if sys.argv[1:2] == ["deploy"] else sys.argv[1:]))
+    command, rest = sys.argv[1], sys.argv[2:]
+    sys.exit(delete(rest) if command == "delete" else main(rest))

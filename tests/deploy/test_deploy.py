@@ -8,11 +8,8 @@ in each case; Lambda's Invoke is the local stand-in (infra/local/lambda_server.p
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,37 +21,12 @@ import pytest
 
 from infra.deploy import deploy
 from infra.local.lambda_server import LambdaServer
-from tests.deploy.conftest import REGION, LocalAws, account_settings
+from tests.deploy.conftest import REGION, LocalAws, account_settings, sam_calls
 from tests.leakwatch import WATCH
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_NAME = "joor-token-refresher-fn"
 SUMMARY = {"result": "refreshed", "reason": "forced", "version": 1}
-
-
-@pytest.fixture
-def sam(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An executable `sam` that runs fake_sam.py; its calls are logged to sam-calls.jsonl."""
-    script = tmp_path / "sam"
-    script.write_text(
-        f'#!/bin/sh\nexec {sys.executable} {REPO_ROOT / "tests" / "deploy" / "fake_sam.py"} "$@"\n',
-        encoding="utf-8",
-    )
-    script.chmod(0o755)
-    monkeypatch.setenv("FAKE_SAM_LOG", str(tmp_path / "sam-calls.jsonl"))
-    monkeypatch.setenv("FAKE_SAM_FUNCTION", FUNCTION_NAME)
-    monkeypatch.setenv(
-        "PYTHONPATH",
-        os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "functions" / "token_refresher")]),
-    )
-    return script
-
-
-def sam_calls(sam: Path) -> list[list[str]]:
-    log = sam.parent / "sam-calls.jsonl"
-    if not log.exists():
-        return []
-    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
 
 
 @dataclass
@@ -71,6 +43,7 @@ class Invoked:
 
 @pytest.fixture
 def lambda_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoked]:
+    monkeypatch.setenv("FAKE_SAM_FUNCTION", FUNCTION_NAME)
     arns: list[str] = []
 
     def handler(_event: Any, context: Any) -> Any:

@@ -26,9 +26,15 @@ from refresher.timing import JOOR_WORST_SECONDS
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["status"]:
+        from refresher.status import main as status
+
+        return status(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m refresher",
-        description="Refresh the JOOR token in SSM Parameter Store if it is close to expiry.",
+        description="Refresh the JOOR token in SSM Parameter Store if it is close to expiry. "
+        "`python -m refresher status` shows every token's life instead (metadata only).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="environment variables (the same as the Lambda function's):\n"
         + "\n".join(f"  {name:<31} {meaning}" for name, meaning in VARIABLES),
