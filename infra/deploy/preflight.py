@@ -439,7 +439,7 @@ class Preflight:
                 "fleet secrets",
                 True,
                 f"no secret is tagged {PARAMETER_TAG} with a parameter under {path}/ yet: the "
-                "function keeps no token until one is (README, Several JOOR accounts)",
+                "function keeps no token until one is (README, 'Several JOOR accounts (a fleet)')",
                 warning=True,
             )
         return Check(
