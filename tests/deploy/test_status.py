@@ -102,7 +102,7 @@ def test_a_fresh_token_shows_its_life_version_and_secret_and_exits_0(
     line = row(output, PARAMETER)
     assert line.split()[1:5] == ["1", "9", "h", "29"]  # version, then 9 h 29 min left
     assert " fresh " in line
-    assert line.endswith(named)
+    assert line.endswith(f" {SECRET}")  # the name, not the ARN
     assert output.rstrip().endswith("no value read, nothing decrypted")
     assert "1 token(s) kept, 0 below the guarantee" in output
 

@@ -236,7 +236,7 @@ def render(report: Report) -> str:
                 _duration(token.seconds_left),
                 "-" if token.written_at is None else f"{token.written_at:%Y-%m-%d %H:%M}",
                 token.state + (" (below the guarantee)" if token.below_guarantee else ""),
-                token.secret or "(no secret claims it)",
+                _secret_name(token.secret) if token.secret else "(no secret claims it)",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -258,6 +258,13 @@ def render(report: Report) -> str:
         "value read, nothing decrypted"
     )
     return "\n".join(lines)
+
+
+def _secret_name(secret: str) -> str:
+    """A secret's name from its ARN (without the six-character suffix); a name as it is."""
+    if ":secret:" not in secret:
+        return secret
+    return secret.split(":secret:", 1)[1].rsplit("-", 1)[0]
 
 
 def _duration(seconds: float | None) -> str:
