@@ -129,8 +129,9 @@ def sam_command(
     command = [sam, "deploy", "--config-env", config.environment]
     if config_file != DEFAULT_CONFIG_FILE:
         command += ["--config-file", str(config_file.resolve())]
-    if not config.region and "--region" not in flags:
-        # The Region came from the environment (AWS_REGION, say): give SAM the same one.
+    if "--region" not in flags:
+        # The Region the checks ran in, wherever it came from: the SAM CLI itself reads
+        # samconfig.toml and AWS_DEFAULT_REGION but not AWS_REGION.
         command += ["--region", region]
     return command + list(flags)
 
