@@ -6,7 +6,9 @@ limit, and the stack rolls back. So the limits below are checked twice: by the t
 tests with the longest stack name CloudFormation accepts (every name must fit), and by
 `make preflight` (and so `make deploy`) with the stack name about to be deployed.
 
-Each limit is the one the service's API reference states for that field:
+Each limit is the one the service's API reference states for that field (tests/template/
+test_name_limits.py checks none is looser than botocore's service model, where the model
+states one; for LayerName the model says 2048, the API reference 140, and 140 is kept):
 - AWS::SNS::Topic DisplayName: 100 ("maximum 100 characters", SNS SetTopicAttributes,
   CreateTopic attributes); TopicName: 256 (SNS CreateTopic).
 - AWS::CloudWatch::Alarm AlarmName: 255; AlarmDescription: 1024 (CloudWatch PutMetricAlarm).
