@@ -226,6 +226,14 @@ class VersionedSecret(ThrottledSecrets):
     of its own (long enough for the leak scan to look for them)."""
 
     name: str = field(kw_only=True, default="joor/soak/api-credentials")
+    lost_records: int = 0  # records of JOOR's answer that AWS throttling kept from the secret
+
+    def record(self, record: LoginRecord) -> None:
+        try:
+            super().record(record)
+        except LoginRecordError:
+            self.lost_records += 1
+            raise
 
     def save(self, version: str) -> None:
         """A new value saved: AWSCURRENT moves to ``version``."""

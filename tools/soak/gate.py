@@ -27,10 +27,12 @@ every interval, plus what the story adds, each as the event its sender sends.
 from __future__ import annotations
 
 import bisect
+import math
 import random
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from refresher.config import DEFAULT_REJECTED_TOKEN_MIN_AGE_SECONDS
 from tools.soak.fakes import START, Outage
@@ -60,6 +62,9 @@ class WrongPassword:
     refused_runs: int  # runs that failed at once with "credentials_rejected_earlier"
     live_after_fix: float | None  # seconds from the save to a valid token stored
     runs: int
+    lost_records: int  # records of JOOR's answer AWS throttling kept from the secret
+    output: str = field(repr=False, compare=False)  # everything the handler printed
+    secrets: tuple[str, ...] = field(repr=False, compare=False)  # what it must never print
 
 
 def wrong_password(
@@ -72,6 +77,7 @@ def wrong_password(
     every: float = 10.0,
     gate: bool = True,
     aws_throttle: float = 0.1,
+    keep_output: bool = True,
 ) -> WrongPassword:
     if consumers not in CONSUMERS:
         raise ValueError(f"consumers must be one of {CONSUMERS}, got {consumers!r}")
@@ -109,6 +115,9 @@ def wrong_password(
         ),
         live_after_fix=written_after[0] - fixed if written_after else None,
         runs=len(timeline.invocations("schedule")),
+        lost_records=account.secret.lost_records,
+        output=world.function.output() if keep_output else "",
+        secrets=tuple(account.secret_values()),
     )
 
 
@@ -151,8 +160,12 @@ def _consumers(
 def wrong_password_section(seed: int, days: int, *, every: float = 10.0) -> str:
     rows = []
     for consumers in CONSUMERS:
-        with_gate = wrong_password(seed, days=days, consumers=consumers, every=every)
-        before = wrong_password(seed, days=days, consumers=consumers, every=every, gate=False)
+        with_gate = wrong_password(
+            seed, days=days, consumers=consumers, every=every, keep_output=False
+        )
+        before = wrong_password(
+            seed, days=days, consumers=consumers, every=every, gate=False, keep_output=False
+        )
         rows.append((consumers, with_gate, before))
     first = rows[0][1]
     wrong = first.fixed - first.changed
@@ -206,6 +219,9 @@ class Storm:
     most_during_outage: int  # the same, while JOOR was down (0 without an outage)
     rate_limited: int  # answers that said when a login may be asked for
     events: int
+    lost_records: int  # records of JOOR's answer AWS throttling kept from the secret
+    output: str = field(repr=False, compare=False)
+    secrets: tuple[str, ...] = field(repr=False, compare=False)
 
 
 def storm(
@@ -216,6 +232,7 @@ def storm(
     kind: str = "force",
     outage: tuple[float, float] | None = None,
     aws_throttle: float = 0.1,
+    keep_output: bool = True,
 ) -> Storm:
     """``per_hour`` events an hour for ``hours``, from the second hour on (the first run has
     stored a token by then). ``outage``: JOOR down from/to these hours of the storm."""
@@ -251,7 +268,7 @@ def storm(
     in_storm = [t for t in exchanges if begin <= t < end]
     per_hour_logins = Counter(int((t - begin) // HOUR) for t in in_storm)
     per_hour_requests = Counter(int((t - begin) // HOUR) for t in joor.requests if begin <= t < end)
-    slots = range(int(hours))
+    slots = range(math.ceil(hours))
     during = [t for t in in_storm if down and down[0] <= t < down[1]]
     return Storm(
         kind=kind,
@@ -266,6 +283,9 @@ def storm(
             1 for i in invocations if i.result and i.result.get("reason") == "rate_limited"
         ),
         events=len(invocations),
+        lost_records=world.account.secret.lost_records,
+        output=world.function.output() if keep_output else "",
+        secrets=tuple(world.account.secret_values()),
     )
 
 
@@ -293,20 +313,14 @@ def _most_within(times: list[float], span: float) -> int:
 
 
 def storm_section(seed: int, *, hours: float = 24.0, per_hour: int = 1000) -> str:
+    def run(**options: Any) -> Storm:
+        return storm(seed, per_hour=per_hour, keep_output=False, **{"hours": hours, **options})
+
     runs = [
-        ("plain forces", storm(seed, hours=hours, per_hour=per_hour)),
-        (
-            "reports of the version just read",
-            storm(seed, hours=hours, per_hour=per_hour, kind="report"),
-        ),
-        (
-            "plain forces, JOOR down 6 h of them",
-            storm(seed, hours=hours, per_hour=per_hour, outage=(6.0, 12.0)),
-        ),
-        (
-            "the same through the operator alias (no budget)",
-            storm(seed, hours=1.0, per_hour=per_hour, kind="operator"),
-        ),
+        ("plain forces", run()),
+        ("reports of the version just read", run(kind="report")),
+        ("plain forces, JOOR down 6 h of them", run(outage=(6.0, 12.0))),
+        ("the same through the operator alias (no budget)", run(hours=1.0, kind="operator")),
     ]
     lines = [
         f"One account, seed {seed}: a holder of the requester policy sends {per_hour} events an "
