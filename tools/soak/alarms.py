@@ -214,10 +214,6 @@ class Replay:
         index = bisect.bisect_right([x.at for x in self.transitions], t)
         return self.transitions[index - 1].new if index else INSUFFICIENT_DATA
 
-    def after(self, t: float) -> list[Transition]:
-        """The changes of state from ``t`` on."""
-        return [x for x in self.transitions if x.at >= t]
-
     def time_in(self, state: str) -> float:
         """Seconds spent in ``state`` between creation and ``until``."""
         total, since, current = 0.0, self.created, INSUFFICIENT_DATA

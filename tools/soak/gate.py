@@ -157,16 +157,26 @@ def _consumers(
     timeline.at(changed, report)
 
 
-def wrong_password_section(seed: int, days: int, *, every: float = 10.0) -> str:
+def wrong_password_section(
+    seed: int, days: int, *, every: float = 10.0, changed_on_day: int = 10, wrong_days: float = 3.0
+) -> str:
     rows = []
     for consumers in CONSUMERS:
-        with_gate = wrong_password(
-            seed, days=days, consumers=consumers, every=every, keep_output=False
+        options: dict[str, Any] = {
+            "days": days,
+            "changed_on_day": changed_on_day,
+            "wrong_days": wrong_days,
+            "consumers": consumers,
+            "every": every,
+            "keep_output": False,
+        }
+        rows.append(
+            (
+                consumers,
+                wrong_password(seed, **options),
+                wrong_password(seed, gate=False, **options),
+            )
         )
-        before = wrong_password(
-            seed, days=days, consumers=consumers, every=every, gate=False, keep_output=False
-        )
-        rows.append((consumers, with_gate, before))
     first = rows[0][1]
     wrong = first.fixed - first.changed
     lines = [
