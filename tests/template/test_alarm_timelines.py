@@ -107,6 +107,17 @@ def test_the_replaced_function_errors_alarm_flapped_through_the_outage(outage: S
     assert [t.new for t in during] == [ALARM, OK]
 
 
+def test_one_failed_refresh_between_good_runs_is_not_an_outage(
+    stack_alarms: Callable[[bool], dict[str, Alarm]],
+) -> None:
+    # JOOR down 12 minutes from just before the token fell due: one failed run, then a good one
+    story = scanned(timelines.joor_outage(1, hours=0.2, alarms=stack_alarms(False)))
+
+    failed = [i for i in story.function.invocations if i.error]
+    assert [i.error for i in failed if i.at >= story.marks["JOOR went down"]] != []
+    assert settled(story.replays["RefreshFailingAlarm"]) == []
+
+
 def test_a_credentials_alarm_that_treated_missing_data_as_missing_would_notify_for_nothing(
     outage: Story,
 ) -> None:

@@ -124,7 +124,7 @@ def joor_outage(
     until = ends + DAY
     timeline.run_until(until)
     return _story(
-        f"JOOR down {hours:g} h (one account)",
+        f"JOOR down {_hm(hours * HOUR)} (one account)",
         world.function,
         alarms=alarms,
         names=(*STATE_ALARMS, "TokenRemainingLifeAlarm"),
@@ -264,7 +264,7 @@ def capacity(
         )
         Timeline(world.clock, world.function, seed).run_until(hours * HOUR)
         story = _story(
-            f"a fleet of {size} ({share:.0%} of the {most} one run keeps)",
+            f"a fleet of {size} ({share:.0%} of the {most} one deployment keeps)",
             world.function,
             alarms=alarms,
             names=(*STATE_ALARMS, *FLEET_ALARMS),

@@ -86,6 +86,7 @@ def gate_block(days: int, seed: int, *, every: float = 10.0, storm_hours: float 
 def alarms_block(days: int, seed: int, *, capacity_hours: float = 24.0) -> str:
     """docs/soak.md's alarms block: the stack's alarms replayed through four stories."""
     stories = [
+        alarm_timelines.joor_outage(seed, hours=0.2),  # one failed run at the due moment
         alarm_timelines.joor_outage(seed),
         alarm_timelines.wrong_password_week(seed),
         alarm_timelines.refused_secret(seed),
