@@ -31,7 +31,6 @@ from tools.soak.alarms import (
     INSUFFICIENT_DATA,
     OK,
     Alarm,
-    MetricKey,
     Replay,
     Transition,
     function_errors_alarm,
@@ -272,7 +271,8 @@ def capacity(
             until=hours * HOUR,
             secrets=fleet_secrets(world),
         )
-        left = [i.value(_left_metric(alarms)) or 0 for i in world.function.invocations]
+        metric = alarms["TokensLeftBehindAlarm"].metric
+        left = [i.value(metric) or 0 for i in world.function.invocations]
         story.facts = {
             "accounts": size,
             "most": most,
@@ -280,10 +280,6 @@ def capacity(
         }
         stories.append(story)
     return stories
-
-
-def _left_metric(alarms: Mapping[str, Alarm]) -> MetricKey:
-    return alarms["TokensLeftBehindAlarm"].metric
 
 
 # --- the table ------------------------------------------------------------------------------------
