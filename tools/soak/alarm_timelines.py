@@ -37,10 +37,10 @@ from tools.soak.alarms import (
     replay,
     template_alarms,
 )
-from tools.soak.fakes import START, Outage
+from tools.soak.fakes import LIFETIME, START, Outage
 from tools.soak.fleet_simulation import PATH, _capacity
 from tools.soak.function import FUNCTION_NAME, SimulatedFunction, errors_metric, service
-from tools.soak.simulation import DAY, INTERVAL, LIFETIME, WINDOW, _hm
+from tools.soak.simulation import DAY, INTERVAL, WINDOW, _hm
 from tools.soak.worlds import (
     PARAMETER,
     SECRET_NAME,
@@ -85,7 +85,7 @@ def _story(
     *,
     alarms: Mapping[str, Alarm],
     names: tuple[str, ...],
-    marks: dict[str, float],
+    marks: Mapping[str, float],
     until: float,
     secrets: list[str],
 ) -> Story:
@@ -95,7 +95,7 @@ def _story(
     old = function_errors_alarm(FUNCTION_NAME)
     errors = function.datapoints(errors_metric())
     replaced = {r: replay(old, errors, until=until, lookback=r) for r in LOOKBACKS}
-    return Story(title, function, replays, replaced, marks, until, tuple(secrets))
+    return Story(title, function, replays, replaced, dict(marks), until, tuple(secrets))
 
 
 def fleet_secrets(world: FleetWorld) -> list[str]:
