@@ -20,21 +20,17 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "functions" / "token_refresher"))
-
-from infra.local.fleet_accounts import add_account, write_tokens  # noqa: E402
-from infra.local.stack import LocalStack  # noqa: E402
-from refresher.config import (  # noqa: E402
+from infra.local.fleet_accounts import add_account, write_tokens
+from infra.local.stack import LocalStack
+from refresher.config import (
     DEFAULT_FLEET_LOGINS_IN_FLIGHT,
     DEFAULT_FLEET_LOGINS_PER_SECOND,
     DEFAULT_REFRESH_WINDOW_SECONDS,
     DEFAULT_SCHEDULE_INTERVAL_SECONDS,
 )
-from refresher.timing import FUNCTION_TIMEOUT_SECONDS, RESERVED_SECONDS  # noqa: E402
+from refresher.timing import FUNCTION_TIMEOUT_SECONDS, RESERVED_SECONDS
 
 PATH = "/joor/fleet"
 LOGIN_LATENCY = 0.3  # seconds per JOOR login: about what a real one takes

@@ -92,6 +92,10 @@ def main() -> None:
     folder, name = MODULES[args.variant]
     if args.folder:
         folder = Path(args.folder)
+        # The artifact alone, as Lambda has it: without the function's sources, which the
+        # venv's import roots (make/import-roots.pth.in) put on the path too.
+        sys.path[:] = [p for p in sys.path if Path(p) != MODULES["handler"][0]]
+    # The module's folder first on the path, as Lambda puts /var/task.
     sys.path.insert(0, str(folder))
     # Under -X importtime, benchmarks.run counts only the imports after this line.
     print(IMPORT_MARK, file=sys.stderr, flush=True)

@@ -14,12 +14,8 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "functions" / "token_refresher"))
-sys.path.insert(0, str(ROOT))
-
-import app  # noqa: E402
-from benchmarks.baselines.bare_calls import BareCalls  # noqa: E402
+import app
+from benchmarks.baselines.bare_calls import BareCalls
 
 
 class Context:
