@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import artifact
+from benchmarks.sections import artifact
 
 pytestmark = pytest.mark.integration
 
