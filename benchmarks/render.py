@@ -233,8 +233,8 @@ def render_stampede(st: dict[str, Any]) -> list[str]:
         f"{ms(st['all_working_s']['median'])} against "
         f"{ms(st['lone_consumer_s']['median'])} for one consumer alone "
         f"({st['ratio_to_lone']:.2f}x), with one login taking {st['login_latency_s']:g} s. The "
-        "consumers whose invocation met the running one (429) wait with jittered backoff "
-        "(0.5 s, doubling, capped at 5 s) and read the new version when it is there.",
+        "consumers whose invocation met the running one (429) wait a jittered 0.25-0.5 s, "
+        "doubling up to 5 s, and read the new version when it is there.",
     ]
     return out
 
@@ -292,7 +292,7 @@ def render_stale_fleet(fleet: dict[str, Any]) -> list[str]:
         out.append(
             f"| {r['accounts']} | {r['logins_per_second']} | {r['refreshed']} | "
             f"{r['left_for_next_run']} | {r['wall_s']:.1f} s | "
-            f"{' + '.join(f'{n:g} {op}' for op, n in per.items())} | "
+            f"{' + '.join(f'{n:.2g} {op}' for op, n in per.items())} | "
             f"{runs_text} | {r['maxrss_mb']:.0f} MB |"
         )
     traced = fleet.get("stale_traced")

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.run            # full run, about 9 minutes; writes the results
     .venv/bin/python -m benchmarks.run --quick    # smoke run: few samples, writes nothing
+    .venv/bin/python -m benchmarks.run --render-only   # the page again from the last results
 
 Each section measures in its own module of benchmarks/sections/ (calls, cold_start, warm,
 memory, artifact, consumer, fleet), through benchmarks/harness.py (loopback only: moto server
@@ -44,7 +45,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help=f"write the JSON here (full run: {RESULTS_JSON})")
     parser.add_argument("--no-artifact", action="store_true", help="skip the artifact size")
     parser.add_argument("--no-write", action="store_true", help="print only; write no files")
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help=f"measure nothing: write the page from {RESULTS_JSON.relative_to(ROOT)} again "
+        "(after a change to benchmarks/render.py)",
+    )
     args = parser.parse_args(argv)
+    if args.render_only:
+        write_section(RESULTS_MD, SECTION, render(json.loads(RESULTS_JSON.read_text())))
+        log(f"bench: table written to {RESULTS_MD.relative_to(ROOT)}")
+        return 0
     results = measure_all(Profile(args.quick), artifact_size=not args.no_artifact)
     table = render(results)
     print(table)
