@@ -30,8 +30,8 @@ from benchmarks.goals import goals
 from benchmarks.harness import ROOT, Profile, lambda_env, log
 from benchmarks.render import render
 from benchmarks.sections import artifact, calls, cold_start, consumer, fleet, memory, warm
-from infra.docs_section import write_section
 from infra.local.stack import LocalStack
+from tools.docs_section import write_section
 
 RESULTS_JSON = ROOT / "benchmarks" / "results" / "latest.json"
 RESULTS_MD = ROOT / "docs" / "benchmarks.md"

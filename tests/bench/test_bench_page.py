@@ -7,7 +7,7 @@ from pathlib import Path
 
 from benchmarks.render import render
 from benchmarks.run import RESULTS_JSON, RESULTS_MD, SECTION
-from infra.docs_section import read_section
+from tools.docs_section import read_section
 
 
 def test_the_page_shows_the_latest_results_as_the_renderer_writes_them() -> None:
