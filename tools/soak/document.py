@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from infra.docs_section import write_section
+from tools.docs_section import write_section
 from tools.soak import alarm_timelines
 from tools.soak.fleet_simulation import ACCOUNTS, fleet_section
 from tools.soak.gate import storm_section, wrong_password_section
