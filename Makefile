@@ -25,14 +25,19 @@ help:
 	@echo "                       (one by one: make template-lint, template-checkov, template-test)"
 	@echo "  make pytest          every test (after sam build)"
 	@echo "Evidence (each writes a page of docs/):"
-	@echo "  make bench           what a run costs against its floor (about 9 min): docs/benchmarks.md"
+	@echo "  make bench           what a run costs against its floor: docs/benchmarks.md"
 	@echo "  make soak            weeks of runs on a simulated clock (SOAK_SEED=N): docs/soak.md"
 	@echo "  make fault-table     every fault at every step: docs/fault-matrix.md"
 	@echo "  make mutate          how many deliberate small bugs the tests catch (about 20 min): docs/mutation.md"
 	@echo "AWS (your credentials; SAM_CONFIG_ENV=production for the production stack):"
 	@echo "  make preflight       check the account, the secret, keys and names before a deploy"
 	@echo "  make deploy-guided   the first deploy of an environment (asks, saves samconfig.toml)"
-	@echo "  make deploy          sam build, byte-code, sam deploy, and a first refresh that fails loudly"
+	@echo "  make deploy          the checks that would fail the deploy, sam build, byte-code, sam deploy"
+	@echo "                       (asks before changing anything), and a first refresh that fails loudly"
+	@echo "  make status          every token the stack keeps: life left, written when, state (exit 1"
+	@echo "                       when one has less than the guarantee; STATUS_FLAGS=--json)"
+	@echo "  make logs            follow the function's logs (the project's SAM CLI)"
+	@echo "  make delete          the stack, then its token parameters and layer versions (asks first)"
 	@echo "  make refresh         run the refresher from this machine against real AWS and JOOR"
 	@echo "                       (FORCE=1: now; RETRY_REJECTED=1: retry credentials JOOR rejected)"
 	@echo "Housekeeping:"
@@ -70,7 +75,8 @@ pytest: $(VENV_STAMP) sam-build
 
 test: lint typecheck security template-lint template-checkov pytest
 
-# Real AWS (your normal credential chain) and real JOOR; see README "Run it from a workstation".
+# Real AWS (your normal credential chain) and real JOOR; see docs/operations.md, "Run it from
+# a workstation".
 refresh: $(VENV_STAMP)
 	PYTHONPATH=functions/token_refresher $(VENV)/bin/python -m refresher $(if $(FORCE),--force) $(if $(RETRY_REJECTED),--retry-rejected)
 
@@ -80,7 +86,7 @@ clean:
 	rm -rf $(VENV) .venv-* .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage mutants
 
 # What a run costs against its floor (calls, cold start, warm overhead, memory, artifact
-# size). A few minutes; writes benchmarks/results/latest.json and docs/benchmarks.md.
+# size); writes benchmarks/results/latest.json and docs/benchmarks.md (which says how long).
 .PHONY: bench
 bench: $(VENV_STAMP)
 	$(VENV)/bin/python -m benchmarks.run

@@ -26,7 +26,7 @@ SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 CFN_LINT := $(SAM_VENV)/bin/cfn-lint
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: template-venvs template-lint template-checkov template-test template-check sam-build deploy deploy-guided preflight
+.PHONY: template-venvs template-lint template-checkov template-test template-check sam-build deploy deploy-guided preflight status logs delete
 
 # The SAM CLI pins its own boto3, and checkov its own dependencies: each gets its own venv,
 # rebuilt when its pinned requirements change.
@@ -73,13 +73,14 @@ template-test: sam-build
 
 template-check: template-lint template-checkov template-test
 
-# The function writes the token only when it runs: invoke it once with force so the token
-# exists right after the deploy instead of at the first scheduled run. Not `sam remote
-# invoke`: it exits 0 when the function failed and retries a slow call, invoking it twice
-# (infra/deploy/invoke_refresher.py says why and how this differs).
+# First the checks that would make CloudFormation fail (names, the stack's state, Lambda
+# concurrency), then `sam deploy` (it asks before it changes anything: confirm_changeset in
+# samconfig.toml; SAM_DEPLOY_FLAGS=--no-confirm-changeset in CI), then one forced refresh
+# through the operator alias, only when a change set ran or there was nothing to change
+# (infra/deploy/deploy.py says how it tells; invoke_refresher.py why not `sam remote invoke`).
 deploy: sam-build $(VENV_STAMP)
-	$(SAM) deploy --config-env $(SAM_CONFIG_ENV) $(SAM_DEPLOY_FLAGS)
-	$(DEPLOY_PYTHON) -m infra.deploy.invoke_refresher --config-env $(SAM_CONFIG_ENV)
+	$(DEPLOY_PYTHON) -m infra.deploy.deploy --config-env $(SAM_CONFIG_ENV) --sam $(SAM_VENV)/bin/sam \
+		$(if $(SAM_DEPLOY_FLAGS),--sam-flags='$(SAM_DEPLOY_FLAGS)')
 
 deploy-guided: SAM_DEPLOY_FLAGS += --guided
 deploy-guided: deploy
@@ -89,3 +90,19 @@ deploy-guided: deploy
 preflight: $(VENV_STAMP)
 	$(DEPLOY_PYTHON) -m infra.deploy.preflight --config-env $(SAM_CONFIG_ENV) \
 		$(if $(PREFLIGHT_OVERRIDES),--parameter-overrides '$(PREFLIGHT_OVERRIDES)')
+
+# Every token the stack keeps: life left, written when, state (metadata only; exit 1 when one
+# has less life than the guarantee). STATUS_FLAGS=--json for scripts.
+STATUS_FLAGS ?=
+status: $(VENV_STAMP)
+	$(DEPLOY_PYTHON) -m infra.deploy.status --config-env $(SAM_CONFIG_ENV) $(STATUS_FLAGS)
+
+# Follow the function's logs through the project's SAM CLI.
+logs: $(SAM_VENV)/.installed $(VENV_STAMP)
+	$(DEPLOY_PYTHON) -m infra.deploy.logs --config-env $(SAM_CONFIG_ENV) --sam $(SAM_VENV)/bin/sam
+
+# The stack, then (after one confirmation that lists them) the token parameters the function
+# created and the layer versions the template retains. DELETE_FLAGS=--yes for scripts.
+DELETE_FLAGS ?=
+delete: $(SAM_VENV)/.installed $(VENV_STAMP)
+	$(DEPLOY_PYTHON) -m infra.deploy.delete --config-env $(SAM_CONFIG_ENV) --sam $(SAM_VENV)/bin/sam $(DELETE_FLAGS)

@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
 import yaml
+
+from refresher.aws_region import HOW_TO_SET, region_from_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_FILE = REPO_ROOT / "samconfig.toml"
@@ -36,6 +39,7 @@ class DeployConfig:
     parameters: dict[str, str] = field(default_factory=dict)
     # The template's parameter specifications (AllowedPattern, Default, ...), by name.
     parameter_specs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    template_file: Path = DEFAULT_TEMPLATE_FILE
 
 
 def parse_overrides(value: str | list[str] | None) -> dict[str, str]:
@@ -110,4 +114,24 @@ def load(
         profile=setting("profile"),
         parameters=parameters,
         parameter_specs=specs,
+        template_file=template_file,
+    )
+
+
+def no_region_message(environment: str) -> str:
+    """What to do when no Region is set anywhere a deploy tool looks."""
+    return (
+        f"no AWS Region: {HOW_TO_SET}, add region to samconfig.toml [{environment}], "
+        "or pass --region"
+    )
+
+
+def session(
+    config: DeployConfig, region: str | None = None, profile: str | None = None
+) -> boto3.Session:
+    """The session a deploy tool works in: --region, then samconfig.toml's region, then the
+    environment (AWS_REGION too, which botocore alone does not read), then the profile's."""
+    return boto3.Session(
+        profile_name=profile or config.profile,
+        region_name=region or config.region or region_from_environment(),
     )

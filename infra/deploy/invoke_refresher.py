@@ -35,7 +35,14 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
-from infra.deploy.config import DEFAULT_CONFIG_FILE, DEFAULT_TEMPLATE_FILE, ConfigError, load
+from infra.deploy.config import (
+    DEFAULT_CONFIG_FILE,
+    DEFAULT_TEMPLATE_FILE,
+    ConfigError,
+    load,
+    no_region_message,
+)
+from infra.deploy.config import session as deploy_session
 
 FUNCTION_OUTPUT = "TokenRefresherFunctionName"
 FORCE_EVENT = '{"force": true}'
@@ -144,10 +151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             Path(args.config_file) if args.config_file else DEFAULT_CONFIG_FILE,
             DEFAULT_TEMPLATE_FILE,
         )
-        session = boto3.Session(
-            profile_name=args.profile or config.profile,
-            region_name=args.region or config.region,
-        )
+        session = deploy_session(config, args.region, args.profile)
+        if not session.region_name:
+            raise RefreshInvokeError(no_region_message(config.environment))
         name = function_name(session, config.stack_name)
         qualifier = None if args.consumer else OPERATOR_ALIAS
         shown = name if qualifier is None else f"{name}:{qualifier}"

@@ -20,20 +20,30 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import Any
 
 import boto3
+import yaml
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ProxyConnectionError,
+)
 
-from infra.deploy.config import ConfigError, DeployConfig, load
+from infra.deploy.config import ConfigError, DeployConfig, load, no_region_message
+from infra.deploy.config import session as deploy_session
+from infra.deploy.key_policy import Request, allows
+from infra.deploy.names import derived_names, load_template
 from refresher.adapters.secrets_manager import parse_secret
 from refresher.adapters.ssm_token_store import DESCRIPTION_FORMAT
 from refresher.adapters.tagged_secrets import PARAMETER_TAG, TaggedSecretsDirectory
 from refresher.config import AUTH_URLS
 from refresher.domain.errors import AccountDiscoveryError, SecretMalformedError
 from refresher.domain.models import Account, Refusal
+from refresher.domain.names import is_under
 
 # Lambda keeps this many concurrent executions unreserved in every account ("You can reserve
 # up to the Unreserved account concurrency value minus 100", Lambda developer guide,
@@ -49,6 +59,26 @@ FUNCTION_LOGICAL_ID = "TokenRefresherFunction"
 # stack's fleet, or a typo): a warning here, not a failure (refresher.adapters.tagged_secrets).
 # The most secrets one line names; the rest are counted.
 LISTED = 10
+
+# Stack states in which CloudFormation refuses an update, and the way out of each.
+STACK_STATE_FIXES = {
+    "ROLLBACK_COMPLETE": (
+        "its first deploy failed and rolled back, and such a stack cannot be updated: delete "
+        "it (aws cloudformation delete-stack --stack-name {name}), then deploy again"
+    ),
+    "ROLLBACK_FAILED": (
+        "its first deploy failed and so did the rollback: delete it (aws cloudformation "
+        "delete-stack --stack-name {name}; retain what cannot be deleted), then deploy again"
+    ),
+    "UPDATE_ROLLBACK_FAILED": (
+        "an update failed and so did its rollback: aws cloudformation "
+        "continue-update-rollback --stack-name {name}, then deploy again"
+    ),
+    "DELETE_FAILED": (
+        "a delete failed: delete it again (make delete, or aws cloudformation delete-stack "
+        "--stack-name {name}), then deploy"
+    ),
+}
 
 # What each customer managed key must let IAM policies grant, by template parameter.
 KEY_USES = {
@@ -80,6 +110,16 @@ def _why(err: ClientError | BotoCoreError) -> str:
     return type(err).__name__
 
 
+def _unreachable(err: BotoCoreError) -> str:
+    """An endpoint that did not answer: the network, the Region or an endpoint setting, not
+    the credentials."""
+    endpoint = getattr(err, "kwargs", {}).get("endpoint_url", "AWS")
+    return (
+        f"cannot reach {endpoint} ({type(err).__name__}): check the network (VPN, proxy, "
+        "firewall), the Region's name, and AWS_ENDPOINT_URL if it is set, then run again"
+    )
+
+
 def _arn_region(arn: str) -> str:
     parts = arn.split(":")
     return parts[3] if len(parts) > 3 else ""
@@ -104,12 +144,15 @@ class Preflight:
         client_config = Config(retries={"mode": "standard", "max_attempts": 3})
         self._client: Callable[[str], Any] = lambda name: session.client(name, config=client_config)
         self.account = ""
+        self.claimed_secrets: list[str] = []  # a fleet's, once fleet_secrets() has listed them
 
     # --- the checks, in the order they print ---------------------------------------------
 
     def credentials(self) -> Check:
         try:
             identity = self._client("sts").get_caller_identity()
+        except (EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError) as err:
+            return Check("network", False, _unreachable(err))
         except (ClientError, BotoCoreError) as err:
             return Check(
                 "credentials",
@@ -122,14 +165,37 @@ class Preflight:
 
     def stack_name(self) -> Check:
         name = self.config.stack_name
-        if STACK_NAME.fullmatch(name):
-            return Check("stack name", True, f"{name!r} ({len(name)} of 128 characters)")
+        if not STACK_NAME.fullmatch(name):
+            return Check(
+                "stack name",
+                False,
+                f"{name!r} ({len(name)} characters) is not a CloudFormation stack name: start "
+                "with a letter, use only letters, digits and hyphens, at most 128 characters; "
+                f"change stack_name in samconfig.toml [{self.config.environment}]",
+            )
+        try:
+            template = load_template(self.config.template_file)
+        except (OSError, yaml.YAMLError) as err:
+            return Check("stack name", False, f"cannot read {self.config.template_file}: {err}")
+        names = derived_names(template, name, self.parameters)
+        too_long = [n for n in names if not n.fits]
+        if too_long:
+            longest = min(n.longest_stack_name for n in names)
+            return Check(
+                "stack name",
+                False,
+                f"{name!r} ({len(name)} characters) makes names longer than AWS allows: "
+                f"{_listed([n.describe() for n in too_long])}; CloudFormation would fail and "
+                f"roll back. Use a stack name of at most {longest} characters (stack_name in "
+                f"samconfig.toml [{self.config.environment}])",
+            )
+        tightest = min(names, key=lambda n: n.limit - n.length, default=None)
+        room = f"; tightest: {tightest.describe()}" if tightest else ""
         return Check(
             "stack name",
-            False,
-            f"{name!r} ({len(name)} characters) is not a CloudFormation stack name: start with "
-            "a letter, use only letters, digits and hyphens, at most 128 characters; change "
-            f"stack_name in samconfig.toml [{self.config.environment}]",
+            True,
+            f"{name!r} ({len(name)} of 128 characters), every name built from it within "
+            f"its limit{room}",
         )
 
     def region_matches_secret(self) -> Check:
@@ -148,6 +214,26 @@ class Preflight:
             f"{secret_region or '(unknown)'}: deploy to the secret's region (region in "
             "samconfig.toml, AWS_REGION or --region), or use a secret in this region",
         )
+
+    def stack_state(self) -> Check:
+        """A stack that CloudFormation will not update (a first deploy that rolled back) or
+        that is busy makes `sam deploy` fail: say so before it runs."""
+        name = self.config.stack_name
+        try:
+            stack = self._client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+        except ClientError as err:
+            if "does not exist" in str(err.response.get("Error", {}).get("Message", "")):
+                return Check("stack", True, f"{name} does not exist yet; the deploy creates it")
+            return Check("stack", False, f"cannot describe the stack {name} ({_why(err)})")
+        except BotoCoreError as err:
+            return Check("stack", False, f"cannot describe the stack {name} ({_why(err)})")
+        status = str(stack.get("StackStatus", ""))
+        fix = STACK_STATE_FIXES.get(status)
+        if fix is None and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+            fix = "another operation is running on it: wait until it ends, then deploy again"
+        if fix:
+            return Check("stack", False, f"{name} is {status}: {fix.format(name=name)}")
+        return Check("stack", True, f"{name} is {status}")
 
     def concurrency(self) -> Check:
         if self.parameters.get("ReserveConcurrency", "true") != "true":
@@ -318,6 +404,7 @@ class Preflight:
                 )
             ]
         claimed = [a for a in discovery.accounts if a is not configured]
+        self.claimed_secrets = [a.secret_id for a in claimed]
         elsewhere = [r for r in discovery.refused if r.elsewhere]
         refused = [r for r in discovery.refused if r not in elsewhere]
         checks = [self._claims(path, claimed)]
@@ -352,7 +439,7 @@ class Preflight:
                 "fleet secrets",
                 True,
                 f"no secret is tagged {PARAMETER_TAG} with a parameter under {path}/ yet: the "
-                "function keeps no token until one is (README, Several JOOR accounts)",
+                "function keeps no token until one is (README, 'Several JOOR accounts (a fleet)')",
                 warning=True,
             )
         return Check(
@@ -433,6 +520,64 @@ class Preflight:
             f"{path}/ holds {len(ours)} token(s) this tool wrote and no other secure value",
         )
 
+    def named_parameter_in_path(self) -> Check:
+        """A fleet's named account writes under the path: the role may write nowhere else."""
+        name = self.parameters.get("TokenParameterName", "")
+        path = self.fleet_path
+        if is_under(path, name):
+            return Check("named parameter", True, f"{name} lies under {path}/, as the fleet's do")
+        return Check(
+            "named parameter",
+            False,
+            f"TokenParameterName {name} is not under TokenParameterPath {path}/: in a fleet "
+            "the function may write only under the path, so every run would fail for this "
+            f"account. Name a parameter under {path}/ (e.g. {path}{name}), or leave "
+            "CredentialsSecretArn empty and tag the secret like the fleet's",
+        )
+
+    def secret_keys(self, secrets: Sequence[str]) -> Check:
+        """Each secret encrypted with a key the function may use: aws/secretsmanager, or the
+        one customer managed key the stack grants (SecretKmsKeyArn)."""
+        granted = self.parameters.get("SecretKmsKeyArn", "")
+        sm = self._client("secretsmanager")
+        kms = self._client("kms")
+        keys: dict[str, str | None] = {}  # KmsKeyId as the secret names it => CMK ARN, or None
+        wrong, unknown = [], []
+        for secret in secrets:
+            try:
+                key_id = sm.describe_secret(SecretId=secret).get("KmsKeyId")
+                if key_id and key_id not in keys:
+                    metadata = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+                    managed_by_aws = metadata.get("KeyManager") == "AWS"
+                    keys[key_id] = None if managed_by_aws else str(metadata["Arn"])
+            except (ClientError, BotoCoreError) as err:
+                unknown.append(f"{_secret_name(secret)} ({_why(err)})")
+                continue
+            key = keys.get(key_id) if key_id else None
+            if key is not None and key != granted:
+                wrong.append(f"{_secret_name(secret)}: {key}")
+        if wrong:
+            grant = f"SecretKmsKeyArn={granted}" if granted else "no SecretKmsKeyArn"
+            return Check(
+                "secret keys",
+                False,
+                f"{len(wrong)} secret(s) are encrypted with a customer managed key the stack "
+                f"does not grant ({grant}), so the function could not decrypt them: "
+                f"{_listed(wrong)}. Set SecretKmsKeyArn to that key (one key serves every "
+                "secret of the stack), or re-encrypt: aws secretsmanager update-secret "
+                "--secret-id NAME --kms-key-id KEY",
+            )
+        if unknown:
+            return Check(
+                "secret keys",
+                True,
+                f"cannot tell which key encrypts {_listed(unknown)} (needs "
+                "secretsmanager:DescribeSecret and kms:DescribeKey)",
+                warning=True,
+            )
+        used = f"aws/secretsmanager or {granted}" if granted else "aws/secretsmanager"
+        return Check("secret keys", True, f"all {len(secrets)} encrypted with {used}")
+
     def kms_keys(self) -> list[Check]:
         return [
             self._kms_key(parameter, uses)
@@ -465,35 +610,87 @@ class Preflight:
         except (ClientError, BotoCoreError) as err:
             return Check(
                 name,
-                False,
-                f"cannot read the key policy of {arn} ({_why(err)}); check yourself that it "
-                "has the statement that enables IAM policies (README, KMS keys)",
+                True,
+                f"{arn} is enabled, but its key policy could not be read ({_why(err)}; reading "
+                "it needs kms:GetKeyPolicy): check yourself that it lets IAM policies of the "
+                "account use the key (docs/operations.md, Customer managed KMS keys)",
+                warning=True,
             )
-        key_account = arn.split(":")[4]
-        missing = [use for use in uses if not _delegates(policy, key_account, use)]
+        partition, key_account = arn.split(":")[1], arn.split(":")[4]
+        request = self._key_request(parameter, partition, key_account)
+        verdicts = {use: allows(policy, arn, use, request) for use in uses}
+        missing = [use for use, verdict in verdicts.items() if verdict.allowed is False]
         if missing:
             return Check(
                 name,
                 False,
                 f"the key policy of {arn} does not let IAM policies grant {', '.join(missing)}, "
                 "so the stack's grants would do nothing: add the statement that allows the "
-                f"account root (arn:aws:iam::{key_account}:root) kms:* (README, KMS keys)",
+                f"account root (arn:{partition}:iam::{key_account}:root) kms:* "
+                "(docs/operations.md, Customer managed KMS keys)",
+            )
+        unsure = {verdict.reason for verdict in verdicts.values() if verdict.allowed is None}
+        if unsure:
+            return Check(
+                name,
+                True,
+                f"{arn} is enabled; whether its policy lets the function use it depends on "
+                f"conditions preflight cannot judge ({'; '.join(sorted(unsure))}): check "
+                f"that they hold for requests through {request.via_service} in {self.region}",
+                warning=True,
             )
         return Check(name, True, f"{arn} is enabled and its policy lets IAM grant its use")
+
+    def _key_request(self, parameter: str, partition: str, account: str) -> Request:
+        """The function's requests with this key, as far as a key policy can ask."""
+        named = self.named_account and not self.fleet_path
+        if parameter == "TokenKmsKeyArn":
+            context = {}
+            if named:
+                name = self.parameters.get("TokenParameterName", "")
+                context["PARAMETER_ARN"] = (
+                    f"arn:{partition}:ssm:{self.region}:{account}:parameter{name}"
+                )
+            return Request(self.account or account, self.region, "ssm", context)
+        context = {"SecretARN": self.parameters["CredentialsSecretArn"]} if named else {}
+        return Request(self.account or account, self.region, "secretsmanager", context)
+
+    def before_deploy(self) -> list[Check]:
+        """The checks whose failure would make CloudFormation fail the deploy (and roll a new
+        stack back): `make deploy` runs these before `sam deploy`."""
+        first = self.credentials()
+        if not first.ok:
+            return [first]
+        return [first, self.stack_name(), self.stack_state(), self.concurrency()]
 
     def run(self) -> list[Check]:
         first = self.credentials()
         if not first.ok:
             return [first]
-        checks = [first, self.stack_name(), self.region_matches_secret(), self.concurrency()]
+        checks = [
+            first,
+            self.stack_name(),
+            self.stack_state(),
+            self.region_matches_secret(),
+            self.concurrency(),
+        ]
         # A fleet without a named account: its tagged secrets replace the one secret.
         named = self.named_account or not self.fleet_path
         if self.fleet_path:
             checks += self.fleet_secrets()
+        readable = []
         if named:
-            checks += [self.secret(), self.token_parameter()]
+            secret = self.secret()
+            checks += [secret, self.token_parameter()]
+            if secret.ok and self.named_account:
+                readable.append(self.parameters["CredentialsSecretArn"])
         if self.fleet_path:
             checks.append(self.token_path())
+            if self.named_account:
+                checks.append(self.named_parameter_in_path())
+        secrets = readable + self.claimed_secrets
+        if secrets:
+            checks.append(self.secret_keys(secrets))
         return checks + self.kms_keys()
 
 
@@ -503,28 +700,6 @@ def _refusal(refusal: Refusal) -> str:
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
-
-
-def _delegates(policy: dict[str, Any], account: str, action: str) -> bool:
-    """Whether a key policy lets IAM policies of `account` allow `action` (the root statement).
-
-    KMS: "Unless the key policy explicitly allows it, you cannot use IAM policies to allow
-    access to a KMS key" (Key policies in AWS KMS); the default key policy's first statement
-    allows the account principal kms:* on "*", which is what enables IAM policies. A statement
-    with conditions is not counted: whether it applies depends on the request.
-    """
-    roots = {account, f"arn:aws:iam::{account}:root"}
-    for statement in _as_list(policy.get("Statement", [])):
-        if statement.get("Effect") != "Allow" or "Condition" in statement:
-            continue
-        principal = statement.get("Principal", {})
-        principals = _as_list(principal.get("AWS", [])) if isinstance(principal, dict) else []
-        if not roots & {str(p).replace("arn:aws-cn:", "arn:aws:") for p in principals}:
-            continue
-        actions = _as_list(statement.get("Action", []))
-        if any(fnmatchcase(action.lower(), str(a).lower()) for a in actions):
-            return True
-    return False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -559,19 +734,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"FAIL  configuration: {err}")
         return 1
     try:
-        session = boto3.Session(
-            profile_name=args.profile or config.profile,
-            region_name=args.region or config.region,
-        )
+        session = deploy_session(config, args.region, args.profile)
     except BotoCoreError as err:
         print(f"FAIL  credentials: {_why(err)}")
         return 1
     if not session.region_name:
-        print("FAIL  region: none set: add region to samconfig.toml, set AWS_REGION, or --region")
+        print(f"FAIL  region: {no_region_message(config.environment)}")
         return 1
 
     print(f"preflight for stack {config.stack_name} ({config.environment}), {session.region_name}")
-    checks = Preflight(config, session).run()
+    return 1 if report(Preflight(config, session).run()) else 0
+
+
+def report(checks: Sequence[Check]) -> int:
+    """Print one line per check and the count; how many failed."""
     for check in checks:
         print(check.line())
     failed = sum(not check.ok for check in checks)
@@ -579,7 +755,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"{len(checks) - failed} ok, {failed} failed" + (f", {warned} to look at" if warned else "")
     )
-    return 1 if failed else 0
+    return failed
 
 
 if __name__ == "__main__":

@@ -6,14 +6,19 @@ account (1000 concurrent executions, all unreserved) unless a test queues anothe
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from infra.local.aws_fault_proxy import AwsAnswer, AwsFaultProxy
 from infra.local.moto_server import MotoServer
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
 
@@ -64,3 +69,27 @@ def local_aws(local_aws_servers: LocalAws, monkeypatch: pytest.MonkeyPatch) -> L
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     return local_aws_servers
+
+
+@pytest.fixture
+def sam(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An executable `sam` that runs fake_sam.py; its calls are logged to sam-calls.jsonl."""
+    script = tmp_path / "sam"
+    script.write_text(
+        f'#!/bin/sh\nexec {sys.executable} {REPO_ROOT / "tests" / "deploy" / "fake_sam.py"} "$@"\n',
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    monkeypatch.setenv("FAKE_SAM_LOG", str(tmp_path / "sam-calls.jsonl"))
+    monkeypatch.setenv(
+        "PYTHONPATH",
+        os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "functions" / "token_refresher")]),
+    )
+    return script
+
+
+def sam_calls(sam: Path) -> list[list[str]]:
+    log = sam.parent / "sam-calls.jsonl"
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]

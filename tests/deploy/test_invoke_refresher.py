@@ -231,3 +231,37 @@ def test_a_stack_that_does_not_exist_exits_1(
 
     assert code == 1
     assert "stack no-such-stack not found" in capsys.readouterr().err
+
+
+def test_aws_region_alone_is_enough(
+    stack: Path,
+    lambda_api: Callable[..., LambdaServer],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    api = lambda_api(lambda _event: SUMMARY)
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", REGION)
+
+    code = main(["--config-file", str(stack)])
+
+    assert code == 0, capsys.readouterr().err
+    assert api.events == [{"force": True}]
+
+
+def test_without_any_region_it_names_every_way_to_set_one(
+    stack: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+
+    code = main(["--config-file", str(stack)])
+
+    assert code == 1
+    assert capsys.readouterr().err.strip() == (
+        "FAILED: no AWS Region: export AWS_REGION (or AWS_DEFAULT_REGION), or set region in "
+        "your AWS profile, add region to samconfig.toml [default], or pass --region"
+    )

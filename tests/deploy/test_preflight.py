@@ -94,15 +94,17 @@ def test_a_ready_account_passes_every_check(
     for check in (
         "credentials",
         "stack name",
+        "stack",
         "region",
         "concurrency",
         "secret",
         "token parameter",
+        "secret keys",
         "TokenKmsKeyArn",
         "SecretKmsKeyArn",
     ):
         assert line(output, check).startswith("ok  "), check
-    assert output.rstrip().endswith("8 ok, 0 failed")
+    assert output.rstrip().endswith("10 ok, 0 failed")
 
 
 def test_the_module_runs_as_a_command_and_exits_non_zero_on_a_failure(
@@ -142,7 +144,7 @@ def test_an_account_too_small_for_the_reservation_fails_and_says_to_turn_it_off(
     assert failed.startswith("FAIL")
     assert "10 concurrent executions, 10 unreserved" in failed
     assert 'ReserveConcurrency="false"' in failed
-    assert output.rstrip().endswith("5 ok, 1 failed")
+    assert output.rstrip().endswith("7 ok, 1 failed")
 
 
 def test_an_account_with_exactly_100_unreserved_cannot_give_one_more(
@@ -182,7 +184,7 @@ def test_a_secret_that_does_not_exist_fails(
 
     assert code == 1
     assert line(output, "secret").startswith(f"FAIL  secret: no secret at {missing}")
-    assert output.rstrip().endswith("5 ok, 1 failed")
+    assert output.rstrip().endswith("6 ok, 1 failed")
 
 
 def test_a_secret_arn_without_its_suffix_fails(

@@ -22,11 +22,13 @@ PATH = "/joor/fleet"
 CHECKS = (
     "credentials",
     "stack name",
+    "stack",
     "region",
     "concurrency",
     "fleet secrets",
     "fleet secret values",
     "token path",
+    "secret keys",
 )
 
 
@@ -95,7 +97,7 @@ def test_a_fleet_with_no_tagged_secret_yet_is_a_warning_not_a_failure(
     warned = line(output, "fleet secrets")
     assert warned.startswith("warn  fleet secrets: no secret is tagged joor-token-parameter")
     assert "is empty" in line(output, "token path")
-    assert output.rstrip().endswith("6 ok, 0 failed, 1 to look at")
+    assert output.rstrip().endswith("7 ok, 0 failed, 1 to look at")
 
 
 def test_a_secret_claiming_a_parameter_another_secret_claims_fails_and_the_older_keeps_it(

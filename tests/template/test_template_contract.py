@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from infra.deploy.names import LIMITS, derived_names, unlimited_names
 from infra.local.lambda_context import LocalLambdaContext
 from infra.local.lambda_server import LambdaServer
 from refresher.timing import FUNCTION_TIMEOUT_SECONDS, JOOR_WORST_SECONDS, RESERVED_SECONDS
@@ -146,13 +147,6 @@ def test_without_the_reservation_the_function_reserves_nothing(evaluate: Any) ->
 
 # CloudFormation stack names: a letter, then letters, digits and hyphens, at most 128.
 LONGEST_STACK_NAME = "j" + "-x" * 63 + "z"
-# Service limits on the names the template builds from the stack name.
-NAME_LIMITS = {
-    ("AWS::Logs::LogGroup", "LogGroupName"): 512,
-    ("AWS::CloudWatch::Alarm", "AlarmName"): 255,
-    ("AWS::CloudWatch::Dashboard", "DashboardName"): 255,
-    ("AWS::Lambda::Function", "FunctionName"): 64,
-}
 
 
 def test_a_128_character_stack_name_fits_every_derived_name(evaluate: Any) -> None:
@@ -161,16 +155,49 @@ def test_a_128_character_stack_name_fits_every_derived_name(evaluate: Any) -> No
 
     checked = 0
     for logical_id, resource in resources.items():
-        for (resource_type, name_property), limit in NAME_LIMITS.items():
+        for (resource_type, name_property), limit in LIMITS.items():
             name = resource["Properties"].get(name_property)
             if resource["Type"] == resource_type and name is not None:
                 checked += 1
                 assert len(name) <= limit, (logical_id, name_property, len(name), limit)
-    assert checked >= 5  # the log group, three alarms and the dashboard
+    # The log group, six alarms with their descriptions, the dashboard, the topic, the layer,
+    # three managed policies and the reader role.
+    assert checked >= 19
     # Lambda generates the function's name; its logs go to the stack's named log group.
     function = _function(resources)
     assert "FunctionName" not in function
     assert function["LoggingConfig"] == {"LogGroup": "REF:TokenRefresherLogGroup"}
+
+
+def test_every_name_built_from_the_stack_name_has_a_known_limit_and_fits(
+    template: dict[str, Any],
+) -> None:
+    """What preflight checks with the stack name about to be deployed, here with the longest
+    one: the function's generated name (64 characters) in a description counts in full."""
+    assert unlimited_names(template) == []
+    names = derived_names(template, LONGEST_STACK_NAME)
+    too_long = [name.describe() for name in names if not name.fits]
+    assert too_long == []
+    assert {(n.resource, n.field) for n in names} >= {
+        ("TokenRefresherLogGroup", "LogGroupName"),
+        ("CredentialsRejectedAlarm", "AlarmDescription"),
+        ("JoorTokenLayer", "LayerName"),
+        ("TokenDashboard", "DashboardName"),
+    }
+
+
+def test_a_display_name_built_from_the_stack_name_would_be_caught() -> None:
+    template = {
+        "Resources": {
+            "Topic": {
+                "Type": "AWS::SNS::Topic",
+                "Properties": {"DisplayName": {"Fn::Sub": "${AWS::StackName} JOOR token alarms"}},
+            }
+        }
+    }
+    (name,) = derived_names(template, LONGEST_STACK_NAME)
+    assert not name.fits
+    assert name.longest_stack_name == 82
 
 
 # --- parameters catch mistakes ---------------------------------------------------------------

@@ -16,6 +16,9 @@ import logging
 import math
 import sys
 
+from botocore.exceptions import NoRegionError
+
+from refresher.aws_region import HOW_TO_SET
 from refresher.config import VARIABLES, Settings
 from refresher.domain.errors import RefreshError
 from refresher.domain.models import RefreshRequest
@@ -23,9 +26,15 @@ from refresher.timing import JOOR_WORST_SECONDS
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["status"]:
+        from refresher.status import main as status
+
+        return status(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m refresher",
-        description="Refresh the JOOR token in SSM Parameter Store if it is close to expiry.",
+        description="Refresh the JOOR token in SSM Parameter Store if it is close to expiry. "
+        "`python -m refresher status` shows every token's life instead (metadata only).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="environment variables (the same as the Lambda function's):\n"
         + "\n".join(f"  {name:<31} {meaning}" for name, meaning in VARIABLES),
@@ -57,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         outcome = build_refresher(Settings.from_env()).run(request, time_limit=args.time_limit)
     except RefreshError as error:
         print(f"error ({error.reason}): {error}", file=sys.stderr)  # noqa: T201
+        return 1
+    except NoRegionError:
+        print(f"error (no_region): no AWS Region: {HOW_TO_SET}", file=sys.stderr)  # noqa: T201
         return 1
     for warning in getattr(outcome, "warnings", ()):
         print(f"warning: {warning}", file=sys.stderr)  # noqa: T201

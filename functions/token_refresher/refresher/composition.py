@@ -15,6 +15,7 @@ from refresher.adapters.ssm_token_store import SsmTokenInventory, SsmTokenStore
 from refresher.adapters.system_clock import SystemClock
 from refresher.adapters.tagged_secrets import TaggedSecretsDirectory
 from refresher.adapters.thread_pool import ThreadWorkerPool
+from refresher.aws_region import region_from_environment
 from refresher.config import AUTH_URLS, Settings
 from refresher.domain.errors import ConfigurationError
 from refresher.domain.gate import GatePolicy
@@ -38,7 +39,7 @@ def build_refresher(
     for name in ("botocore", "boto3", "urllib3"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
-    session = session or boto3.Session()
+    session = session or boto3.Session(region_name=region_from_environment())
     # Short timeouts: a stuck AWS call must not eat the time JOOR retries need (timing.py).
     # botocore's standard mode retries throttling and 5xx. (Its "max_attempts" counts
     # retries only, so it would make one more: say total_max_attempts.)

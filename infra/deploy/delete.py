@@ -1,0 +1,197 @@
+"""`make delete`: the stack, and what `sam delete` leaves behind, after one confirmation.
+
+    PYTHONPATH=functions/token_refresher python -m infra.deploy.delete --config-env default \\
+        --sam .venv-sam/bin/sam [--yes]
+
+`sam delete` removes the stack's resources (the function, its log group, roles, policies,
+alarms, dashboard, schedule, queue, topic) and the build artifacts it uploaded. It leaves:
+- the token parameters: the function creates them (CloudFormation cannot create a
+  SecureString), so the stack does not own them: the named account's, and in a fleet every
+  parameter under its path that the function wrote (their description says so);
+- the layer's versions: the template retains them (RetentionPolicy: Retain) so that a
+  consumer pinned to one keeps working;
+- what was never the stack's: the credentials secrets, the customer managed keys, and the
+  bucket `sam deploy --resolve-s3` shares between stacks (aws-sam-cli-managed-default).
+
+This command lists the first two (read from the deployed function's settings and the
+layer's versions before anything is deleted), asks once, then runs `sam delete --no-prompts`
+and deletes them. A parameter under the path that the function did not write is named and
+kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from infra.deploy.config import (
+    DEFAULT_CONFIG_FILE,
+    DEFAULT_TEMPLATE_FILE,
+    ConfigError,
+    DeployConfig,
+    load,
+    no_region_message,
+)
+from infra.deploy.config import session as deploy_session
+from infra.deploy.invoke_refresher import RefreshInvokeError, function_name
+from infra.deploy.preflight import WRITTEN_BY
+from refresher.config import Settings
+from refresher.domain.errors import RefreshError
+
+LAYER_SUFFIX = "-joor-token"  # template.yaml: LayerName ${AWS::StackName}-joor-token
+
+
+class DeleteError(Exception):
+    """What stops the delete; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Leftovers:
+    """What `sam delete` leaves and this command removes."""
+
+    parameters: tuple[str, ...]
+    layer_versions: tuple[str, ...]  # LayerVersionArn
+    kept: tuple[str, ...] = ()  # parameters under the path the function did not write
+
+    def listing(self, stack_name: str) -> str:
+        lines = [f"make delete removes the stack {stack_name} (sam delete --no-prompts), then:"]
+        lines.append(f"  {len(self.parameters)} token parameter(s) the function created:")
+        lines += [f"    {name}" for name in self.parameters] or ["    (none)"]
+        lines.append(f"  {len(self.layer_versions)} retained layer version(s):")
+        lines += [f"    {arn}" for arn in self.layer_versions] or ["    (none)"]
+        if self.kept:
+            lines.append("  and keeps these parameters under the path, which it did not write:")
+            lines += [f"    {name}" for name in self.kept]
+        lines.append(
+            "It keeps the credentials secrets, KMS keys and the SAM CLI's artifact bucket "
+            "(aws-sam-cli-managed-default), which were never the stack's."
+        )
+        return "\n".join(lines)
+
+
+def leftovers(session: boto3.Session, stack_name: str) -> Leftovers:
+    """Read before deleting: the function's settings are gone with the stack."""
+    name = function_name(session, stack_name)
+    variables = (
+        session.client("lambda")
+        .get_function_configuration(FunctionName=name)
+        .get("Environment", {})
+        .get("Variables", {})
+    )
+    settings = Settings.from_env(variables)
+    ssm = session.client("ssm")
+    parameters: list[str] = []
+    kept: list[str] = []
+    if settings.token_parameter_name:
+        found = ssm.describe_parameters(
+            ParameterFilters=[
+                {"Key": "Name", "Option": "Equals", "Values": [settings.token_parameter_name]}
+            ]
+        )["Parameters"]
+        parameters += [str(p["Name"]) for p in found]
+    if settings.parameter_path:
+        pages = ssm.get_paginator("describe_parameters").paginate(
+            ParameterFilters=[
+                {"Key": "Path", "Option": "Recursive", "Values": [settings.parameter_path]}
+            ],
+            PaginationConfig={"PageSize": 50},
+        )
+        for page in pages:
+            for parameter in page.get("Parameters", []):
+                name = str(parameter["Name"])
+                if name in parameters:
+                    continue
+                ours = WRITTEN_BY in (parameter.get("Description") or "")
+                (parameters if ours else kept).append(name)
+    versions: list[str] = []
+    pages = session.client("lambda").get_paginator("list_layer_versions")
+    for page in pages.paginate(LayerName=stack_name + LAYER_SUFFIX):
+        versions += [str(v["LayerVersionArn"]) for v in page.get("LayerVersions", [])]
+    return Leftovers(tuple(sorted(parameters)), tuple(sorted(versions)), tuple(sorted(kept)))
+
+
+def remove(session: boto3.Session, found: Leftovers) -> None:
+    ssm = session.client("ssm")
+    names = list(found.parameters)
+    for start in range(0, len(names), 10):  # DeleteParameters takes 10 names a call
+        answer = ssm.delete_parameters(Names=names[start : start + 10])
+        for name in answer.get("InvalidParameters", []):
+            print(f"  {name}: already gone")
+    lambda_client = session.client("lambda")
+    for arn in found.layer_versions:
+        layer, version = arn.rsplit(":", 1)
+        lambda_client.delete_layer_version(LayerName=layer, VersionNumber=int(version))
+
+
+def sam_delete_command(sam: str, config: DeployConfig, region: str) -> list[str]:
+    return [sam, "delete", "--stack-name", config.stack_name, "--region", region, "--no-prompts"]
+
+
+def main(argv: Sequence[str] | None = None, ask: Callable[[str], str] = input) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.deploy.delete",
+        description="Delete the stack, its token parameters and its retained layer versions.",
+    )
+    parser.add_argument("--config-env", default="default", help="samconfig.toml environment")
+    parser.add_argument("--config-file", default=None, help="default: samconfig.toml")
+    parser.add_argument("--sam", default=".venv-sam/bin/sam", help="the SAM CLI to run")
+    parser.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
+    parser.add_argument("--region", default=None)
+    parser.add_argument("--profile", default=None)
+    args = parser.parse_args(argv)
+    try:
+        config = load(
+            args.config_env,
+            Path(args.config_file) if args.config_file else DEFAULT_CONFIG_FILE,
+            DEFAULT_TEMPLATE_FILE,
+        )
+        session = deploy_session(config, args.region, args.profile)
+        if not session.region_name:
+            raise DeleteError(no_region_message(config.environment))
+        found = leftovers(session, config.stack_name)
+    except (ConfigError, DeleteError, RefreshInvokeError, RefreshError) as err:
+        print(f"FAILED: {err}", file=sys.stderr)
+        return 1
+    except (ClientError, BotoCoreError) as err:
+        print(f"FAILED: {err}", file=sys.stderr)
+        return 1
+    print(found.listing(config.stack_name))
+    if not args.yes:
+        try:
+            answer = ask(f"Delete all of this? Type the stack name ({config.stack_name}): ")
+        except EOFError:
+            answer = ""
+        if answer.strip() != config.stack_name:
+            print("nothing deleted")
+            return 1
+    command = sam_delete_command(args.sam, config, session.region_name)
+    if args.profile:
+        command += ["--profile", args.profile]
+    print("$ " + shlex.join(command), flush=True)
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
+    if subprocess.run(command, env=env, check=False).returncode != 0:
+        print("sam delete failed; the parameters and layer versions are kept", file=sys.stderr)
+        return 1
+    try:
+        remove(session, found)
+    except (ClientError, BotoCoreError) as err:
+        print(f"FAILED: the stack is deleted, but: {err}", file=sys.stderr)
+        return 1
+    print(
+        f"deleted the stack, {len(found.parameters)} parameter(s) and "
+        f"{len(found.layer_versions)} layer version(s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""`make logs`: follow the function's logs with the project's SAM CLI.
+
+    PYTHONPATH=functions/token_refresher python -m infra.deploy.logs --config-env default \\
+        --sam .venv-sam/bin/sam [--sam-flags "--start-time '10min ago'"]
+
+Runs `sam logs --stack-name STACK --name TokenRefresherFunction --tail` in the Region the other
+tools use: the SAM CLI reads AWS_DEFAULT_REGION and profiles but not AWS_REGION, so the Region
+is passed to it. `sam logs` finds the function's log group in its LoggingConfig.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from infra.deploy.config import (
+    DEFAULT_CONFIG_FILE,
+    DEFAULT_TEMPLATE_FILE,
+    ConfigError,
+    DeployConfig,
+    load,
+    no_region_message,
+)
+from infra.deploy.config import session as deploy_session
+
+FUNCTION_LOGICAL_ID = "TokenRefresherFunction"
+
+
+def command(sam: str, config: DeployConfig, region: str, flags: Sequence[str]) -> list[str]:
+    base = [sam, "logs", "--stack-name", config.stack_name, "--name", FUNCTION_LOGICAL_ID]
+    return [*base, "--region", region, *(flags or ["--tail"])]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.deploy.logs", description="Follow the refresher's logs."
+    )
+    parser.add_argument("--config-env", default="default", help="samconfig.toml environment")
+    parser.add_argument("--config-file", default=None, help="default: samconfig.toml")
+    parser.add_argument("--sam", default=".venv-sam/bin/sam", help="the SAM CLI to run")
+    parser.add_argument(
+        "--sam-flags", default="", help="sam logs options instead of --tail, e.g. \"-s '1h ago'\""
+    )
+    parser.add_argument("--region", default=None)
+    args = parser.parse_args(argv)
+    try:
+        config = load(
+            args.config_env,
+            Path(args.config_file) if args.config_file else DEFAULT_CONFIG_FILE,
+            DEFAULT_TEMPLATE_FILE,
+        )
+    except ConfigError as err:
+        print(f"FAILED: {err}", file=sys.stderr)
+        return 1
+    region = deploy_session(config, args.region).region_name
+    if not region:
+        print(f"FAILED: {no_region_message(config.environment)}", file=sys.stderr)
+        return 1
+    argv_ = command(args.sam, config, region, shlex.split(args.sam_flags))
+    print("$ " + shlex.join(argv_), flush=True)
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
+    try:
+        return subprocess.run(argv_, env=env, check=False).returncode
+    except KeyboardInterrupt:  # how a --tail ends
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

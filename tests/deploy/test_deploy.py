@@ -1,0 +1,217 @@
+"""`make deploy` against moto server: the checks that would fail CloudFormation stop it before
+`sam deploy` runs, and the first refresh follows only a change set that ran or found nothing
+to change, never a declined one.
+
+`sam` is tests/deploy/fake_sam.py, which leaves CloudFormation (moto) as the real SAM CLI does
+in each case; Lambda's Invoke is the local stand-in (infra/local/lambda_server.py).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from infra.deploy import deploy
+from infra.local.lambda_server import LambdaServer
+from tests.deploy.conftest import REGION, LocalAws, account_settings, sam_calls
+from tests.leakwatch import WATCH
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FUNCTION_NAME = "joor-token-refresher-fn"
+SUMMARY = {"result": "refreshed", "reason": "forced", "version": 1}
+
+
+@dataclass
+class Invoked:
+    """The Lambda Invoke stand-in, and the ARN (alias included) each invocation named."""
+
+    api: LambdaServer
+    arns: list[str] = field(default_factory=list)
+
+    @property
+    def events(self) -> list[Any]:
+        return self.api.events
+
+
+@pytest.fixture
+def lambda_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoked]:
+    monkeypatch.setenv("FAKE_SAM_FUNCTION", FUNCTION_NAME)
+    arns: list[str] = []
+
+    def handler(_event: Any, context: Any) -> Any:
+        arns.append(context.invoked_function_arn)
+        return SUMMARY
+
+    api = LambdaServer(handler, function_name=FUNCTION_NAME, region=REGION).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", api.url)
+    yield Invoked(api, arns)
+    api.stop()
+
+
+def write_config(tmp_path: Path, reserve: bool = False) -> Path:
+    stack_name = f"joor-token-refresher-{uuid.uuid4().hex[:8]}"
+    path = tmp_path / "samconfig.toml"
+    path.write_text(
+        f"""version = 0.1
+[default.global.parameters]
+stack_name = "{stack_name}"
+[default.deploy.parameters]
+confirm_changeset = true
+fail_on_empty_changeset = false
+parameter_overrides = "ReserveConcurrency=\\"{str(reserve).lower()}\\""
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def run(config: Path, sam: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = deploy.main(["--config-file", str(config), "--sam", str(sam), *args])
+    captured = capsys.readouterr()
+    WATCH.record("deploy output", captured.out + captured.err)
+    return code, captured.out + captured.err
+
+
+@pytest.mark.parametrize("quota", [10, 50])
+def test_an_account_that_cannot_spare_the_reservation_stops_before_sam_deploy(
+    local_aws: LocalAws, sam: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], quota: int
+) -> None:
+    local_aws.proxy.reset()
+    local_aws.proxy.inject(account_settings(total=quota, unreserved=quota))
+    config = write_config(tmp_path, reserve=True)
+
+    code, output = run(config, sam, capsys)
+
+    assert code == 1
+    assert sam_calls(sam) == []
+    assert f"the account has {quota} concurrent executions" in output
+    assert 'ReserveConcurrency="false"' in output
+    assert "deploy stopped before sam deploy" in output
+
+
+def test_a_stack_name_cloudformation_refuses_stops_before_sam_deploy(
+    local_aws: LocalAws, sam: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace('stack_name = "joor', 'stack_name = "' + "x" * 120 + "-joor"), encoding="utf-8"
+    )
+
+    code, output = run(config, sam, capsys)
+
+    assert code == 1
+    assert sam_calls(sam) == []
+    assert "(150 characters) is not a CloudFormation stack name" in output
+
+
+def test_an_executed_change_set_is_followed_by_one_forced_refresh_through_the_alias(
+    local_aws: LocalAws,
+    sam: Path,
+    lambda_api: Invoked,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = write_config(tmp_path)
+
+    code, output = run(config, sam, capsys)
+
+    assert code == 0, output
+    assert len(sam_calls(sam)) == 1
+    assert "change set: executed" in output
+    assert lambda_api.events == [{"force": True}]
+    assert [arn.rsplit(":", 1)[1] for arn in lambda_api.arns] == ["operator"]
+
+
+@pytest.mark.usefixtures("local_aws")
+def test_a_declined_change_set_logs_nothing_in(
+    sam: Path,
+    lambda_api: Invoked,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FAKE_SAM_MODE", "decline")
+    config = write_config(tmp_path)
+
+    code, output = run(config, sam, capsys)
+
+    assert code == 0, output
+    assert len(sam_calls(sam)) == 1
+    assert "the change set was declined: nothing deployed, no refresh" in output
+    assert lambda_api.events == []
+
+
+def test_a_deploy_with_nothing_to_change_still_refreshes(
+    local_aws: LocalAws,
+    sam: Path,
+    lambda_api: Invoked,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = write_config(tmp_path)
+    assert run(config, sam, capsys)[0] == 0
+
+    code, output = run(config, sam, capsys)
+
+    assert code == 0, output
+    assert "change set: nothing to change" in output
+    assert lambda_api.events == [{"force": True}, {"force": True}]
+
+
+@pytest.mark.usefixtures("local_aws")
+def test_a_failed_sam_deploy_fails_the_command_without_a_refresh(
+    sam: Path,
+    lambda_api: Invoked,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FAKE_SAM_MODE", "fail")
+
+    code, output = run(write_config(tmp_path), sam, capsys)
+
+    assert code == 1
+    assert "sam deploy failed (exit 1); no refresh" in output
+    assert lambda_api.events == []
+
+
+@pytest.mark.usefixtures("local_aws")
+def test_with_only_aws_region_set_sam_is_given_that_region(
+    sam: Path,
+    lambda_api: Invoked,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", REGION)
+
+    code, output = run(write_config(tmp_path), sam, capsys)
+
+    assert code == 0, output
+    (call,) = sam_calls(sam)
+    assert call[call.index("--region") + 1] == REGION
+    assert lambda_api.events == [{"force": True}]
+
+
+def test_the_make_target_runs_the_same_steps_with_the_project_s_sam() -> None:
+    dry_run = subprocess.run(
+        [shutil.which("make") or "make", "-n", "deploy", "SAM_DEPLOY_FLAGS=--no-confirm-changeset"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+    assert "-m infra.deploy.deploy --config-env default --sam .venv-sam/bin/sam" in dry_run
+    assert "--sam-flags='--no-confirm-changeset'" in dry_run
+    assert boto3  # the tests above talk to moto through boto3's environment
