@@ -49,7 +49,8 @@ def test_each_file_belongs_to_the_most_specific_area() -> None:
     names = [
         area_of(path).name
         for path in (
-            "functions/token_refresher/refresher/domain/service.py",
+            "functions/token_refresher/refresher/domain/gate.py",
+            "functions/token_refresher/refresher/service_layer/fleet.py",
             "functions/token_refresher/refresher/adapters/joor_auth.py",
             "functions/token_refresher/refresher/config.py",
             "functions/token_refresher/app.py",
@@ -57,8 +58,21 @@ def test_each_file_belongs_to_the_most_specific_area() -> None:
         )
     ]
 
-    assert names == ["domain", "adapters", "rest of refresher", "rest of refresher", "joor_token"]
-    assert [a.goal for a in AREAS if a.goal is not None] == [0.9, 0.9]
+    assert names == [
+        "domain",
+        "service layer",
+        "adapters",
+        "rest of refresher",
+        "rest of refresher",
+        "joor_token",
+    ]
+    assert {a.name: a.goal for a in AREAS} == {
+        "domain": 0.9,
+        "service layer": 0.9,
+        "adapters": 0.9,
+        "rest of refresher": 0.85,
+        "joor_token": None,
+    }
 
 
 def test_the_changed_lines_are_read_without_indentation_or_file_headers() -> None:
@@ -142,3 +156,25 @@ def test_a_printed_stub_matches_its_survivor_once_a_reason_is_written(tmp_path: 
     explain([survivor], reasons)
 
     assert survivor.why == "Because."
+
+
+def test_an_unreviewed_areas_survivors_are_counted_not_listed() -> None:
+    from tools.mutation.report import AreaScore, Mutant, Survivor, document
+
+    rest = next(a for a in AREAS if a.name == "rest of refresher")
+    mutant = Mutant(
+        "app.x_lambda_handler__mutmut_1", "functions/token_refresher/app.py", "survived", False
+    )
+    page = document(
+        [AreaScore(rest, [mutant])],
+        [Survivor(mutant, "a", "b", "-a\n+b")],
+        [],
+        version="3",
+        seconds=None,
+        selection=["tests/unit"],
+        today="2026-12-04",
+    )
+
+    assert "1 survivors in 1 functions, not reviewed one by one" in page
+    assert "```diff" not in page
+    assert "What mutmut does not mutate" in page
