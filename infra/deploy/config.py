@@ -1,19 +1,39 @@
-"""What `sam deploy --config-env ENV` would deploy: samconfig.toml's values over the template's defaults.
+"""What every deploy tool shares: the command line, samconfig.toml, the AWS session.
 
-Read the way the SAM CLI reads them: `[ENV.deploy.parameters]` first, then
+What `sam deploy --config-env ENV` would deploy: samconfig.toml's values over the template's
+defaults, read the way the SAM CLI reads them: `[ENV.deploy.parameters]` first, then
 `[ENV.global.parameters]`; `parameter_overrides` is a string (or a list of strings) of
 `Key="Value"` pairs. Parameters the file does not set take their template default.
+
+The region, as `sam deploy` takes it: --region, then samconfig.toml's `region`, then the
+environment (AWS_DEFAULT_REGION, then AWS_REGION: refresher/adapters/aws_session.py), then the
+profile's.
 """
 
 from __future__ import annotations
 
+import argparse
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    ProfileNotFound,
+)
+
+from refresher.adapters.aws_session import REGION_HINT, region_from_environment
+
+if TYPE_CHECKING:
+    import boto3
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_FILE = REPO_ROOT / "samconfig.toml"
@@ -111,3 +131,74 @@ def load(
         parameters=parameters,
         parameter_specs=specs,
     )
+
+
+# --- the command line every tool shares ---------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, overrides: bool = False) -> None:
+    """--config-env, --config-file, --template-file, --region, --profile (and overrides)."""
+    parser.add_argument("--config-env", default="default", help="samconfig.toml environment")
+    parser.add_argument("--config-file", default=None, help="default: samconfig.toml")
+    parser.add_argument("--template-file", default=None, help="default: template.yaml")
+    if overrides:
+        parser.add_argument(
+            "--parameter-overrides",
+            default=None,
+            help='extra Key="Value" pairs, e.g. CredentialsSecretArn="arn:aws:..." before the '
+            "first deploy",
+        )
+    parser.add_argument("--region", default=None, help="default: samconfig.toml, then AWS_REGION")
+    parser.add_argument("--profile", default=None, help="default: samconfig.toml, then AWS_PROFILE")
+
+
+def from_arguments(args: argparse.Namespace) -> DeployConfig:
+    return load(
+        args.config_env,
+        Path(args.config_file) if args.config_file else DEFAULT_CONFIG_FILE,
+        Path(args.template_file) if args.template_file else DEFAULT_TEMPLATE_FILE,
+        getattr(args, "parameter_overrides", None),
+    )
+
+
+def session_for(config: DeployConfig, args: argparse.Namespace) -> boto3.Session:
+    """The session the tools and `sam` use; ConfigError naming what works when it has no region."""
+    import boto3
+
+    region = args.region or config.region or region_from_environment()
+    try:
+        session = boto3.Session(profile_name=args.profile or config.profile, region_name=region)
+    except ProfileNotFound as err:
+        raise ConfigError(
+            f"{err}: check AWS_PROFILE, --profile or profile in samconfig.toml"
+        ) from None
+    if not session.region_name:
+        raise ConfigError(
+            f"no AWS region: {REGION_HINT}; or add region to samconfig.toml "
+            f"[{config.environment}.deploy.parameters], or pass --region"
+        )
+    return session
+
+
+def explain(err: ClientError | BotoCoreError) -> str:
+    """What an AWS error means for the operator, and what to do: one sentence, no secret."""
+    if isinstance(err, ClientError):
+        error = err.response.get("Error", {})
+        return f"{error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")
+    if isinstance(err, (EndpointConnectionError, ConnectTimeoutError)):
+        return (
+            f"cannot reach AWS ({type(err).__name__}: {err}): a network problem, not your "
+            "credentials; check the connection, a proxy, the region name and AWS_ENDPOINT_URL"
+        )
+    if isinstance(err, NoCredentialsError):
+        return (
+            "no AWS credentials found: set AWS_PROFILE, run `aws sso login`, or export "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )
+    if isinstance(err, NoRegionError):
+        return f"no AWS region: {REGION_HINT}"
+    return f"{type(err).__name__}: {err}"
+
+
+def is_network_error(err: ClientError | BotoCoreError) -> bool:
+    return isinstance(err, (EndpointConnectionError, ConnectTimeoutError))

@@ -7,103 +7,93 @@ Reads the environment's values from samconfig.toml (over the template's defaults
 line per check (`ok`, `warn` or `FAIL`, and what to do), and exits 1 if any check failed. It
 reads, never writes, and never prints a secret's value: only ARNs, names and key names.
 
-With TokenParameterPath (a fleet), the secrets tagged joor-token-parameter are listed and read
-as the function reads them, and the path is checked instead of (or, with CredentialsSecretArn,
-beside) the one secret and its parameter.
+The checks that would make CloudFormation fail and leave a stack to delete by hand (the
+stack's state, the names built from the stack name, the reserved concurrency) are `blocking`:
+`make deploy` runs them before `sam deploy` (infra/deploy/deploy.py). With TokenParameterPath
+(a fleet), preflight_fleet.py checks the tagged secrets and the path instead of (or, with
+CredentialsSecretArn, beside) the one secret and its parameter; preflight_kms.py the keys.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
-from typing import Any
+from collections.abc import Sequence
+from pathlib import Path
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.deploy.config import ConfigError, DeployConfig, load
+from infra.deploy.checks import Check, Clients, arn_region, secret_name
+from infra.deploy.config import (
+    DEFAULT_TEMPLATE_FILE,
+    ConfigError,
+    DeployConfig,
+    add_arguments,
+    explain,
+    from_arguments,
+    is_network_error,
+    session_for,
+)
+from infra.deploy.names import MAX_STACK_NAME, STACK_NAME, check_stack_name
+from infra.deploy.preflight_fleet import WRITTEN_BY, FleetChecks, unreadable
+from infra.deploy.preflight_kms import kms_checks, ungranted_keys
 from refresher.adapters.secrets_manager import parse_secret
-from refresher.adapters.ssm_token_store import DESCRIPTION_FORMAT
-from refresher.adapters.tagged_secrets import PARAMETER_TAG, TaggedSecretsDirectory
-from refresher.config import AUTH_URLS
-from refresher.domain.errors import AccountDiscoveryError, SecretMalformedError
-from refresher.domain.models import Account, Refusal
+from refresher.domain.errors import SecretMalformedError
 
 # Lambda keeps this many concurrent executions unreserved in every account ("You can reserve
 # up to the Unreserved account concurrency value minus 100", Lambda developer guide,
 # "Configuring reserved concurrency for a function").
 MIN_UNRESERVED_CONCURRENCY = 100
 RESERVATION = 1
-# CloudFormation stack names: start with a letter; letters, digits and hyphens; 128 at most.
-STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
-# What every parameter this tool writes says of itself (refresher.adapters.ssm_token_store).
-WRITTEN_BY = DESCRIPTION_FORMAT.rsplit(". ", 1)[-1].rstrip(".")
 FUNCTION_LOGICAL_ID = "TokenRefresherFunction"
-# How the function words a tagged secret whose parameter lies under another path (another
-# stack's fleet, or a typo): a warning here, not a failure (refresher.adapters.tagged_secrets).
-# The most secrets one line names; the rest are counted.
-LISTED = 10
-
-# What each customer managed key must let IAM policies grant, by template parameter.
-KEY_USES = {
-    "TokenKmsKeyArn": ("kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"),
-    "SecretKmsKeyArn": ("kms:Decrypt",),
+# Stack states from which `sam deploy` cannot go on: CloudFormation refuses to update them
+# ("Stack is in ROLLBACK_COMPLETE state and can not be updated").
+STUCK_STATES = {
+    "ROLLBACK_COMPLETE": "its first deploy failed and was rolled back; such a stack can only "
+    "be deleted",
+    "ROLLBACK_FAILED": "its first deploy failed and so did the rollback",
+    "DELETE_FAILED": "an earlier delete failed",
+    "UPDATE_ROLLBACK_FAILED": "an update failed and so did its rollback",
 }
 
 
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    message: str
-    warning: bool = False  # passes, but says something worth a look
-
-    def line(self) -> str:
-        mark = "FAIL" if not self.ok else "warn" if self.warning else "ok  "
-        return f"{mark}  {self.name}: {self.message}"
-
-
-def _code(err: ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
-
-
-def _why(err: ClientError | BotoCoreError) -> str:
-    if isinstance(err, ClientError):
-        error = err.response.get("Error", {})
-        return f"{error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")
-    return type(err).__name__
-
-
-def _arn_region(arn: str) -> str:
-    parts = arn.split(":")
-    return parts[3] if len(parts) > 3 else ""
-
-
-def _secret_name(arn: str) -> str:
-    """``joor/fleet/brand-a`` from its ARN (which ends in a six-character suffix)."""
-    return arn.split(":secret:", 1)[-1].rsplit("-", 1)[0]
-
-
-def _listed(items: Sequence[str]) -> str:
-    shown = "; ".join(items[:LISTED])
-    return shown + (f"; and {len(items) - LISTED} more" if len(items) > LISTED else "")
+def stack_state_problem(name: str, status: str, environment: str) -> str | None:
+    """Why `sam deploy` cannot go on from the stack's ``status``, and the fix; None if it can."""
+    if status in STUCK_STATES:
+        fix = (
+            "aws cloudformation continue-update-rollback, or delete it"
+            if status == "UPDATE_ROLLBACK_FAILED"
+            else f"delete it first (make delete SAM_CONFIG_ENV={environment}), then deploy again"
+        )
+        return f"{name} is {status}: {STUCK_STATES[status]}. Fix: {fix}"
+    if status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+        return f"{name} is {status}: wait until it is done, then run again"
+    return None
 
 
 class Preflight:
-    def __init__(self, config: DeployConfig, session: boto3.Session) -> None:
+    def __init__(
+        self,
+        config: DeployConfig,
+        session: boto3.Session,
+        template_file: Path = DEFAULT_TEMPLATE_FILE,
+    ) -> None:
         self.config = config
         self.parameters = config.parameters
         self.region = session.region_name or ""
-        # Read-only calls; a failure is reported, not retried for long.
-        client_config = Config(retries={"mode": "standard", "max_attempts": 3})
-        self._client: Callable[[str], Any] = lambda name: session.client(name, config=client_config)
+        self.template_file = template_file
+        self._client = Clients(session)
         self.account = ""
+
+    @property
+    def fleet_path(self) -> str:
+        return self.parameters.get("TokenParameterPath", "").rstrip("/")
+
+    @property
+    def named_account(self) -> bool:
+        return bool(self.parameters.get("CredentialsSecretArn"))
 
     # --- the checks, in the order they print ---------------------------------------------
 
@@ -111,10 +101,12 @@ class Preflight:
         try:
             identity = self._client("sts").get_caller_identity()
         except (ClientError, BotoCoreError) as err:
+            if is_network_error(err):
+                return Check("AWS", False, explain(err))
             return Check(
                 "credentials",
                 False,
-                f"cannot call AWS ({_why(err)}): set AWS_PROFILE, run `aws sso login`, or "
+                f"cannot call AWS ({explain(err)}): set AWS_PROFILE, run `aws sso login`, or "
                 "export credentials, then run again",
             )
         self.account = str(identity["Account"])
@@ -122,15 +114,52 @@ class Preflight:
 
     def stack_name(self) -> Check:
         name = self.config.stack_name
-        if STACK_NAME.fullmatch(name):
-            return Check("stack name", True, f"{name!r} ({len(name)} of 128 characters)")
+        where = f"change stack_name in samconfig.toml [{self.config.environment}]"
+        if not STACK_NAME.fullmatch(name):
+            return Check(
+                "stack name",
+                False,
+                f"{name!r} ({len(name)} characters) is not a CloudFormation stack name: start "
+                f"with a letter, use only letters, digits and hyphens, at most {MAX_STACK_NAME} "
+                f"characters; {where}",
+            )
+        too_long = check_stack_name(name, self.parameters, self.template_file, self.region)
+        if too_long:
+            fits = min(n.longest_stack_name(name) for n in too_long)
+            shown = "; ".join(
+                f"{n.logical_id} {n.path}: {n.length} characters, "
+                f"{n.limit.limit if n.limit else '?'} allowed ({n.limit.source if n.limit else ''})"
+                for n in too_long
+            )
+            return Check(
+                "stack name",
+                False,
+                f"{name!r} ({len(name)} characters) makes names longer than AWS allows, so the "
+                f"stack would fail at creation: {shown}. Use a stack name of at most {fits} "
+                f"characters; {where}",
+            )
         return Check(
             "stack name",
-            False,
-            f"{name!r} ({len(name)} characters) is not a CloudFormation stack name: start with "
-            "a letter, use only letters, digits and hyphens, at most 128 characters; change "
-            f"stack_name in samconfig.toml [{self.config.environment}]",
+            True,
+            f"{name!r} ({len(name)} of {MAX_STACK_NAME} characters; every name built from it "
+            "fits its limit)",
         )
+
+    def stack_state(self) -> Check:
+        name = self.config.stack_name
+        try:
+            stack = self._client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+        except ClientError as err:
+            if "does not exist" in str(err.response.get("Error", {}).get("Message", "")):
+                return Check("stack", True, f"{name} does not exist yet: the deploy creates it")
+            return Check("stack", False, f"cannot describe the stack {name} ({explain(err)})")
+        except BotoCoreError as err:
+            return Check("stack", False, f"cannot describe the stack {name} ({explain(err)})")
+        status = str(stack["StackStatus"])
+        problem = stack_state_problem(name, status, self.config.environment)
+        if problem:
+            return Check("stack", False, problem)
+        return Check("stack", True, f"{name} is {status}")
 
     def region_matches_secret(self) -> Check:
         arn = self.parameters.get("CredentialsSecretArn", "")
@@ -138,7 +167,7 @@ class Preflight:
             return Check("region", True, f"{self.region}, where the fleet's secrets are listed")
         if not arn:
             return Check("region", True, f"{self.region} (no secret ARN to compare yet)")
-        secret_region = _arn_region(arn)
+        secret_region = arn_region(arn)
         if secret_region == self.region:
             return Check("region", True, f"{self.region}, where the secret lives")
         return Check(
@@ -154,8 +183,8 @@ class Preflight:
             return Check(
                 "concurrency",
                 True,
-                "ReserveConcurrency=false: no reservation needed (see the README for what "
-                "keeps refreshes apart then)",
+                "ReserveConcurrency=false: no reservation needed (docs/operations.md, Reserved "
+                "concurrency, says what keeps refreshes apart then)",
             )
         try:
             limits = self._client("lambda").get_account_settings()["AccountLimit"]
@@ -163,7 +192,7 @@ class Preflight:
             return Check(
                 "concurrency",
                 False,
-                f"cannot read the account's Lambda settings ({_why(err)}); allow "
+                f"cannot read the account's Lambda settings ({explain(err)}); allow "
                 "lambda:GetAccountSettings, or check the quota yourself",
             )
         total = int(limits["ConcurrentExecutions"])
@@ -200,59 +229,77 @@ class Preflight:
             return 0
         return int(concurrency.get("ReservedConcurrentExecutions") or 0)
 
-    def secret(self) -> Check:
+    def secret(self) -> list[Check]:
         arn = self.parameters.get("CredentialsSecretArn", "")
         if not arn:
-            return Check(
-                "secret",
-                False,
-                "CredentialsSecretArn is not set: add it to parameter_overrides in "
-                f"samconfig.toml [{self.config.environment}] or pass --parameter-overrides "
-                "(or set TokenParameterPath for a fleet of tagged secrets)",
-            )
+            return [
+                Check(
+                    "secret",
+                    False,
+                    "CredentialsSecretArn is not set: add it to parameter_overrides in "
+                    f"samconfig.toml [{self.config.environment}] or pass --parameter-overrides "
+                    "(or set TokenParameterPath for a fleet of tagged secrets)",
+                )
+            ]
         pattern = self.config.parameter_specs.get("CredentialsSecretArn", {}).get("AllowedPattern")
         if pattern and not re.fullmatch(pattern, arn):
-            return Check(
-                "secret",
-                False,
-                f"{arn!r} is not a full secret ARN (the template wants the six-character "
-                "suffix): aws secretsmanager describe-secret --secret-id NAME --query ARN",
-            )
+            return [
+                Check(
+                    "secret",
+                    False,
+                    f"{arn!r} is not a full secret ARN (the template wants the six-character "
+                    "suffix): aws secretsmanager describe-secret --secret-id NAME --query ARN",
+                )
+            ]
+        client = self._client("secretsmanager")
         try:
-            response = self._client("secretsmanager").get_secret_value(SecretId=arn)
+            response = client.get_secret_value(SecretId=arn)
         except (ClientError, BotoCoreError) as err:
-            return Check("secret", False, self._secret_unreadable(arn, err))
+            return [Check("secret", False, unreadable(arn, err))]
         if response.get("ARN") != arn:
-            return Check(
-                "secret",
-                False,
-                f"{arn!r} names the secret {response.get('ARN')!r} only in part; IAM matches the "
-                "full ARN: use that one",
-            )
+            return [
+                Check(
+                    "secret",
+                    False,
+                    f"{arn!r} names the secret {response.get('ARN')!r} only in part; IAM matches "
+                    "the full ARN: use that one",
+                )
+            ]
         if "SecretString" not in response:
-            return Check("secret", False, f"{arn} holds binary data; store a JSON object")
+            return [Check("secret", False, f"{arn} holds binary data; store a JSON object")]
         try:
             parse_secret(arn, response["SecretString"])
         except SecretMalformedError as err:
-            return Check("secret", False, f"{err}; fix it with put-secret-value")
-        return Check("secret", True, f"{arn} is readable and has the keys the function needs")
+            return [Check("secret", False, f"{err}; fix it with put-secret-value")]
+        return [
+            Check("secret", True, f"{arn} is readable and has the keys the function needs"),
+            self._secret_key(arn),
+        ]
 
-    @staticmethod
-    def _secret_unreadable(arn: str, err: ClientError | BotoCoreError) -> str:
-        code = _code(err) if isinstance(err, ClientError) else ""
-        if code == "ResourceNotFoundException":
-            return (
-                f"no secret at {arn} (check the ARN's six-character suffix, the account and "
-                "the region); create it as the README shows"
+    def _secret_key(self, arn: str) -> Check:
+        """The key the secret is encrypted with is one the stack lets the function use."""
+        try:
+            key = self._client("secretsmanager").describe_secret(SecretId=arn).get("KmsKeyId")
+        except (ClientError, BotoCoreError) as err:
+            return Check("secret key", False, f"cannot describe {arn} ({explain(err)})")
+        granted = self.parameters.get("SecretKmsKeyArn", "")
+        wrong, unknown = ungranted_keys(self._client, {secret_name(arn): key}, granted)
+        if wrong:
+            return Check(
+                "secret key",
+                False,
+                f"{arn} is encrypted with {wrong[0].split(': ', 1)[1]}, which the stack does not "
+                "let the function use: set SecretKmsKeyArn to that key",
             )
-        if code in ("AccessDeniedException", "AccessDenied"):
-            return f"your credentials cannot read {arn} ({_why(err)})"
-        if code == "DecryptionFailure":
-            return (
-                f"Secrets Manager cannot decrypt {arn} with its KMS key ({_why(err)}); check "
-                "the key's policy and state"
+        if unknown:
+            return Check(
+                "secret key",
+                True,
+                f"the key of {arn} ({key}) could not be described: check that SecretKmsKeyArn "
+                "is that key",
+                warning=True,
             )
-        return f"cannot read {arn} ({_why(err)})"
+        return Check("secret key", True, "encrypted with a key the stack lets the function use")
 
     def token_parameter(self) -> Check:
         name = self.parameters.get("TokenParameterName", "")
@@ -261,7 +308,7 @@ class Preflight:
                 ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [name]}]
             )["Parameters"]
         except (ClientError, BotoCoreError) as err:
-            return Check("token parameter", False, f"cannot look up {name} ({_why(err)})")
+            return Check("token parameter", False, f"cannot look up {name} ({explain(err)})")
         if not found:
             return Check("token parameter", True, f"{name} is free; the first run creates it")
         parameter = found[0]
@@ -279,299 +326,30 @@ class Preflight:
             "overwrite it: choose another TokenParameterName, or delete that parameter",
         )
 
-    # --- a fleet: the tagged secrets and the parameter path ------------------------------
+    # --- the runs ------------------------------------------------------------------------
 
-    @property
-    def fleet_path(self) -> str:
-        return self.parameters.get("TokenParameterPath", "").rstrip("/")
-
-    @property
-    def named_account(self) -> bool:
-        return bool(self.parameters.get("CredentialsSecretArn"))
-
-    def fleet_secrets(self) -> list[Check]:
-        """The secrets tagged for a parameter under the path, read as the function reads them."""
-        path = self.fleet_path
-        configured = None
-        if self.named_account:
-            # The named account's parameter is claimed first, as in the function.
-            configured = Account(
-                self.parameters.get("TokenParameterName", ""),
-                self.parameters["CredentialsSecretArn"],
-                "",
-            )
-        directory = TaggedSecretsDirectory(
-            path,
-            lambda: self._client("secretsmanager"),
-            {environment: environment for environment in AUTH_URLS},
-            self.parameters.get("JoorEnvironment", "sandbox"),
-            configured,
-        )
-        try:
-            discovery = directory.discover()
-        except AccountDiscoveryError as err:
-            return [
-                Check(
-                    "fleet secrets",
-                    False,
-                    f"{err}; allow your credentials secretsmanager:ListSecrets, then run again",
-                )
-            ]
-        claimed = [a for a in discovery.accounts if a is not configured]
-        elsewhere = [r for r in discovery.refused if r.elsewhere]
-        refused = [r for r in discovery.refused if r not in elsewhere]
-        checks = [self._claims(path, claimed)]
-        if refused:
-            checks.append(
-                Check(
-                    "fleet refusals",
-                    False,
-                    f"{len(refused)} tagged secret(s) would get no token: "
-                    f"{_listed([_refusal(r) for r in refused])}",
-                )
-            )
-        if elsewhere:
-            checks.append(
-                Check(
-                    "fleet other paths",
-                    True,
-                    f"{len(elsewhere)} secret(s) tagged {PARAMETER_TAG} name a parameter outside "
-                    f"{path}/ (another stack's fleet, or a typo); each run lists them as refused: "
-                    f"{_listed([r.secret for r in elsewhere])}",
-                    warning=True,
-                )
-            )
-        if claimed:
-            checks.append(self._secret_values(claimed))
-        return checks
-
-    @staticmethod
-    def _claims(path: str, claimed: list[Account]) -> Check:
-        if not claimed:
-            return Check(
-                "fleet secrets",
-                True,
-                f"no secret is tagged {PARAMETER_TAG} with a parameter under {path}/ yet: the "
-                "function keeps no token until one is (README, Several JOOR accounts)",
-                warning=True,
-            )
-        return Check(
-            "fleet secrets",
-            True,
-            f"{len(claimed)} secret(s) claim a parameter under {path}/",
-        )
-
-    def _secret_values(self, claimed: list[Account]) -> Check:
-        """Each claimed secret readable and a JSON object with the keys; names, never values."""
-        client = self._client("secretsmanager")
-        problems = []
-        for account in claimed:
-            name = _secret_name(account.secret_id)
-            try:
-                response = client.get_secret_value(SecretId=account.secret_id)
-            except (ClientError, BotoCoreError) as err:
-                problems.append(self._secret_unreadable(name, err))
-                continue
-            if "SecretString" not in response:
-                problems.append(f"{name} holds binary data; store a JSON object")
-                continue
-            try:
-                parse_secret(name, response["SecretString"])
-            except SecretMalformedError as err:
-                problems.append(str(err))
-        if problems:
-            return Check(
-                "fleet secret values",
-                False,
-                f"{len(problems)} of {len(claimed)} cannot be used: {_listed(problems)}; fix "
-                "each with put-secret-value",
-            )
-        return Check(
-            "fleet secret values",
-            True,
-            f"all {len(claimed)} are readable and have the keys the function needs",
-        )
-
-    def token_path(self) -> Check:
-        """Every SecureString under the path is a token this tool wrote: TokenReaderPolicy
-        lets its workloads read the whole path."""
-        path = self.fleet_path
-        ssm = self._client("ssm")
-        request: dict[str, Any] = {
-            "ParameterFilters": [{"Key": "Path", "Option": "Recursive", "Values": [path]}],
-            "MaxResults": 50,
-        }
-        found: list[dict[str, Any]] = []
-        try:
-            while True:
-                page = ssm.describe_parameters(**request)
-                found += page.get("Parameters", [])
-                if not page.get("NextToken"):
-                    break
-                request["NextToken"] = page["NextToken"]
-        except (ClientError, BotoCoreError) as err:
-            return Check(
-                "token path", False, f"cannot list the parameters under {path}/ ({_why(err)})"
-            )
-        ours = [p for p in found if WRITTEN_BY in (p.get("Description") or "")]
-        foreign = [
-            str(p["Name"]) for p in found if p.get("Type") == "SecureString" and p not in ours
-        ]
-        if foreign:
-            return Check(
-                "token path",
-                False,
-                f"{path}/ holds SecureString parameters this tool did not write: "
-                f"{_listed(foreign)}. Every workload given TokenReaderPolicy may read the whole "
-                f"path, and the function overwrites one a secret claims: move them out of {path}/",
-            )
-        if not found:
-            return Check("token path", True, f"{path}/ is empty; each run creates the tokens")
-        return Check(
-            "token path",
-            True,
-            f"{path}/ holds {len(ours)} token(s) this tool wrote and no other secure value",
-        )
-
-    def kms_keys(self) -> list[Check]:
-        return [
-            self._kms_key(parameter, uses)
-            for parameter, uses in KEY_USES.items()
-            if self.parameters.get(parameter)
-        ]
-
-    def _kms_key(self, parameter: str, uses: Sequence[str]) -> Check:
-        arn = self.parameters[parameter]
-        name = f"{parameter}"
-        if _arn_region(arn) != self.region:
-            return Check(
-                name,
-                False,
-                f"{arn} is in {_arn_region(arn) or '(unknown)'}, not {self.region}: use a key in "
-                "the region of the stack and the secret",
-            )
-        kms = self._client("kms")
-        try:
-            metadata = kms.describe_key(KeyId=arn)["KeyMetadata"]
-        except (ClientError, BotoCoreError) as err:
-            if isinstance(err, ClientError) and _code(err) == "NotFoundException":
-                return Check(name, False, f"no KMS key {arn}: check the key id and region")
-            return Check(name, False, f"cannot describe {arn} ({_why(err)})")
-        state = metadata.get("KeyState")
-        if state != "Enabled":
-            return Check(name, False, f"{arn} is {state}: enable it (or cancel its deletion)")
-        try:
-            policy = json.loads(kms.get_key_policy(KeyId=arn, PolicyName="default")["Policy"])
-        except (ClientError, BotoCoreError) as err:
-            return Check(
-                name,
-                False,
-                f"cannot read the key policy of {arn} ({_why(err)}); check yourself that it "
-                "has the statement that enables IAM policies (README, KMS keys)",
-            )
-        key_account = arn.split(":")[4]
-        missing = [use for use in uses if not _delegates(policy, key_account, use)]
-        if missing:
-            return Check(
-                name,
-                False,
-                f"the key policy of {arn} does not let IAM policies grant {', '.join(missing)}, "
-                "so the stack's grants would do nothing: add the statement that allows the "
-                f"account root (arn:aws:iam::{key_account}:root) kms:* (README, KMS keys)",
-            )
-        return Check(name, True, f"{arn} is enabled and its policy lets IAM grant its use")
-
-    def run(self) -> list[Check]:
+    def blocking(self) -> list[Check]:
+        """What would make CloudFormation fail and leave a stack behind: `make deploy` runs it."""
         first = self.credentials()
         if not first.ok:
             return [first]
-        checks = [first, self.stack_name(), self.region_matches_secret(), self.concurrency()]
+        return [first, self.stack_name(), self.stack_state(), self.concurrency()]
+
+    def run(self) -> list[Check]:
+        checks = self.blocking()
+        if not checks[0].ok:  # no AWS to ask
+            return checks
+        checks.append(self.region_matches_secret())
+        if self.fleet_path:
+            checks += FleetChecks(self.config, self._client).run()
         # A fleet without a named account: its tagged secrets replace the one secret.
-        named = self.named_account or not self.fleet_path
-        if self.fleet_path:
-            checks += self.fleet_secrets()
-        if named:
-            checks += [self.secret(), self.token_parameter()]
-        if self.fleet_path:
-            checks.append(self.token_path())
-        return checks + self.kms_keys()
+        if self.named_account or not self.fleet_path:
+            checks += [*self.secret(), self.token_parameter()]
+        return checks + kms_checks(self._client, self.parameters, self.region)
 
 
-def _refusal(refusal: Refusal) -> str:
-    return f"{refusal.secret}: {refusal.problem}"
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _delegates(policy: dict[str, Any], account: str, action: str) -> bool:
-    """Whether a key policy lets IAM policies of `account` allow `action` (the root statement).
-
-    KMS: "Unless the key policy explicitly allows it, you cannot use IAM policies to allow
-    access to a KMS key" (Key policies in AWS KMS); the default key policy's first statement
-    allows the account principal kms:* on "*", which is what enables IAM policies. A statement
-    with conditions is not counted: whether it applies depends on the request.
-    """
-    roots = {account, f"arn:aws:iam::{account}:root"}
-    for statement in _as_list(policy.get("Statement", [])):
-        if statement.get("Effect") != "Allow" or "Condition" in statement:
-            continue
-        principal = statement.get("Principal", {})
-        principals = _as_list(principal.get("AWS", [])) if isinstance(principal, dict) else []
-        if not roots & {str(p).replace("arn:aws-cn:", "arn:aws:") for p in principals}:
-            continue
-        actions = _as_list(statement.get("Action", []))
-        if any(fnmatchcase(action.lower(), str(a).lower()) for a in actions):
-            return True
-    return False
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m infra.deploy.preflight",
-        description="Check, with your AWS credentials, what a deploy of the stack needs.",
-    )
-    parser.add_argument("--config-env", default="default", help="samconfig.toml environment")
-    parser.add_argument("--config-file", default=None, help="default: samconfig.toml")
-    parser.add_argument("--template-file", default=None, help="default: template.yaml")
-    parser.add_argument(
-        "--parameter-overrides",
-        default=None,
-        help='extra Key="Value" pairs, e.g. CredentialsSecretArn="arn:aws:..." before the first deploy',
-    )
-    parser.add_argument("--region", default=None)
-    parser.add_argument("--profile", default=None)
-    args = parser.parse_args(argv)
-
-    from pathlib import Path
-
-    from infra.deploy.config import DEFAULT_CONFIG_FILE, DEFAULT_TEMPLATE_FILE
-
-    try:
-        config = load(
-            args.config_env,
-            Path(args.config_file) if args.config_file else DEFAULT_CONFIG_FILE,
-            Path(args.template_file) if args.template_file else DEFAULT_TEMPLATE_FILE,
-            args.parameter_overrides,
-        )
-    except ConfigError as err:
-        print(f"FAIL  configuration: {err}")
-        return 1
-    try:
-        session = boto3.Session(
-            profile_name=args.profile or config.profile,
-            region_name=args.region or config.region,
-        )
-    except BotoCoreError as err:
-        print(f"FAIL  credentials: {_why(err)}")
-        return 1
-    if not session.region_name:
-        print("FAIL  region: none set: add region to samconfig.toml, set AWS_REGION, or --region")
-        return 1
-
-    print(f"preflight for stack {config.stack_name} ({config.environment}), {session.region_name}")
-    checks = Preflight(config, session).run()
+def report(checks: Sequence[Check]) -> int:
+    """Print one line per check and the counts; 1 if any failed."""
     for check in checks:
         print(check.line())
     failed = sum(not check.ok for check in checks)
@@ -580,6 +358,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{len(checks) - failed} ok, {failed} failed" + (f", {warned} to look at" if warned else "")
     )
     return 1 if failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.deploy.preflight",
+        description="Check, with your AWS credentials, what a deploy of the stack needs.",
+    )
+    add_arguments(parser, overrides=True)
+    args = parser.parse_args(argv)
+    try:
+        config = from_arguments(args)
+        session = session_for(config, args)
+    except ConfigError as err:
+        print(f"FAIL  configuration: {err}")
+        return 1
+    print(f"preflight for stack {config.stack_name} ({config.environment}), {session.region_name}")
+    template = Path(args.template_file) if args.template_file else DEFAULT_TEMPLATE_FILE
+    return report(Preflight(config, session, template).run())
 
 
 if __name__ == "__main__":

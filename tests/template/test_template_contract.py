@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
 import tomllib
@@ -11,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from infra.deploy.names import derived_names
+from infra.deploy.template import CfnEvaluator, translate
 from infra.local.lambda_context import LocalLambdaContext
 from infra.local.lambda_server import LambdaServer
 from refresher.timing import FUNCTION_TIMEOUT_SECONDS, JOOR_WORST_SECONDS, RESERVED_SECONDS
@@ -146,31 +149,55 @@ def test_without_the_reservation_the_function_reserves_nothing(evaluate: Any) ->
 
 # CloudFormation stack names: a letter, then letters, digits and hyphens, at most 128.
 LONGEST_STACK_NAME = "j" + "-x" * 63 + "z"
-# Service limits on the names the template builds from the stack name.
-NAME_LIMITS = {
-    ("AWS::Logs::LogGroup", "LogGroupName"): 512,
-    ("AWS::CloudWatch::Alarm", "AlarmName"): 255,
-    ("AWS::CloudWatch::Dashboard", "DashboardName"): 255,
-    ("AWS::Lambda::Function", "FunctionName"): 64,
-}
+# Every resource and condition that builds something from the stack name: one named account
+# with an alarm e-mail and reader accounts, and a fleet.
+EVERY_RESOURCE = [
+    {**WITHOUT_KMS, "AlarmEmail": "oncall@example.com", "ReaderAccountIds": "111111111111"},
+    {"TokenParameterPath": "/joor/fleet", **WITH_KMS},
+]
 
 
-def test_a_128_character_stack_name_fits_every_derived_name(evaluate: Any) -> None:
+@pytest.mark.parametrize("parameters", EVERY_RESOURCE, ids=["named-account", "fleet"])
+def test_a_128_character_stack_name_fits_every_derived_name(
+    evaluate: Any, parameters: dict[str, str]
+) -> None:
+    """Every property holding the stack name has its AWS limit listed in infra/deploy/names.py
+    (which the preflight checks), and a 128-character stack name fits them all."""
     assert len(LONGEST_STACK_NAME) == 128
-    resources = evaluate(stack_name=LONGEST_STACK_NAME, **WITHOUT_KMS).resources()
+    derived = derived_names(
+        evaluate(stack_name=LONGEST_STACK_NAME, **parameters), LONGEST_STACK_NAME
+    )
 
-    checked = 0
-    for logical_id, resource in resources.items():
-        for (resource_type, name_property), limit in NAME_LIMITS.items():
-            name = resource["Properties"].get(name_property)
-            if resource["Type"] == resource_type and name is not None:
-                checked += 1
-                assert len(name) <= limit, (logical_id, name_property, len(name), limit)
-    assert checked >= 5  # the log group, three alarms and the dashboard
+    unlisted = [(n.logical_id, n.path) for n in derived if n.limit is None]
+    assert unlisted == [], "add their AWS limit to infra/deploy/names.py LIMITS"
+    too_long = [(n.logical_id, n.path, n.length, n.limit) for n in derived if n.too_long]
+    assert too_long == []
+    checked = {(n.logical_id, n.path) for n in derived if n.limit and n.limit.limit}
+    assert len(checked) >= 12  # the log group, the alarms, the dashboard, the layer, ...
     # Lambda generates the function's name; its logs go to the stack's named log group.
+    resources = evaluate(stack_name=LONGEST_STACK_NAME, **parameters).resources()
     function = _function(resources)
     assert "FunctionName" not in function
     assert function["LoggingConfig"] == {"LogGroup": "REF:TokenRefresherLogGroup"}
+
+
+def test_the_length_check_finds_a_name_built_from_the_stack_name_that_is_too_long(
+    template: dict[str, Any],
+) -> None:
+    """The check above can fail: the alarm topic's display name as it once was (the stack
+    name and 18 characters, past SNS's 100 at a stack name of 83)."""
+    changed = copy.deepcopy(template)
+    changed["Resources"]["AlarmTopic"]["Properties"]["DisplayName"] = {
+        "Fn::Sub": "${AWS::StackName} JOOR token alarms"
+    }
+    evaluated = CfnEvaluator(translate(changed), WITHOUT_KMS, LONGEST_STACK_NAME)
+
+    too_long = [n for n in derived_names(evaluated, LONGEST_STACK_NAME) if n.too_long]
+
+    assert [(n.logical_id, n.path, n.length) for n in too_long] == [
+        ("AlarmTopic", "DisplayName", 146)
+    ]
+    assert too_long[0].longest_stack_name(LONGEST_STACK_NAME) == 82
 
 
 # --- parameters catch mistakes ---------------------------------------------------------------
