@@ -4,8 +4,12 @@
 #   make template-check   cfn-lint, sam validate, checkov, sam build, tests/template
 #   make sam-build        build the function into .aws-sam/build
 #   make preflight        check the account, the secret, the keys and names before a deploy
-#   make deploy           build, deploy (SAM_CONFIG_ENV=default|production) and force a first refresh
+#   make deploy           build, the blocking checks, deploy (SAM_CONFIG_ENV=default|production),
+#                         and a first refresh when the change set ran
 #   make deploy-guided    the same with `sam deploy --guided` (first deploy of an environment)
+#   make status           every token the stack keeps: life left, state, the guarantee
+#   make logs             follow the function's logs
+#   make delete           the stack, then its token parameters and retained layer versions
 
 # PYTHON313 (the interpreter that makes the venvs) comes from the top-level Makefile.
 # `sam build` looks for python3.13 on PATH; through pyenv that needs PYENV_VERSION.
@@ -26,7 +30,7 @@ SAM := SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
 CFN_LINT := $(SAM_VENV)/bin/cfn-lint
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: template-venvs template-lint template-checkov template-test template-check sam-build deploy deploy-guided preflight
+.PHONY: template-venvs template-lint template-checkov template-test template-check sam-build deploy deploy-guided preflight status logs delete
 
 # The SAM CLI pins its own boto3, and checkov its own dependencies: each gets its own venv,
 # rebuilt when its pinned requirements change.
@@ -73,13 +77,14 @@ template-test: sam-build
 
 template-check: template-lint template-checkov template-test
 
-# The function writes the token only when it runs: invoke it once with force so the token
-# exists right after the deploy instead of at the first scheduled run. Not `sam remote
-# invoke`: it exits 0 when the function failed and retries a slow call, invoking it twice
-# (infra/deploy/invoke_refresher.py says why and how this differs).
+# The blocking checks (what would make CloudFormation fail and leave a stack to delete by
+# hand), `sam deploy`, then, when the change set ran or there was nothing to change, one forced
+# refresh through the operator alias so the token exists at once. Not `sam remote invoke`: it
+# exits 0 when the function failed and retries a slow call (infra/deploy/invoke_refresher.py).
+# infra/deploy/deploy.py says how a declined change set is told apart (sam exits 0 then too).
+# CI: SAM_DEPLOY_FLAGS=--no-confirm-changeset.
 deploy: sam-build $(VENV_STAMP)
-	$(SAM) deploy --config-env $(SAM_CONFIG_ENV) $(SAM_DEPLOY_FLAGS)
-	$(DEPLOY_PYTHON) -m infra.deploy.invoke_refresher --config-env $(SAM_CONFIG_ENV)
+	$(DEPLOY_PYTHON) -m infra.deploy.deploy --config-env $(SAM_CONFIG_ENV) --sam $(SAM_VENV)/bin/sam $(SAM_DEPLOY_FLAGS)
 
 deploy-guided: SAM_DEPLOY_FLAGS += --guided
 deploy-guided: deploy
@@ -89,3 +94,15 @@ deploy-guided: deploy
 preflight: $(VENV_STAMP)
 	$(DEPLOY_PYTHON) -m infra.deploy.preflight --config-env $(SAM_CONFIG_ENV) \
 		$(if $(PREFLIGHT_OVERRIDES),--parameter-overrides '$(PREFLIGHT_OVERRIDES)')
+
+# Every token the deployed stack keeps; metadata only. Exit 1 when one has less life left
+# than the guarantee. JSON=1: one JSON object.
+status: $(VENV_STAMP)
+	$(DEPLOY_PYTHON) -m infra.deploy.status --config-env $(SAM_CONFIG_ENV) $(if $(JSON),--json)
+
+logs: $(SAM_VENV)/.installed $(VENV_STAMP)
+	$(DEPLOY_PYTHON) -m infra.deploy.logs --config-env $(SAM_CONFIG_ENV) --sam $(SAM_VENV)/bin/sam
+
+# Asks first, listing the parameters and layer versions; YES=1 does not ask.
+delete: $(SAM_VENV)/.installed $(VENV_STAMP)
+	$(DEPLOY_PYTHON) -m infra.deploy.delete --config-env $(SAM_CONFIG_ENV) --sam $(SAM_VENV)/bin/sam $(if $(YES),--yes)

@@ -6,8 +6,13 @@ account (1000 concurrent executions, all unreserved) unless a test queues anothe
 
 from __future__ import annotations
 
+import json
+import os
+import stat
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +69,30 @@ def local_aws(local_aws_servers: LocalAws, monkeypatch: pytest.MonkeyPatch) -> L
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     return local_aws_servers
+
+
+@dataclass
+class FakeSam:
+    """tests/deploy/fake_sam.py as `sam`, first on PATH; what each call was given."""
+
+    log: Path
+
+    def calls(self) -> list[list[str]]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
+
+
+@pytest.fixture
+def fake_sam(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeSam:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    sam = bin_dir / "sam"
+    script = Path(__file__).with_name("fake_sam.py")
+    sam.write_text(
+        f"#!{sys.executable}\nimport runpy\nrunpy.run_path({str(script)!r}, run_name='__main__')\n"
+    )
+    sam.chmod(sam.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_SAM_LOG", str(tmp_path / "sam.log"))
+    return FakeSam(tmp_path / "sam.log")

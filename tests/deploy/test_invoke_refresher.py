@@ -231,3 +231,36 @@ def test_a_stack_that_does_not_exist_exits_1(
 
     assert code == 1
     assert "stack no-such-stack not found" in capsys.readouterr().err
+
+
+def test_with_only_aws_region_set_it_invokes_in_that_region(
+    stack: Path,
+    lambda_api: Callable[..., LambdaServer],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    api = lambda_api(lambda _event: SUMMARY)
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", REGION)
+
+    code = main(["--config-file", str(stack)])
+
+    assert code == 0, capsys.readouterr().err
+    assert len(api.events) == 1
+
+
+def test_without_a_region_it_names_every_way_to_give_one(
+    local_aws: LocalAws,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    config = tmp_path / "samconfig.toml"
+    config.write_text('version = 0.1\n[default.global.parameters]\nstack_name = "s"\n')
+
+    code = main(["--config-file", str(config)])
+
+    assert code == 1
+    assert "set AWS_REGION (or AWS_DEFAULT_REGION)" in capsys.readouterr().err

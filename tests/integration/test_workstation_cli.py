@@ -61,3 +61,24 @@ def test_a_failing_cli_run_exits_1_with_the_reason(harness: Harness) -> None:
     assert result.stdout == ""
     assert "error (secret_malformed)" in result.stderr
     assert "missing keys: client_secret, username, password" in result.stderr
+
+
+def test_with_only_aws_region_set_the_cli_refreshes_in_that_region(harness: Harness) -> None:
+    """boto3 reads AWS_DEFAULT_REGION only; the workstation run honours AWS_REGION too."""
+    env = {**os.environ, **harness.stack.env(), "PYTHONPATH": str(FUNCTION_DIR)}
+    del env["AWS_DEFAULT_REGION"]
+    assert env["AWS_REGION"]
+
+    result = subprocess.run(
+        [sys.executable, "-m", "refresher", "--force"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    WATCH.record("cli stdout", result.stdout)
+    WATCH.record("cli stderr", result.stderr)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["result"] == "refreshed"
