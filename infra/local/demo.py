@@ -35,6 +35,7 @@ from infra.local.demo_tools import (  # noqa: E402
     masked,
     operator_view,
     run_handler,
+    show_status,
 )
 from infra.local.stack import FUNCTION_NAME, PARAMETER_NAME, LocalStack  # noqa: E402
 
@@ -236,6 +237,7 @@ def account_scenes(stack: LocalStack, configure: Callable[..., None] | None = No
     print(f"   JOOR refused {refused} login(s) in all")
     save_secret(stack, "9. The password is fixed: used at once", good)
     show_parameter(stack)
+    show_status("The operator's view of the token: make status")
 
 
 def _stored_version(stack: LocalStack) -> int:

@@ -28,6 +28,7 @@ from infra.local.demo_tools import (  # noqa: E402
     log_entries,
     masked,
     run_handler,
+    show_status,
 )
 from infra.local.fleet_accounts import FleetAccount, add_account, correct_password  # noqa: E402
 from infra.local.stack import LocalStack  # noqa: E402
@@ -163,6 +164,7 @@ def fleet_scenes(stack: LocalStack, configure: Configure = configure_process) ->
     invoke(stack, "17. The next scheduled run: brand-a is no longer refreshed", {})
     show_parameters(stack, ["brand-a"])
     print("   (the parameter stays until you delete it; each run lists it as unclaimed)")
+    show_status("The operator's view of the fleet: make status")
     return list(accounts.values())
 
 

@@ -18,11 +18,11 @@ AUTH_URLS: Final = {
     "sandbox": "https://atlas-sandbox.jooraccess.com/auth/",
     "production": "https://atlas.jooraccess.com/auth/",
 }
-DEFAULT_REFRESH_WINDOW_SECONDS: Final = 10_800  # 3 h: see README, "The guarantee"
+DEFAULT_REFRESH_WINDOW_SECONDS: Final = 10_800  # 3 h: docs/operations.md, "The guarantee"
 MAX_REFRESH_WINDOW_SECONDS: Final = 86_400
 # A consumer's report of a rejected token logs in only if the stored token is at least this
-# old: at most one consumer-caused JOOR login per 5 minutes, whatever consumers do (README,
-# "Consumers report a rejected token").
+# old: at most one consumer-caused JOOR login per 5 minutes, whatever consumers do
+# (docs/operations.md, "The login gate").
 DEFAULT_REJECTED_TOKEN_MIN_AGE_SECONDS: Final = 300
 MAX_REJECTED_TOKEN_MIN_AGE_SECONDS: Final = 3600
 
