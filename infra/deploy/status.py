@@ -43,6 +43,11 @@ def target_of(stack: DeployedStack) -> Target:
             window - interval,
             f"RefreshWindowSeconds - ScheduleIntervalMinutes x 60 = {window} - {interval}",
         )
+    if not stack.named_parameter and not stack.path:
+        raise StackError(
+            f"the stack {stack.name} names no account (CredentialsSecretArn) and no fleet path "
+            "(TokenParameterPath): is it this project's stack? Check stack_name in samconfig.toml"
+        )
     named = None
     if stack.named_parameter:
         named = Account(stack.named_parameter, stack.parameters["CredentialsSecretArn"], "")

@@ -38,7 +38,9 @@ LINK = re.compile(r"!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"
 REFERENCE = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+\".*\")?\s*$")
 CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 EXPLICIT_ANCHOR = re.compile(r"<a\s+(?:name|id)=\"([^\"]+)\"")
-MAKE = re.compile(r"(?:^|[\s;&|(`])make\s+((?:-\S+\s+)*)([A-Za-z0-9_.-]+)")
+# `make` where a command starts: at the start of the line or span (after a `$ ` prompt), or
+# after ; && || | ( (so "make targets" in a sentence is not one).
+MAKE = re.compile(r"(?:^\s*(?:\$\s+)?|[;&|(]\s*)make\s+((?:-\S+\s+)*)([A-Za-z0-9_.-]+)")
 MODULE = re.compile(r"python[0-9.]*\s+-m\s+([A-Za-z_][\w.]*)")
 PATH_TOKEN = re.compile(r"(?<![\w./:@=-])((?:\.{0,2}/)?[\w.-]+(?:/[\w.-]+)*/?)(?::\d+)?(?![\w/@])")
 SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")

@@ -97,7 +97,8 @@ def test_a_document_whose_references_all_exist_passes(project: Path) -> None:
         "`python -m tool.run` and read `tool/run.py`, `docs/`, `joor/sandbox/secret-name`, "
         "`/joor/sandbox/access-token`, `.venv/bin/python`.\n\n"
         "```bash\nmake demo   # the demo\nPYTHONPATH=tool python -m tool\n```\n\n"
-        "```python\n# this cannot make an error count\nopen('tool/gone.py')\n```\n",
+        "```python\n# this cannot make an error count\nopen('tool/gone.py')\n```\n\n"
+        "```\ntool/    where the links, make targets and paths are\n```\n",
     )
 
     assert problems(project) == []
@@ -149,6 +150,10 @@ def test_a_document_whose_references_all_exist_passes(project: Path) -> None:
             "README.md:5: make soak: no such target in the Makefile or make/*.mk",
         ),
         (
+            "```bash\ncd tool && make bogus\n```",
+            "README.md:4: make bogus: no such target in the Makefile or make/*.mk",
+        ),
+        (
             "```\ncat tool/missing.txt\n```",
             "README.md:4: tool/missing.txt: no such file or directory in the repository",
         ),
@@ -165,6 +170,7 @@ def test_a_document_whose_references_all_exist_passes(project: Path) -> None:
         "missing-directory",
         "missing-module",
         "unknown-target-in-a-shell-block",
+        "unknown-target-after-and",
         "missing-path-in-a-plain-block",
     ],
 )
