@@ -116,7 +116,7 @@ def plan(session: boto3.Session, config: DeployConfig, stack: DeployedStack | No
         found += [p for page in pages for p in page.get("Parameters", [])]
     ours = sorted({str(p["Name"]) for p in found if WRITTEN_BY in (p.get("Description") or "")})
     left = sorted({str(p["Name"]) for p in found} - set(ours))
-    layer = f"{stack.name if stack else config.stack_name}-joor-token"
+    layer = stack.layer_name if stack else DeployedStack(config.stack_name, "").layer_name
     versions: list[int] = []
     pages = session.client("lambda").get_paginator("list_layer_versions").paginate(LayerName=layer)
     for page in pages:

@@ -123,7 +123,12 @@ class Preflight:
                 f"with a letter, use only letters, digits and hyphens, at most {MAX_STACK_NAME} "
                 f"characters; {where}",
             )
-        too_long = check_stack_name(name, self.parameters, self.template_file, self.region)
+        try:
+            too_long = check_stack_name(name, self.parameters, self.template_file, self.region)
+        except Exception as err:  # noqa: BLE001 - the SAM translator's errors have no common base
+            return Check(
+                "stack name", False, f"cannot read {self.template_file} to check the names: {err}"
+            )
         if too_long:
             fits = min(n.longest_stack_name(name) for n in too_long)
             shown = "; ".join(
@@ -288,8 +293,8 @@ class Preflight:
             return Check(
                 "secret key",
                 False,
-                f"{arn} is encrypted with {wrong[0].split(': ', 1)[1]}, which the stack does not "
-                "let the function use: set SecretKmsKeyArn to that key",
+                f"{arn} is encrypted with {wrong[0][1]}, which the stack does not let the "
+                "function use: set SecretKmsKeyArn to that key",
             )
         if unknown:
             return Check(

@@ -194,7 +194,7 @@ class FleetChecks:
                 False,
                 f"{len(wrong)} secret(s) are encrypted with a customer managed key the stack "
                 f"does not let the function use (it grants the AWS managed key and {allowed}), "
-                f"so their runs would fail: {listed(wrong)}. Re-encrypt each with the granted "
+                f"so their runs would fail: {listed([f'{n}: {k}' for n, k in wrong])}. Re-encrypt each with the granted "
                 "key (aws secretsmanager update-secret --secret-id NAME --kms-key-id KEY), or "
                 "set SecretKmsKeyArn to the one key the fleet uses",
             )
@@ -202,7 +202,8 @@ class FleetChecks:
             return warn(
                 "fleet secret keys",
                 f"the key of {len(unknown)} secret(s) could not be described (kms:DescribeKey): "
-                f"{listed(unknown)}; check that each is the AWS managed key or SecretKmsKeyArn",
+                f"{listed([f'{n}: {k}' for n, k in unknown])}; check that each is the AWS managed "
+                "key or SecretKmsKeyArn",
             )
         return Check(
             "fleet secret keys",

@@ -219,9 +219,10 @@ _KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$
 
 def ungranted_keys(
     client: Callable[[str], Any], keys: dict[str, str | None], granted: str
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The secrets (name -> the KmsKeyId Secrets Manager reports) whose customer managed key is
-    not ``granted`` (SecretKmsKeyArn, maybe empty), and the keys that could not be resolved.
+    not ``granted`` (SecretKmsKeyArn, maybe empty), and those whose key could not be resolved:
+    (secret, key) pairs.
 
     The stack lets the function decrypt with the AWS managed key and with SecretKmsKeyArn only:
     a secret under any other key is readable by you and refused to the function at run time.
@@ -229,8 +230,8 @@ def ungranted_keys(
     anything but a key ARN is resolved with DescribeKey.
     """
     resolved: dict[str, tuple[str, str] | None] = {}
-    wrong: list[str] = []
-    unknown: list[str] = []
+    wrong: list[tuple[str, str]] = []
+    unknown: list[tuple[str, str]] = []
     for name, key in sorted(keys.items()):
         if not key or key == AWS_MANAGED_SECRET_KEY:
             continue
@@ -238,11 +239,11 @@ def ungranted_keys(
             resolved[key] = _resolve(client, key)
         found = resolved[key]
         if found is None:
-            unknown.append(f"{name}: {key}")
+            unknown.append((name, key))
             continue
         arn, manager = found
         if manager != "AWS" and arn != granted:
-            wrong.append(f"{name}: {arn}")
+            wrong.append((name, arn))
     return wrong, unknown
 
 

@@ -727,3 +727,22 @@ def test_a_secret_encrypted_with_a_key_the_stack_does_not_grant_fails(
     )
     assert granted_code == 0, granted
     assert line(granted, "secret key").startswith("ok  ")
+
+
+def test_a_template_the_sam_translator_refuses_fails_the_name_check_with_its_reason(
+    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "template.yaml"
+    broken.write_text(
+        "Transform: AWS::Serverless-2016-10-31\nParameters: {}\n"
+        "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties: {}\n",
+        encoding="utf-8",
+    )
+    config = write_config(tmp_path, CredentialsSecretArn=create_secret())
+
+    code, output = run(capsys, config, "--template-file", str(broken))
+
+    assert code == 1
+    failed = line(output, "stack name")
+    assert failed.startswith(f"FAIL  stack name: cannot read {broken} to check the names: ")
+    assert "CodeUri" in failed or "Invalid" in failed
