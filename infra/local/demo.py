@@ -237,7 +237,7 @@ def account_scenes(stack: LocalStack, configure: Callable[..., None] | None = No
     print(f"   JOOR refused {refused} login(s) in all")
     save_secret(stack, "9. The password is fixed: used at once", good)
     show_parameter(stack)
-    show_status("The operator's view of the token: make status")
+    show_status("The operator's view of the token (make status reads the same from the stack)")
 
 
 def _stored_version(stack: LocalStack) -> int:

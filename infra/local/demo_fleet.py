@@ -164,7 +164,7 @@ def fleet_scenes(stack: LocalStack, configure: Configure = configure_process) ->
     invoke(stack, "17. The next scheduled run: brand-a is no longer refreshed", {})
     show_parameters(stack, ["brand-a"])
     print("   (the parameter stays until you delete it; each run lists it as unclaimed)")
-    show_status("The operator's view of the fleet: make status")
+    show_status("The operator's view of the fleet (make status reads the same from the stack)")
     return list(accounts.values())
 
 
