@@ -45,13 +45,16 @@ help:
 	@echo "  make clean           remove virtual environments and build output"
 
 # The test venv also holds the consumer package, installed as a consumer installs it (editable,
-# so that tests see the working tree), with its requests extra.
-$(VENV_STAMP): requirements.txt functions/token_refresher/requirements.txt clients/python/pyproject.toml
+# so that tests see the working tree), with its requests extra; and the repository's import
+# roots as a .pth file (make/import-roots.pth.in), so that `.venv/bin/python -m infra.local.demo`
+# and the processes that the demo, the tests and the benchmarks start import the function's code.
+$(VENV_STAMP): requirements.txt functions/token_refresher/requirements.txt clients/python/pyproject.toml make/import-roots.pth.in
 	@test -x $(VENV)/bin/python || $(PYTHON313) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e "clients/python[requests]"
 	@# What the editable build leaves beside the package; sam build would copy it into the layer.
 	rm -rf clients/python/build clients/python/*.egg-info
+	sed '/^#/!s|@ROOT@|$(CURDIR)|g' make/import-roots.pth.in > "$$($(VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/joor-token-refresher.pth"
 	@touch $@
 
 demo: $(VENV_STAMP)

@@ -1,12 +1,12 @@
-"""``make bench``'s rendering: the results dict benchmarks/measure.py produces, as the Markdown
-block docs/benchmarks.md shows (its figures, tables and the sentences around them)."""
+"""``make bench``'s rendering: the results dict of a run as the Markdown block that
+docs/benchmarks.md shows, one function per section. It reads nothing but the results (and the
+goals' targets), so a results file renders the same later."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.measure import GOALS, VARIANT_TITLES
-from refresher.timing import RESERVED_SECONDS
+from benchmarks.goals import GOALS
 
 
 def ms(seconds: float) -> str:
@@ -18,25 +18,41 @@ def mb(size: float) -> str:
 
 
 def render(results: dict[str, Any]) -> str:
-    meta = results["meta"]
+    lines = [
+        *render_header(results["meta"]),
+        *render_goals(results["goals"]),
+        *render_calls(results["calls"]),
+        *render_cold_start(results["cold_start"]),
+        *render_warm(results["warm"]),
+        *render_memory(results["memory"]),
+        *render_artifact(results["artifact"]),
+        *render_consumer(results["consumer"]),
+        *render_fleet(results["fleet"]),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render_header(meta: dict[str, Any]) -> list[str]:
     m = meta["machine"]
-    out = [
+    return [
         f"Command: `{meta['command']}` · {meta['date']} · {m['uname_m']}, {m['nproc']} cores "
         f"({m['cpu']}), Python {m['python']}, load average {m['load_average_at_start']:.2f} "
         f"at start, {meta['duration_s']:.0f} s"
         f"{' · QUICK RUN: too few samples to quote' if meta['quick'] else ''}",
         "",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()),
-        "",
-        "### Goals",
-        "",
-        "| goal | figure | met |",
-        "|---|---|---|",
     ]
-    for goal in results["goals"]:
-        out.append(f"| {goal['goal']} | {goal['shown']} | {'yes' if goal['met'] else 'NO'} |")
 
-    out += [
+
+def render_goals(goals: list[dict[str, Any]]) -> list[str]:
+    out = ["", "### Goals", "", "| goal | figure | met |", "|---|---|---|"]
+    for goal in goals:
+        out.append(f"| {goal['goal']} | {goal['shown']} | {'yes' if goal['met'] else 'NO'} |")
+    return out
+
+
+def render_calls(calls: dict[str, Any]) -> list[str]:
+    out = [
         "",
         "### 1. AWS and JOOR calls per run (cold process; counted at moto and the auth server)",
         "",
@@ -44,16 +60,18 @@ def render(results: dict[str, Any]) -> str:
         "clients created | requests imported |",
         "|---|---|---|---|---|---|---|",
     ]
-    for r in results["calls"]["rows"]:
+    for r in calls["rows"]:
         ops = ", ".join(op.split(".")[-1] for op in r["aws_operations"])
         out.append(
             f"| {r['scenario']} | {r['result']} | {r['aws_calls']} ({r['floor_aws_calls']}) | "
             f"{r['joor_calls']} ({r['floor_joor_calls']}) | {ops} | "
             f"{', '.join(r['aws_clients_created'])} | {'yes' if r['requests_imported'] else 'no'} |"
         )
+    return out
 
-    c = results["cold_start"]
-    out += [
+
+def render_cold_start(c: dict[str, Any]) -> list[str]:
+    out = [
         "",
         f"### 2. Cold start: fresh process, import + one fresh-token run "
         f"(median of {c['processes_per_variant']} processes each, interleaved)",
@@ -76,15 +94,18 @@ def render(results: dict[str, Any]) -> str:
         ratio = c["ratio_to_floor"][variant]
         paired = ratio["paired"]
         out.append(
-            f"| {VARIANT_TITLES[variant]} | {ms(v['total_s']['median'])} "
+            f"| {c['titles'][variant]} | {ms(v['total_s']['median'])} "
             f"({ms(v['total_s']['p25'])}-{ms(v['total_s']['p75'])}) | "
             f"{ratio['in_process']:.2f}x | {paired['median']:.2f}x "
             f"({paired['p25']:.2f}-{paired['p75']:.2f}) | {ms(v['process_s']['median'])} | "
             f"{ratio['whole_process']:.2f}x | {ms(v['import_s']['median'])} | "
             f"{ms(v['invoke_s']['median'])} |"
         )
-    imports = c["imports"]
-    out += [
+    return out + render_imports(c["imports"], c["titles"])
+
+
+def render_imports(imports: dict[str, Any], titles: dict[str, str]) -> list[str]:
+    out = [
         "",
         f"Import time only (`python -X importtime`, every import from loading the handler module "
         f"to the end of the run, lazy ones included; median of {imports['runs_per_variant']} "
@@ -93,14 +114,15 @@ def render(results: dict[str, Any]) -> str:
         "| variant | all imports | ratio | largest packages (self time) |",
         "|---|---|---|---|",
     ]
-    for variant in ("handler", "minimal", "naive"):
+    for variant, ratio in imports["ratio_to_floor"].items():
         i = imports[variant]
         top = ", ".join(f"{g} {ms(s)}" for g, s in list(i["by_package_s"].items())[:6])
-        ratio = imports["ratio_to_floor"].get(variant, 1.0)
-        out.append(f"| {VARIANT_TITLES[variant]} | {ms(i['total_s'])} | {ratio:.2f}x | {top} |")
+        out.append(f"| {titles[variant]} | {ms(i['total_s'])} | {ratio:.2f}x | {top} |")
+    return out
 
-    w = results["warm"]
-    out += [
+
+def render_warm(w: dict[str, Any]) -> list[str]:
+    out = [
         "",
         f"### 3. Warm runs in one process ({w['iterations']} iterations each, alternated with "
         "the floor)",
@@ -109,7 +131,7 @@ def render(results: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for series, title, goal in (
-        ("forced_refresh", "forced refresh", GOALS["warm_forced_refresh"]),
+        ("forced_refresh", "operator's forced refresh", GOALS["warm_forced_refresh"]),
         ("fresh_token", "fresh token", GOALS["warm_fresh_token"]),
     ):
         s = w[series]
@@ -119,9 +141,11 @@ def render(results: dict[str, Any]) -> str:
             f"({ms(s['floor_s']['p25'])}-{ms(s['floor_s']['p75'])}) | {s['ratio']:.2f}x | "
             f"<= {goal:.2f}x |"
         )
+    return out
 
-    mem = results["memory"]
-    out += [
+
+def render_memory(mem: dict[str, Any]) -> list[str]:
+    out = [
         "",
         f"### 4. Peak memory of an invocation (limit {mem['limit_mb']} MB: {mem['limit_source']})",
         "",
@@ -136,31 +160,31 @@ def render(results: dict[str, Any]) -> str:
                 f"{r['python_heap_peak_invocation_mb']:.1f} MB"
             )
         out.append(f"| {r['run']} | {r['maxrss_mb']:.1f} MB | {r['share_of_limit']:.0%} | {heap} |")
+    return out
 
-    a = results["artifact"]
-    out += ["", "### 5. Artifact size", ""]
+
+def render_artifact(a: dict[str, Any]) -> list[str]:
+    out = ["", "### 5. Artifact size", ""]
     if "skipped" in a:
-        out.append(f"Skipped: {a['skipped']}")
-    else:
-        out += [
-            f"Measured: {a['source']}.",
-            "",
-            f"{a['files']} files, **{mb(a['unzipped_bytes'])} unzipped, {mb(a['zipped_bytes'])} "
-            f"zipped**; boto3 bundled: "
-            f"{'yes' if a['boto3_bundled'] else 'no (the runtime provides it)'}; "
-            f"byte-code shipped: {'yes' if a['ships_bytecode'] else 'no'}.",
-            "",
-            "| part | unzipped | zipped |",
-            "|---|---|---|",
-        ]
-        for p in a["largest_parts"]:
-            out.append(f"| {p['name']} | {mb(p['unzipped_bytes'])} | {mb(p['zipped_bytes'])} |")
-    out += render_consumer(results["consumer"])
-    return "\n".join(out) + "\n" + render_fleet(results["fleet"])
+        return [*out, f"Skipped: {a['skipped']}"]
+    out += [
+        f"Measured: {a['source']}.",
+        "",
+        f"{a['files']} files, **{mb(a['unzipped_bytes'])} unzipped, {mb(a['zipped_bytes'])} "
+        f"zipped**; boto3 bundled: "
+        f"{'yes' if a['boto3_bundled'] else 'no (the runtime provides it)'}; "
+        f"byte-code shipped: {'yes' if a['ships_bytecode'] else 'no'}.",
+        "",
+        "| part | unzipped | zipped |",
+        "|---|---|---|",
+    ]
+    for p in a["largest_parts"]:
+        out.append(f"| {p['name']} | {mb(p['unzipped_bytes'])} | {mb(p['zipped_bytes'])} |")
+    return out
 
 
 def render_consumer(c: dict[str, Any]) -> list[str]:
-    t, st = c["cached_token"], c["stampede"]
+    t = c["cached_token"]
     us = 1e6
     operations = [op.split(".")[-1] for op in c["first_read"]["aws_operations"]]
     out = [
@@ -181,6 +205,12 @@ def render_consumer(c: dict[str, Any]) -> list[str]:
         f"| Powertools `parameters.get_parameter(..., decrypt=True, max_age=300)` | "
         f"{t['powertools_s']['median'] * us:.2f} µs ({t['powertools_s']['p25'] * us:.2f}-"
         f"{t['powertools_s']['p75'] * us:.2f}) | 1.00x | |",
+    ]
+    return out + render_stampede(c["stampede"])
+
+
+def render_stampede(st: dict[str, Any]) -> list[str]:
+    out = [
         "",
         f"Revocation stampede: {st['consumers']} consumers ({st['processes']} processes of "
         f"{st['consumers'] // st['processes']} threads, each process with its own `TokenReader`) "
@@ -203,48 +233,53 @@ def render_consumer(c: dict[str, Any]) -> list[str]:
         f"{ms(st['all_working_s']['median'])} against "
         f"{ms(st['lone_consumer_s']['median'])} for one consumer alone "
         f"({st['ratio_to_lone']:.2f}x), with one login taking {st['login_latency_s']:g} s. The "
-        "consumers whose invocation met the running one (429) wait with jittered backoff "
-        "(0.5 s, doubling, capped at 5 s) and read the new version when it is there.",
+        "consumers whose invocation met the running one (429) wait a jittered 0.25-0.5 s, "
+        "doubling up to 5 s, and read the new version when it is there.",
     ]
     return out
 
 
-def render_fleet(fleet: dict[str, Any]) -> str:
-    """The fleet section of docs/benchmarks.md's generated block."""
-    f = fleet.get("fresh", {})
-    cap = fleet["capacity"]
+def render_fleet(fleet: dict[str, Any]) -> list[str]:
     out = [
         "",
         f"### 7. A fleet: many JOOR accounts in one deployment ({fleet['logins_in_flight']} "
         f"logins in flight; JOOR answers each login after {fleet['login_latency_s']:g} s)",
-        "",
     ]
-    if f:
-        calls = ", ".join(f"{n} {op}" for op, n in sorted(f["aws_calls"].items()))
-        floor = ", ".join(f"{n} {op}" for op, n in sorted(f["floor_aws_calls"].items()))
-        out += [
-            f"**{f['accounts']} fresh tokens**: {calls} (floor: {floor}), "
-            f"{f['joor_calls']} JOOR calls: {'at' if f['at_floor'] else 'ABOVE'} the floor. "
-            f"{f['wall_s']:.2f} s in a fresh process"
-            + (
-                f", {f['warm_wall_s']:.2f} s warm: at most "
-                f"{cap['listing_page_s_measured'] * 1000:.0f} ms a listing page here"
-                if "warm_wall_s" in f
-                else ""
-            )
-            + f". Peak memory {f['maxrss_mb']:.0f} MB RSS"
-            + (
-                f", Python heap peak {f['python_heap_peak_mb']:.1f} MB."
-                if "python_heap_peak_mb" in f
-                else "."
-            ),
-            "",
-        ]
-    out += [
+    if "fresh" in fleet:
+        out += render_fresh_fleet(fleet["fresh"], fleet["capacity"])
+    return out + render_stale_fleet(fleet) + render_capacity(fleet)
+
+
+def render_fresh_fleet(f: dict[str, Any], cap: dict[str, Any]) -> list[str]:
+    calls = ", ".join(f"{n} {op}" for op, n in sorted(f["aws_calls"].items()))
+    floor = ", ".join(f"{n} {op}" for op, n in sorted(f["floor_aws_calls"].items()))
+    warm = ""
+    if "warm_wall_s" in f:
+        warm = (
+            f", {f['warm_wall_s']:.2f} s warm: at most "
+            f"{cap['listing_page_s_measured'] * 1000:.0f} ms a listing page here"
+        )
+    heap = (
+        f", Python heap peak {f['python_heap_peak_mb']:.1f} MB"
+        if "python_heap_peak_mb" in f
+        else ""
+    )
+    return [
+        "",
+        f"**{f['accounts']} fresh tokens**: {calls} (floor: {floor}), "
+        f"{f['joor_calls']} JOOR calls: {'at' if f['at_floor'] else 'ABOVE'} the floor. "
+        f"{f['wall_s']:.2f} s in a fresh process{warm}. "
+        f"Peak memory {f['maxrss_mb']:.0f} MB RSS{heap}.",
+    ]
+
+
+def render_stale_fleet(fleet: dict[str, Any]) -> list[str]:
+    timeout, reserved = fleet["stale_timeout_s"], fleet["reserved_s"]
+    out = [
+        "",
         f"**Stale tokens** (every token inside the window), one scheduled run through the "
-        f"handler with a {fleet['stale_timeout_s']:g} s Lambda context "
-        f"({fleet['stale_timeout_s'] - RESERVED_SECONDS:g} s for the JOOR exchanges, "
-        f"{RESERVED_SECONDS:g} s kept for the last write):",
+        f"handler with a {timeout:g} s Lambda context ({timeout - reserved:g} s for the JOOR "
+        f"exchanges, {reserved:g} s kept for the last write):",
         "",
         "| accounts | logins started a second | refreshed in the run | left for the next run | "
         "run time | AWS calls per refresh | runs the backlog takes | peak RSS |",
@@ -257,7 +292,7 @@ def render_fleet(fleet: dict[str, Any]) -> str:
         out.append(
             f"| {r['accounts']} | {r['logins_per_second']} | {r['refreshed']} | "
             f"{r['left_for_next_run']} | {r['wall_s']:.1f} s | "
-            f"{per['GetSecretValue']:g} GetSecretValue + {per['PutParameter']:g} PutParameter | "
+            f"{' + '.join(f'{n:.2g} {op}' for op, n in per.items())} | "
             f"{runs_text} | {r['maxrss_mb']:.0f} MB |"
         )
     traced = fleet.get("stale_traced")
@@ -269,15 +304,20 @@ def render_fleet(fleet: dict[str, Any]) -> str:
             f"{traced['python_heap_peak_mb']:.1f} MB of Python heap "
             f"({traced['maxrss_mb']:.0f} MB RSS).",
         ]
+    return out
+
+
+def render_capacity(fleet: dict[str, Any]) -> list[str]:
+    cap = fleet["capacity"]
     k = cap["runs_per_token_cycle"]
-    out += [
+    lifetime, window, interval = fleet["token_lifetime_s"], fleet["window_s"], fleet["interval_s"]
+    out = [
         "",
         f"**The largest fleet one deployment keeps within the guarantee.** A token falls due "
-        f"once per lifetime - window = {fleet['token_lifetime_s']} - {fleet['window_s']} s, "
-        f"so in steady state N · {fleet['interval_s']} / "
-        f"{fleet['token_lifetime_s'] - fleet['window_s']} = N / {k:g} tokens fall due per "
-        f"{fleet['interval_s'] // 60}-minute run. The guarantee holds while that is at most "
-        f"the capacity C of one run: N ≤ {k:g} · C.",
+        f"once per lifetime - window = {lifetime} - {window} s, so in steady state "
+        f"N · {interval} / {lifetime - window} = N / {k:g} tokens fall due per "
+        f"{interval // 60}-minute run. The guarantee holds while that is at most the capacity C "
+        f"of one run: N ≤ {k:g} · C.",
         "",
         "| logins started a second | C (measured, accounts in the run) | largest fleet: "
         f"{k:g} · C | the same if each listing page took {cap['assumed_aws_page_s']:g} s |",
@@ -291,4 +331,4 @@ def render_fleet(fleet: dict[str, Any]) -> str:
         )
     if not cap["rows"]:
         out.append("| - | every run finished its fleet: no capacity measured | - | - |")
-    return "\n".join(out) + "\n"
+    return out

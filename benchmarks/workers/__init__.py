@@ -1,1 +1,2 @@
-"""Scripts run in fresh processes by ``benchmarks.run``; each writes its figures as JSON."""
+"""Scripts that ``make bench``'s sections run in fresh processes (benchmarks/harness.py's
+``run_worker``); each writes its figures as JSON."""

@@ -4,9 +4,10 @@
 
 VARIANT is ``handler`` (functions/token_refresher/app.py), ``minimal`` or ``naive``
 (benchmarks/baselines/). The clock starts at this file's first statement, so interpreter
-start-up (the same for every variant) is left out; ``benchmarks.run`` times the whole
-process from outside as well. The handler's stdout (JSON logs, EMF) is whatever the parent
-gave: /dev/null, as CloudWatch would take it.
+start-up (the same for every variant) is left out; the cold-start section
+(benchmarks/sections/cold_start.py) times the whole process from outside as well. The
+handler's stdout (JSON logs, EMF) is whatever the parent gave: /dev/null, as CloudWatch would
+take it.
 """
 
 import time
@@ -92,8 +93,12 @@ def main() -> None:
     folder, name = MODULES[args.variant]
     if args.folder:
         folder = Path(args.folder)
+        # The artifact alone, as Lambda has it: without the function's sources, which the
+        # venv's import roots (make/import-roots.pth.in) put on the path too.
+        sys.path[:] = [p for p in sys.path if Path(p) != MODULES["handler"][0]]
+    # The module's folder first on the path, as Lambda puts /var/task.
     sys.path.insert(0, str(folder))
-    # Under -X importtime, benchmarks.run counts only the imports after this line.
+    # Under -X importtime, the cold-start section counts only the imports after this line.
     print(IMPORT_MARK, file=sys.stderr, flush=True)
     before_import = time.perf_counter()
     module = importlib.import_module(name)

@@ -16,7 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
 PARAMETER = "/joor/sandbox/access-token"
 
 

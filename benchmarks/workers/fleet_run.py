@@ -13,16 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "functions" / "token_refresher"))
-sys.path.insert(0, str(ROOT))
-
-from benchmarks.workers.cold import peak_rss_kb  # noqa: E402
-from infra.local.lambda_context import LocalLambdaContext  # noqa: E402
+from benchmarks.workers.cold import peak_rss_kb
+from infra.local.lambda_context import LocalLambdaContext
 
 
 def main() -> None:

@@ -11,30 +11,11 @@ from __future__ import annotations
 import json
 import sys
 import time
-import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "functions" / "token_refresher"))
-sys.path.insert(0, str(ROOT))
-
-import app  # noqa: E402
-from benchmarks.baselines.bare_calls import BareCalls  # noqa: E402
-
-
-class Context:
-    function_name = "TokenRefresherFunction"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:TokenRefresherFunction"
-
-    def __init__(self, *, operator: bool = False) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-        if operator:  # through the operator alias: forced runs outside the login budget
-            self.invoked_function_arn += ":operator"
-        self._deadline = time.monotonic() + 90
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+import app
+from benchmarks.baselines.bare_calls import BareCalls
+from benchmarks.workers.cold import Context
 
 
 def timed(call: object) -> float:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -25,19 +24,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-EVENTS = ROOT / "tests" / "events"
-sys.path.insert(0, str(ROOT / "functions" / "token_refresher"))
-
-from infra.local.demo_fleet import fleet_scenes  # noqa: E402
-from infra.local.demo_tools import (  # noqa: E402
+from infra.local.demo_fleet import fleet_scenes
+from infra.local.demo_tools import (
     configure_process,
     masked,
     operator_view,
     run_handler,
     show_status,
 )
-from infra.local.stack import FUNCTION_NAME, PARAMETER_NAME, LocalStack  # noqa: E402
+from infra.local.stack import FUNCTION_NAME, PARAMETER_NAME, LocalStack
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "tests" / "events"
 
 
 def invoke(title: str, event: Any, *, operator: bool = False) -> None:

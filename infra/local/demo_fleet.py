@@ -14,25 +14,20 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "functions" / "token_refresher"))
-
-from infra.local.demo_tools import (  # noqa: E402
+from infra.local.demo_tools import (
     configure_process,
     log_entries,
     masked,
     run_handler,
     show_status,
 )
-from infra.local.fleet_accounts import FleetAccount, add_account, correct_password  # noqa: E402
-from infra.local.stack import LocalStack  # noqa: E402
-from refresher.adapters.tagged_secrets import PARAMETER_TAG  # noqa: E402
+from infra.local.fleet_accounts import FleetAccount, add_account, correct_password
+from infra.local.stack import LocalStack
+from refresher.adapters.tagged_secrets import PARAMETER_TAG
 
 PATH = "/joor/fleet"
 FLEET_ENV = {"TOKEN_PARAMETER_PATH": PATH, "CREDENTIALS_SECRET_ID": "", "TOKEN_PARAMETER_NAME": ""}

@@ -147,6 +147,7 @@ class RefresherHandler:
     def _module(self) -> Any:
         with self._lock:
             if self._app is None:
+                # First on the path, as Lambda puts the function's folder (/var/task).
                 if str(FUNCTION_DIR) not in sys.path:
                     sys.path.insert(0, str(FUNCTION_DIR))
                 import app

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from infra.local.aws_fault_proxy import AwsFault
-from refresher.adapters.login_record import TAG, encode
+from refresher.adapters.login_record import TAG, LoginMemory, encode
 from refresher.adapters.secrets_manager import SecretsManagerCredentials
 from refresher.adapters.tagged_secrets import TaggedSecretsDirectory
 from refresher.domain.errors import LoginRecordError, SecretUnavailableError, UnknownAccountError
@@ -217,3 +217,54 @@ def test_a_change_of_the_configured_accounts_secret_takes_no_call(aws: Aws) -> N
 
     assert found == configured
     assert sum(aws.proxy.seen.values()) == 0
+
+
+# --- what a warm execution environment remembers ----------------------------------------
+
+
+def test_a_record_whose_tag_write_was_refused_is_still_known_to_the_next_warm_run(
+    aws: Aws,
+) -> None:
+    created = create(aws)
+    memory = LoginMemory()
+    first = SecretsManagerCredentials(SECRET, lambda: aws.client("secretsmanager"), memory=memory)
+    aws.proxy.inject(AwsFault("secretsmanager.TagResource", "ThrottlingException", "Rate exceeded"))
+    record = LoginRecord("rejected", WHEN, created["version"])
+
+    with pytest.raises(LoginRecordError):
+        first.record(record)
+    later = SecretsManagerCredentials(SECRET, lambda: aws.client("secretsmanager"), memory=memory)
+
+    assert later.describe().rejected
+    assert not source(aws).describe().rejected  # a cold start: only the tag counts
+
+
+def test_a_newer_tag_wins_over_what_this_environment_remembers(aws: Aws) -> None:
+    created = create(aws)
+    memory = LoginMemory()
+    memory.remember(SECRET, LoginRecord("failed", WHEN, created["version"]))
+    newer = LoginRecord("ok", WHEN.replace(hour=11), created["version"])
+    source(aws).record(newer)  # another environment's run, later
+
+    described = SecretsManagerCredentials(
+        SECRET, lambda: aws.client("secretsmanager"), memory=memory
+    ).describe()
+
+    assert described.last_login == newer
+
+
+def test_a_fleets_listing_takes_what_this_environment_remembers(aws: Aws) -> None:
+    created = create(aws, "brand-a", **{"joor-token-parameter": "/joor/fleet/a/access-token"})
+    memory = LoginMemory()
+    memory.remember(created["arn"], LoginRecord("rejected", WHEN, created["version"]))
+
+    [account] = (
+        TaggedSecretsDirectory(
+            "/joor/fleet", lambda: aws.client("secretsmanager"), URLS, "sandbox", memory=memory
+        )
+        .discover()
+        .accounts
+    )
+
+    assert account.credentials is not None
+    assert account.credentials.rejected

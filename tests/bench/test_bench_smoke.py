@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import artifact
+from benchmarks.sections import artifact
+from tests.leakwatch import WATCH
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +34,9 @@ def test_a_quick_bench_run_reports_every_section_with_runs_at_their_call_floor(
         check=False,
     )
 
+    WATCH.record("bench: quick run", done.stdout + done.stderr)
     assert done.returncode == 0, done.stderr[-2000:]
+    WATCH.record("bench: quick run's results", out.read_text())
     results = json.loads(out.read_text())
     assert set(results) >= {
         "meta",

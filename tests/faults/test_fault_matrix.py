@@ -14,7 +14,6 @@ import time
 import boto3
 import pytest
 
-from infra.docs_section import read_section, write_section
 from refresher.config import Settings
 from refresher.domain.retry import RetryPolicy
 from tests.faults.cases import CASES, FAST, Case, FaultContext
@@ -22,6 +21,7 @@ from tests.faults.peers import CountingServer
 from tests.faults.table import DOC, SECTION, Row, normalize, render
 from tests.integration.conftest import Harness, Snapshot
 from tests.leakwatch import WATCH, LeakWatch
+from tools.docs_section import read_section, write_section
 
 pytestmark = pytest.mark.integration
 

@@ -166,3 +166,26 @@ def test_a_consumer_forcing_again_and_again_gets_one_login_per_budget(harness: H
     assert len(reasons) == 30
     assert reasons.count("forced") <= 2
     assert harness.joor_calls == reasons.count("forced")
+
+
+def test_a_rejection_whose_tag_write_aws_refused_is_still_honoured_while_warm(
+    harness: Harness,
+) -> None:
+    from infra.local.aws_fault_proxy import AwsFault
+
+    harness.configure(REJECTED_TOKEN_MIN_AGE_SECONDS="1")
+    harness.store_earlier_token(7200)
+    save_wrong_password(harness)
+    time.sleep(1.1)
+    assert harness.stack.proxy is not None
+    harness.stack.proxy.inject(
+        AwsFault("secretsmanager.TagResource", "ThrottlingException", "Rate exceeded", times=3)
+    )
+    first = harness.invoke({})
+    assert isinstance(first.error, CredentialsRejectedError)
+    assert any("cannot know" in w["message"] for w in first.logs_at("WARNING"))
+
+    again = harness.invoke({})
+
+    assert isinstance(again.error, CredentialsRejectedEarlierError)
+    assert refused_logins(harness.stack) == 1

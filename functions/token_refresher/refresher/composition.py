@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from refresher.adapters.aws_session import aws_session
 from refresher.adapters.joor_auth import JoorAuthEndpoint
+from refresher.adapters.login_record import LoginMemory
 from refresher.adapters.secrets_manager import SecretsManagerCredentials
 from refresher.adapters.ssm_token_store import SsmTokenInventory, SsmTokenStore
 from refresher.adapters.system_clock import SystemClock
@@ -53,6 +54,8 @@ def build_refresher(
     # and shared: boto3 clients are thread-safe, their creation is not cheap.
     secrets = _once(lambda: session.client("secretsmanager", config=aws_config))
     endpoint_for = _per_key(lambda url: JoorAuthEndpoint(url, clock))
+    # What this execution environment wrote on the secrets, should a tag write be lost.
+    memory = LoginMemory()
     policy = GatePolicy(
         window=settings.refresh_window, min_interval=settings.rejected_token_min_age
     )
@@ -60,7 +63,9 @@ def build_refresher(
     def refresher_for(account: Account) -> TokenRefresher:
         return TokenRefresher(
             store=SsmTokenStore(account.parameter, ssm, settings.kms_key_id),
-            credentials=SecretsManagerCredentials(account.secret_id, secrets, account.credentials),
+            credentials=SecretsManagerCredentials(
+                account.secret_id, secrets, account.credentials, memory
+            ),
             endpoint=endpoint_for(account.auth_url),
             clock=clock,
             policy=policy,
@@ -87,6 +92,7 @@ def build_refresher(
             {environment: settings.auth_url_for(environment) for environment in AUTH_URLS},
             settings.joor_environment,
             configured,
+            memory=memory,
         ),
         inventory=SsmTokenInventory(settings.parameter_path, ssm),
         refresher_for=refresher_for,

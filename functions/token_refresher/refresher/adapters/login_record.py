@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from refresher.domain.models import LOGIN_RESULTS, CredentialState, LoginRecord
@@ -69,6 +71,32 @@ def credential_state(
         current_version=version_key(current) if current else None,
         last_login=decode(value),
     )
+
+
+class LoginMemory:
+    """The records this execution environment wrote, by secret: what the next warm run uses
+    when the tag could not be written (AWS kept refusing TagResource) or reads back older.
+
+    The tag stays the memory that survives cold starts and is shared by concurrent runs;
+    this only closes the gap a lost tag write would open until the next cold start.
+    """
+
+    def __init__(self) -> None:
+        self._records: dict[str, LoginRecord] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, secret: str, record: LoginRecord) -> None:
+        with self._lock:
+            self._records[secret] = record
+
+    def merged(self, state: CredentialState) -> CredentialState:
+        """``state``, with this environment's record for its secret when that is newer."""
+        with self._lock:
+            mine = self._records.get(state.secret)
+        last = state.last_login
+        if mine is None or (last is not None and last.at >= mine.at.replace(microsecond=0)):
+            return state
+        return replace(state, last_login=mine)
 
 
 def _format(moment: datetime) -> str:

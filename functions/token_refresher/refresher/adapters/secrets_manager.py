@@ -35,11 +35,13 @@ class SecretsManagerCredentials:
         secret_id: str,
         client_factory: Callable[[], SecretsManagerClient],
         state: CredentialState | None = None,
+        memory: login_record.LoginMemory | None = None,
     ) -> None:
         self._secret_id = secret_id
         self._client_factory = client_factory
         self._client: SecretsManagerClient | None = None
         self._state = state
+        self._memory = memory or login_record.LoginMemory()
 
     @property
     def secret_id(self) -> str:
@@ -53,18 +55,19 @@ class SecretsManagerCredentials:
     def describe(self) -> CredentialState:
         """One DescribeSecret call (tags and version stages), unless the listing told."""
         if self._state is not None:
-            return self._state
+            return self._memory.merged(self._state)
         try:
             response = self._secrets().describe_secret(SecretId=self._secret_id)
         except (ClientError, BotoCoreError) as err:
             raise SecretUnavailableError(
                 f"Could not describe secret {self._secret_id!r}: {_why(err)}"
             ) from None
-        return login_record.credential_state(
+        state = login_record.credential_state(
             self._secret_id,
             response.get("Tags"),  # type: ignore[arg-type]
             response.get("VersionIdsToStages"),
         )
+        return self._memory.merged(state)
 
     def load(self) -> Credentials:
         try:
@@ -86,7 +89,9 @@ class SecretsManagerCredentials:
         )
 
     def record(self, record: LoginRecord) -> None:
-        """One TagResource call; the function's role may set only this tag."""
+        """One TagResource call; the function's role may set only this tag. The record is kept
+        in this execution environment too, whether the call succeeds or not."""
+        self._memory.remember(self._secret_id, record)
         try:
             self._secrets().tag_resource(
                 SecretId=self._secret_id,

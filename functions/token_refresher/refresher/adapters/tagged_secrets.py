@@ -40,12 +40,15 @@ class TaggedSecretsDirectory:
         auth_urls: Mapping[str, str],
         default_environment: str,
         configured: Account | None = None,
+        *,
+        memory: login_record.LoginMemory | None = None,
     ) -> None:
         self._path = path
         self._client_factory = client_factory
         self._auth_urls = auth_urls
         self._default_environment = default_environment
         self._configured = configured
+        self._memory = memory or login_record.LoginMemory()
 
     def discover(self) -> Discovery:
         return self._claims(self._list([{"Key": "tag-key", "Values": [PARAMETER_TAG]}]))
@@ -143,8 +146,10 @@ class TaggedSecretsDirectory:
             parameter=parameter,
             secret_id=arn,
             auth_url=self._auth_urls[environment],
-            credentials=login_record.credential_state(
-                arn, entry.get("Tags"), entry.get("SecretVersionsToStages")
+            credentials=self._memory.merged(
+                login_record.credential_state(
+                    arn, entry.get("Tags"), entry.get("SecretVersionsToStages")
+                )
             ),
         )
 

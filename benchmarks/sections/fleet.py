@@ -1,8 +1,7 @@
-"""Fleet figures for ``make bench``, measured: what a run over many JOOR accounts costs and how
-many accounts one deployment can keep within the guarantee. ``render_fleet`` in
-benchmarks/render.py shows them; benchmarks/measure.py runs this section after the others.
+"""Section 7, a fleet: what a run over many JOOR accounts costs and how many accounts one
+deployment keeps within the guarantee. ``make bench`` runs it last (it empties the stack).
 
-    .venv/bin/python -m benchmarks.fleet [--quick]     # this section alone, printed
+    .venv/bin/python -m benchmarks.sections.fleet [--quick]     # this section alone, printed
 
 Each run is the real handler in a fresh process (``workers/fleet_run.py``) with the template's
 Lambda timeout (100 s), against moto server (reached directly) and the local JOOR server
@@ -18,23 +17,20 @@ import json
 import math
 import sys
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "functions" / "token_refresher"))
-
-from infra.local.fleet_accounts import add_account, write_tokens  # noqa: E402
-from infra.local.stack import LocalStack  # noqa: E402
-from refresher.config import (  # noqa: E402
+from benchmarks.harness import Profile, lambda_env, log, run_worker
+from benchmarks.render import render_fleet
+from infra.local.fleet_accounts import add_account, write_tokens
+from infra.local.stack import LocalStack
+from refresher.config import (
     DEFAULT_FLEET_LOGINS_IN_FLIGHT,
     DEFAULT_FLEET_LOGINS_PER_SECOND,
     DEFAULT_REFRESH_WINDOW_SECONDS,
     DEFAULT_SCHEDULE_INTERVAL_SECONDS,
 )
-from refresher.timing import FUNCTION_TIMEOUT_SECONDS, RESERVED_SECONDS  # noqa: E402
+from refresher.timing import FUNCTION_TIMEOUT_SECONDS, RESERVED_SECONDS
 
 PATH = "/joor/fleet"
 LOGIN_LATENCY = 0.3  # seconds per JOOR login: about what a real one takes
@@ -46,9 +42,7 @@ FRESH_SECONDS_LEFT = 35_000
 # A listing page on AWS is slower than on loopback; to size the fleet we assume this much.
 ASSUMED_AWS_PAGE_SECONDS = 0.1
 PAGES_PER_ACCOUNT = 1 / 100 + 1 / 50  # ListSecrets (100 a call) + DescribeParameters (50)
-
-BaseEnv = Callable[[LocalStack], dict[str, str]]
-Log = Callable[[str], None]
+LISTING = ("ListSecrets", "DescribeParameters")  # what every run calls, per page
 
 
 @dataclass(frozen=True)
@@ -96,9 +90,7 @@ def make_fleet(stack: LocalStack, size: int) -> list[str]:
     return names
 
 
-def one_run(
-    stack: LocalStack, env: dict[str, str], run_worker: Callable[..., Any], **options: Any
-) -> dict[str, Any]:
+def one_run(stack: LocalStack, env: dict[str, str], **options: Any) -> dict[str, Any]:
     """One scheduled run in a fresh process; its figures and the AWS calls it made."""
     args = ["{out}", "--timeout", str(options.get("timeout", LAMBDA_TIMEOUT))]
     if options.get("warm"):
@@ -117,27 +109,22 @@ def one_run(
     return figures
 
 
-def measure(
-    quick: bool,
-    stack: LocalStack,
-    base_env: BaseEnv,
-    run_worker: Callable[..., Any],
-    log: Log = print,
-) -> dict[str, Any]:
+def measure(stack: LocalStack, profile: Profile) -> dict[str, Any]:
     """Every fleet figure, on ``stack`` (emptied first; its JOOR server gets the latency)."""
-    plan = Plan.of(quick)
+    plan = Plan.of(profile.quick)
     rates = (DEFAULT_FLEET_LOGINS_PER_SECOND, HIGHER_RATE)
     results: dict[str, Any] = {
         "login_latency_s": LOGIN_LATENCY,
         "logins_in_flight": DEFAULT_FLEET_LOGINS_IN_FLIGHT,
         "lambda_timeout_s": LAMBDA_TIMEOUT,
+        "reserved_s": RESERVED_SECONDS,
         "stale_timeout_s": plan.timeout,
         "token_lifetime_s": stack.joor.state.expires_in,
         "window_s": DEFAULT_REFRESH_WINDOW_SECONDS,
         "interval_s": DEFAULT_SCHEDULE_INTERVAL_SECONDS,
         "stale_runs": [],
     }
-    base = base_env(stack)
+    base = lambda_env(stack)
     latency_before = stack.joor.login_latency
     stack.joor.login_latency = LOGIN_LATENCY
     try:
@@ -145,19 +132,19 @@ def measure(
             log(f"  fleet: {size} tagged secrets")
             names = make_fleet(stack, size)
             if size == plan.fresh:
-                results["fresh"] = measure_fresh(stack, base, names, plan, run_worker)
+                results["fresh"] = measure_fresh(stack, base, names, plan)
             if size not in plan.stale:
                 continue
             for rate in rates:
                 log(f"  fleet: {size} stale tokens, {rate} logins a second")
                 write_tokens(stack, names, STALE_SECONDS_LEFT)
-                run = one_run(stack, worker_env(base, rate), run_worker, timeout=plan.timeout)
+                run = one_run(stack, worker_env(base, rate), timeout=plan.timeout)
                 results["stale_runs"].append(stale_row(size, rate, run))
             if plan.tracemalloc and size == max(plan.stale):
                 log(f"  fleet: {size} stale tokens again, under tracemalloc")
                 write_tokens(stack, names, STALE_SECONDS_LEFT)
                 env = worker_env(base, DEFAULT_FLEET_LOGINS_PER_SECOND)
-                traced = one_run(stack, env, run_worker, timeout=plan.timeout, tracemalloc=True)
+                traced = one_run(stack, env, timeout=plan.timeout, tracemalloc=True)
                 results["stale_traced"] = memory_of(traced) | {
                     "accounts": size,
                     "refreshed": traced["summary"]["refreshed"],
@@ -173,11 +160,10 @@ def measure_fresh(
     base: dict[str, str],
     names: list[str],
     plan: Plan,
-    run_worker: Callable[..., Any],
 ) -> dict[str, Any]:
     write_tokens(stack, names, FRESH_SECONDS_LEFT)
     env = worker_env(base, DEFAULT_FLEET_LOGINS_PER_SECOND)
-    run = one_run(stack, env, run_worker)
+    run = one_run(stack, env)
     size = len(names)
     floor = {
         "ListSecrets": math.ceil(size / 100),
@@ -195,9 +181,9 @@ def measure_fresh(
     }
     if not plan.quick:
         # The same run in a warm process: the listing's own time, without the cold start.
-        fresh["warm_wall_s"] = one_run(stack, env, run_worker, warm=True)["wall_s"]
+        fresh["warm_wall_s"] = one_run(stack, env, warm=True)["wall_s"]
     if plan.tracemalloc:
-        traced = one_run(stack, env, run_worker, tracemalloc=True)
+        traced = one_run(stack, env, tracemalloc=True)
         fresh["python_heap_peak_mb"] = traced["tracemalloc_invoke_peak_b"] / 2**20
     return fresh
 
@@ -221,10 +207,11 @@ def stale_row(size: int, rate: int, run: dict[str, Any]) -> dict[str, Any]:
         "left_for_next_run": left,
         "wall_s": run["wall_s"],
         "timeout_s": run["timeout_s"],
-        # Each refresh: one GetSecretValue and one PutParameter, beside the listing.
+        # Every call beside the listing's, per refresh.
         "calls_per_refresh": {
-            op: calls.get(op, 0) / refreshed if refreshed else 0.0
-            for op in ("GetSecretValue", "PutParameter")
+            op: n / refreshed if refreshed else 0.0
+            for op, n in sorted(calls.items())
+            if op not in LISTING
         },
         "joor_calls": run["joor_calls"],
         # A run that left some behind did all it could: that is its capacity.
@@ -290,17 +277,15 @@ def capacity(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks.measure import lambda_env, log, memory_limit, run_worker
-    from benchmarks.render import render_fleet
-
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.fleet", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.sections.fleet", description=__doc__
+    )
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
-    memory_mb, _ = memory_limit()
     with LocalStack(secret_events=False) as stack:
-        results = measure(args.quick, stack, lambda s: lambda_env(s, memory_mb), run_worker, log)
+        results = measure(stack, Profile(args.quick))
     print(json.dumps(results, indent=2, default=str), file=sys.stderr)
-    print(render_fleet(results))
+    print("\n".join(render_fleet(results)))
     return 0
 
 

@@ -1,4 +1,5 @@
-"""What ``sam build`` produces for the function: its size unzipped and zipped, largest parts.
+"""Section 5, artifact size: what ``sam build`` produces for the function, unzipped and zipped,
+and its largest parts; and the copies of it that the cold-start section loads.
 
 Measures ``.aws-sam/build/TokenRefresherFunction`` when a SAM build exists, running
 ``make sam-build`` first when the Makefile has that target. Otherwise it builds the same
@@ -18,7 +19,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.harness import ROOT
+
 FUNCTION_DIR = ROOT / "functions" / "token_refresher"
 SAM_BUILD_DIR = ROOT / ".aws-sam" / "build" / "TokenRefresherFunction"
 OWN_BUILD_ROOT = ROOT / "build" / "bench-artifact"
@@ -135,9 +137,15 @@ def measure(build_dir: Path, source: str, top: int = 10) -> dict[str, Any]:
     }
 
 
-def run(log: Any = print) -> dict[str, Any]:
+def measure_with_copies(scratch: Path, log: Any = print) -> tuple[dict[str, Any], dict[str, str]]:
+    """The build's size, and the folders the cold-start section loads the handler from: a copy
+    in ``scratch`` without byte-code ("deployed") and one with it ("deployed_pyc")."""
     build_dir, source = locate(log)
-    return measure(build_dir, source)
+    folders = {
+        "deployed": str(without_bytecode(build_dir, scratch / build_dir.name)),
+        "deployed_pyc": str(compiled_copy(build_dir)),
+    }
+    return measure(build_dir, source), folders
 
 
 def bytecode_files(folder: Path) -> int:
