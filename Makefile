@@ -32,11 +32,12 @@ help:
 	@echo "AWS (your credentials; SAM_CONFIG_ENV=production for the production stack):"
 	@echo "  make preflight       check the account, the secret, keys and names before a deploy"
 	@echo "  make deploy-guided   the first deploy of an environment (asks, saves samconfig.toml)"
-	@echo "  make deploy          sam build, the blocking checks, sam deploy (asks to confirm), and a"
-	@echo "                       first refresh when it deployed (CI: SAM_DEPLOY_FLAGS=--no-confirm-changeset)"
-	@echo "  make status          every token the stack keeps: life left, state (JSON=1; exit 1 below the guarantee)"
-	@echo "  make logs            follow the function's logs (sam logs --tail)"
-	@echo "  make delete          the stack, then its token parameters and layer versions (asks first; YES=1)"
+	@echo "  make deploy          the checks that would fail the deploy, sam build, byte-code, sam deploy"
+	@echo "                       (asks before changing anything), and a first refresh that fails loudly"
+	@echo "  make status          every token the stack keeps: life left, written when, state (exit 1"
+	@echo "                       when one has less than the guarantee; STATUS_FLAGS=--json)"
+	@echo "  make logs            follow the function's logs (the project's SAM CLI)"
+	@echo "  make delete          the stack, then its token parameters and layer versions (asks first)"
 	@echo "  make refresh         run the refresher from this machine against real AWS and JOOR"
 	@echo "                       (FORCE=1: now; RETRY_REJECTED=1: retry credentials JOOR rejected)"
 	@echo "Housekeeping:"
@@ -74,7 +75,8 @@ pytest: $(VENV_STAMP) sam-build
 
 test: lint typecheck security template-lint template-checkov pytest
 
-# Real AWS (your normal credential chain) and real JOOR; docs/operations.md, "Run it from a workstation".
+# Real AWS (your normal credential chain) and real JOOR; see docs/operations.md, "Run it from
+# a workstation".
 refresh: $(VENV_STAMP)
 	PYTHONPATH=functions/token_refresher $(VENV)/bin/python -m refresher $(if $(FORCE),--force) $(if $(RETRY_REJECTED),--retry-rejected)
 
@@ -84,7 +86,7 @@ clean:
 	rm -rf $(VENV) .venv-* .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage mutants
 
 # What a run costs against its floor (calls, cold start, warm overhead, memory, artifact
-# size). Writes benchmarks/results/latest.json and docs/benchmarks.md.
+# size); writes benchmarks/results/latest.json and docs/benchmarks.md (which says how long).
 .PHONY: bench
 bench: $(VENV_STAMP)
 	$(VENV)/bin/python -m benchmarks.run

@@ -1,6 +1,6 @@
 """``make bench``: what a run costs, side by side with its floor, in one run on one machine.
 
-    .venv/bin/python -m benchmarks.run            # full run, about 9 minutes; writes the results
+    .venv/bin/python -m benchmarks.run            # full run; writes the results
     .venv/bin/python -m benchmarks.run --quick    # smoke run: few samples, writes nothing
     .venv/bin/python -m benchmarks.run --render-only   # the page again from the last results
 

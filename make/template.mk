@@ -4,12 +4,8 @@
 #   make template-check   cfn-lint, sam validate, checkov, sam build, tests/template
 #   make sam-build        build the function into .aws-sam/build
 #   make preflight        check the account, the secret, the keys and names before a deploy
-#   make deploy           build, the blocking checks, deploy (SAM_CONFIG_ENV=default|production),
-#                         and a first refresh when the change set ran
+#   make deploy           build, deploy (SAM_CONFIG_ENV=default|production) and force a first refresh
 #   make deploy-guided    the same with `sam deploy --guided` (first deploy of an environment)
-#   make status           every token the stack keeps: life left, state, the guarantee
-#   make logs             follow the function's logs
-#   make delete           the stack, then its token parameters and retained layer versions
 
 # PYTHON313 (the interpreter that makes the venvs) comes from the top-level Makefile.
 # `sam build` looks for python3.13 on PATH; through pyenv that needs PYENV_VERSION.
@@ -77,14 +73,14 @@ template-test: sam-build
 
 template-check: template-lint template-checkov template-test
 
-# The blocking checks (what would make CloudFormation fail and leave a stack to delete by
-# hand), `sam deploy`, then, when the change set ran or there was nothing to change, one forced
-# refresh through the operator alias so the token exists at once. Not `sam remote invoke`: it
-# exits 0 when the function failed and retries a slow call (infra/deploy/invoke_refresher.py).
-# infra/deploy/deploy.py says how a declined change set is told apart (sam exits 0 then too).
-# CI: SAM_DEPLOY_FLAGS=--no-confirm-changeset.
+# First the checks that would make CloudFormation fail (names, the stack's state, Lambda
+# concurrency), then `sam deploy` (it asks before it changes anything: confirm_changeset in
+# samconfig.toml; SAM_DEPLOY_FLAGS=--no-confirm-changeset in CI), then one forced refresh
+# through the operator alias, only when a change set ran or there was nothing to change
+# (infra/deploy/deploy.py says how it tells; invoke_refresher.py why not `sam remote invoke`).
 deploy: sam-build $(VENV_STAMP)
-	$(DEPLOY_PYTHON) -m infra.deploy.deploy --config-env $(SAM_CONFIG_ENV) --sam $(SAM_VENV)/bin/sam $(SAM_DEPLOY_FLAGS)
+	$(DEPLOY_PYTHON) -m infra.deploy.deploy --config-env $(SAM_CONFIG_ENV) --sam $(SAM_VENV)/bin/sam \
+		$(if $(SAM_DEPLOY_FLAGS),--sam-flags='$(SAM_DEPLOY_FLAGS)')
 
 deploy-guided: SAM_DEPLOY_FLAGS += --guided
 deploy-guided: deploy
@@ -95,14 +91,18 @@ preflight: $(VENV_STAMP)
 	$(DEPLOY_PYTHON) -m infra.deploy.preflight --config-env $(SAM_CONFIG_ENV) \
 		$(if $(PREFLIGHT_OVERRIDES),--parameter-overrides '$(PREFLIGHT_OVERRIDES)')
 
-# Every token the deployed stack keeps; metadata only. Exit 1 when one has less life left
-# than the guarantee. JSON=1: one JSON object.
+# Every token the stack keeps: life left, written when, state (metadata only; exit 1 when one
+# has less life than the guarantee). STATUS_FLAGS=--json for scripts.
+STATUS_FLAGS ?=
 status: $(VENV_STAMP)
-	$(DEPLOY_PYTHON) -m infra.deploy.status --config-env $(SAM_CONFIG_ENV) $(if $(JSON),--json)
+	$(DEPLOY_PYTHON) -m infra.deploy.status --config-env $(SAM_CONFIG_ENV) $(STATUS_FLAGS)
 
+# Follow the function's logs through the project's SAM CLI.
 logs: $(SAM_VENV)/.installed $(VENV_STAMP)
 	$(DEPLOY_PYTHON) -m infra.deploy.logs --config-env $(SAM_CONFIG_ENV) --sam $(SAM_VENV)/bin/sam
 
-# Asks first, listing the parameters and layer versions; YES=1 does not ask.
+# The stack, then (after one confirmation that lists them) the token parameters the function
+# created and the layer versions the template retains. DELETE_FLAGS=--yes for scripts.
+DELETE_FLAGS ?=
 delete: $(SAM_VENV)/.installed $(VENV_STAMP)
-	$(DEPLOY_PYTHON) -m infra.deploy.delete --config-env $(SAM_CONFIG_ENV) --sam $(SAM_VENV)/bin/sam $(if $(YES),--yes)
+	$(DEPLOY_PYTHON) -m infra.deploy.delete --config-env $(SAM_CONFIG_ENV) --sam $(SAM_VENV)/bin/sam $(DELETE_FLAGS)

@@ -1,15 +1,18 @@
-"""What the preflight's checks share: one line per check, and the read-only AWS clients."""
+"""What the preflight's checks share (preflight.py, preflight_fleet.py): one line per check,
+and how an AWS error or a secret that cannot be read is said."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import boto3
-from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
-# The most items one line names; the rest are counted.
+from refresher.adapters.ssm_token_store import DESCRIPTION_FORMAT
+
+# What every parameter this tool writes says of itself (refresher.adapters.ssm_token_store).
+WRITTEN_BY = DESCRIPTION_FORMAT.rsplit(". ", 1)[-1].rstrip(".")
+# The most secrets one line names; the rest are counted.
 LISTED = 10
 
 
@@ -25,28 +28,15 @@ class Check:
         return f"{mark}  {self.name}: {self.message}"
 
 
-def warn(name: str, message: str) -> Check:
-    return Check(name, True, message, warning=True)
+def code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
 
 
-class Clients:
-    """One client per service, made on first use; read-only calls, retried briefly."""
-
-    def __init__(self, session: boto3.Session) -> None:
-        self.session = session
-        self.region = session.region_name or ""
-        self._config = Config(retries={"mode": "standard", "max_attempts": 3})
-        self._made: dict[str, Any] = {}
-
-    def __call__(self, service: str) -> Any:
-        if service not in self._made:
-            self._made[service] = self.session.client(service, config=self._config)  # type: ignore[call-overload]
-        return self._made[service]
-
-
-def listed(items: Sequence[str]) -> str:
-    shown = "; ".join(items[:LISTED])
-    return shown + (f"; and {len(items) - LISTED} more" if len(items) > LISTED else "")
+def why(err: ClientError | BotoCoreError) -> str:
+    if isinstance(err, ClientError):
+        error = err.response.get("Error", {})
+        return f"{error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")
+    return type(err).__name__
 
 
 def arn_region(arn: str) -> str:
@@ -54,11 +44,29 @@ def arn_region(arn: str) -> str:
     return parts[3] if len(parts) > 3 else ""
 
 
-def arn_partition(arn: str) -> str:
-    parts = arn.split(":")
-    return parts[1] if len(parts) > 1 and parts[1] else "aws"
-
-
 def secret_name(arn: str) -> str:
     """``joor/fleet/brand-a`` from its ARN (which ends in a six-character suffix)."""
     return arn.split(":secret:", 1)[-1].rsplit("-", 1)[0]
+
+
+def listed(items: Sequence[str]) -> str:
+    shown = "; ".join(items[:LISTED])
+    return shown + (f"; and {len(items) - LISTED} more" if len(items) > LISTED else "")
+
+
+def unreadable(secret: str, err: ClientError | BotoCoreError) -> str:
+    """Why a secret cannot be read, and what to do; its name or ARN, never a value."""
+    error = code(err) if isinstance(err, ClientError) else ""
+    if error == "ResourceNotFoundException":
+        return (
+            f"no secret at {secret} (check the ARN's six-character suffix, the account and "
+            "the region); create it as the README shows"
+        )
+    if error in ("AccessDeniedException", "AccessDenied"):
+        return f"your credentials cannot read {secret} ({why(err)})"
+    if error == "DecryptionFailure":
+        return (
+            f"Secrets Manager cannot decrypt {secret} with its KMS key ({why(err)}); check "
+            "the key's policy and state"
+        )
+    return f"cannot read {secret} ({why(err)})"

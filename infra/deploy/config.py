@@ -1,13 +1,9 @@
-"""What every deploy tool shares: the command line, samconfig.toml, the AWS session.
+"""What every deploy tool shares: its command line, samconfig.toml's values, its AWS session.
 
 What `sam deploy --config-env ENV` would deploy: samconfig.toml's values over the template's
 defaults, read the way the SAM CLI reads them: `[ENV.deploy.parameters]` first, then
 `[ENV.global.parameters]`; `parameter_overrides` is a string (or a list of strings) of
 `Key="Value"` pairs. Parameters the file does not set take their template default.
-
-The region, as `sam deploy` takes it: --region, then samconfig.toml's `region`, then the
-environment (AWS_DEFAULT_REGION, then AWS_REGION: refresher/adapters/aws_session.py), then the
-profile's.
 """
 
 from __future__ import annotations
@@ -17,23 +13,13 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import boto3
 import yaml
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    NoRegionError,
-    ProfileNotFound,
-)
+from botocore.exceptions import ProfileNotFound
 
-from refresher.adapters.aws_session import REGION_HINT, region_from_environment
-
-if TYPE_CHECKING:
-    import boto3
+from refresher.aws_region import HOW_TO_SET, region_from_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_FILE = REPO_ROOT / "samconfig.toml"
@@ -47,6 +33,10 @@ class ConfigError(Exception):
     """samconfig.toml or the template cannot be read as needed; the message says why."""
 
 
+class RegionError(ConfigError):
+    """No Region anywhere a deploy tool looks; the message says where to set one."""
+
+
 @dataclass(frozen=True)
 class DeployConfig:
     environment: str
@@ -56,6 +46,7 @@ class DeployConfig:
     parameters: dict[str, str] = field(default_factory=dict)
     # The template's parameter specifications (AllowedPattern, Default, ...), by name.
     parameter_specs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    template_file: Path = DEFAULT_TEMPLATE_FILE
 
 
 def parse_overrides(value: str | list[str] | None) -> dict[str, str]:
@@ -130,17 +121,40 @@ def load(
         profile=setting("profile"),
         parameters=parameters,
         parameter_specs=specs,
+        template_file=template_file,
     )
 
 
-# --- the command line every tool shares ---------------------------------------------------
+def no_region_message(environment: str) -> str:
+    """What to do when no Region is set anywhere a deploy tool looks."""
+    return (
+        f"no AWS Region: {HOW_TO_SET}, add region to samconfig.toml [{environment}], "
+        "or pass --region"
+    )
 
 
-def add_arguments(parser: argparse.ArgumentParser, *, overrides: bool = False) -> None:
-    """--config-env, --config-file, --template-file, --region, --profile (and overrides)."""
+def session(
+    config: DeployConfig, region: str | None = None, profile: str | None = None
+) -> boto3.Session:
+    """The session a deploy tool works in: --region, then samconfig.toml's region, then the
+    environment (AWS_REGION too, which botocore alone does not read), then the profile's."""
+    return boto3.Session(
+        profile_name=profile or config.profile,
+        region_name=region or config.region or region_from_environment(),
+    )
+
+
+# --- the command line and the session every tool shares -------------------------------------
+
+
+def add_arguments(
+    parser: argparse.ArgumentParser, *, template: bool = False, overrides: bool = False
+) -> None:
+    """--config-env, --config-file, --region, --profile (and --template-file, overrides)."""
     parser.add_argument("--config-env", default="default", help="samconfig.toml environment")
     parser.add_argument("--config-file", default=None, help="default: samconfig.toml")
-    parser.add_argument("--template-file", default=None, help="default: template.yaml")
+    if template:
+        parser.add_argument("--template-file", default=None, help="default: template.yaml")
     if overrides:
         parser.add_argument(
             "--parameter-overrides",
@@ -148,57 +162,34 @@ def add_arguments(parser: argparse.ArgumentParser, *, overrides: bool = False) -
             help='extra Key="Value" pairs, e.g. CredentialsSecretArn="arn:aws:..." before the '
             "first deploy",
         )
-    parser.add_argument("--region", default=None, help="default: samconfig.toml, then AWS_REGION")
-    parser.add_argument("--profile", default=None, help="default: samconfig.toml, then AWS_PROFILE")
+    parser.add_argument("--region", default=None, help="default: samconfig.toml, AWS_REGION")
+    parser.add_argument("--profile", default=None, help="default: samconfig.toml, AWS_PROFILE")
+
+
+def config_file(args: argparse.Namespace) -> Path:
+    return Path(args.config_file) if args.config_file else DEFAULT_CONFIG_FILE
 
 
 def from_arguments(args: argparse.Namespace) -> DeployConfig:
+    """The environment's configuration the command line names; ConfigError when unreadable."""
+    template = getattr(args, "template_file", None)
     return load(
         args.config_env,
-        Path(args.config_file) if args.config_file else DEFAULT_CONFIG_FILE,
-        Path(args.template_file) if args.template_file else DEFAULT_TEMPLATE_FILE,
+        config_file(args),
+        Path(template) if template else DEFAULT_TEMPLATE_FILE,
         getattr(args, "parameter_overrides", None),
     )
 
 
 def session_for(config: DeployConfig, args: argparse.Namespace) -> boto3.Session:
-    """The session the tools and `sam` use; ConfigError naming what works when it has no region."""
-    import boto3
-
-    region = args.region or config.region or region_from_environment()
+    """The session the command line and samconfig.toml name; RegionError without a Region,
+    ConfigError for a profile that does not exist."""
     try:
-        session = boto3.Session(profile_name=args.profile or config.profile, region_name=region)
+        found = session(config, args.region, args.profile)
     except ProfileNotFound as err:
         raise ConfigError(
-            f"{err}: check AWS_PROFILE, --profile or profile in samconfig.toml"
+            f"{err}: check AWS_PROFILE, --profile, or profile in samconfig.toml"
         ) from None
-    if not session.region_name:
-        raise ConfigError(
-            f"no AWS region: {REGION_HINT}; or add region to samconfig.toml "
-            f"[{config.environment}.deploy.parameters], or pass --region"
-        )
-    return session
-
-
-def explain(err: ClientError | BotoCoreError) -> str:
-    """What an AWS error means for the operator, and what to do: one sentence, no secret."""
-    if isinstance(err, ClientError):
-        error = err.response.get("Error", {})
-        return f"{error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")
-    if isinstance(err, (EndpointConnectionError, ConnectTimeoutError)):
-        return (
-            f"cannot reach AWS ({type(err).__name__}: {err}): a network problem, not your "
-            "credentials; check the connection, a proxy, the region name and AWS_ENDPOINT_URL"
-        )
-    if isinstance(err, NoCredentialsError):
-        return (
-            "no AWS credentials found: set AWS_PROFILE, run `aws sso login`, or export "
-            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-        )
-    if isinstance(err, NoRegionError):
-        return f"no AWS region: {REGION_HINT}"
-    return f"{type(err).__name__}: {err}"
-
-
-def is_network_error(err: ClientError | BotoCoreError) -> bool:
-    return isinstance(err, (EndpointConnectionError, ConnectTimeoutError))
+    if not found.region_name:
+        raise RegionError(no_region_message(config.environment))
+    return found

@@ -1,46 +1,55 @@
-"""`make deploy`: the checks that would make CloudFormation fail, `sam deploy`, then the first
-refresh, but only when the change set ran or there was nothing to change.
+"""`make deploy`: the checks that would make CloudFormation fail, `sam deploy`, then one refresh.
 
-    PYTHONPATH=functions/token_refresher .venv/bin/python -m infra.deploy.deploy \\
-        --config-env default --sam .venv-sam/bin/sam [sam deploy flags, e.g. --guided]
+    PYTHONPATH=functions/token_refresher python -m infra.deploy.deploy --config-env default \\
+        --sam .venv-sam/bin/sam [--sam-flags "--guided"]
 
-1. The preflight's blocking checks (the stack's state, the names built from the stack name,
-   the reserved concurrency against the account's quota): a failure stops here, before
-   CloudFormation creates a stack that would roll back and have to be deleted by hand.
-2. `sam deploy --config-env ENV --region REGION [flags]`, with the terminal as its own, so its
-   confirmation prompt (samconfig.toml: confirm_changeset = true) works as usual.
-3. What happened, read from CloudFormation, not from sam's exit status: `sam deploy` exits 0
-   when the change set was declined at the prompt, or not executed (--no-execute-changeset),
-   as when it ran (samcli/commands/deploy/deploy_context.py: `if not click.confirm(...):
-   return`), and 0 on an empty change set with fail_on_empty_changeset = false (it prints the
-   ChangeEmptyError and returns). The change sets of the stack before and after tell them
-   apart: a new one still AVAILABLE was not executed; a new one FAILED for "didn't contain
-   changes" (samcli/lib/deploy/deployer.py, wait_for_changeset) means nothing changed; one
-   EXECUTE_COMPLETE, or none left and the stack created or updated (CloudFormation removes a
-   stack's change sets when one is executed), means it ran.
-4. The forced refresh through the operator alias (invoke_refresher.py) when it ran or nothing
-   changed; never after a declined change set, which would log in to JOOR for nothing.
+1. **Before** `sam deploy`: the checks whose failure would make CloudFormation fail and roll a
+   new stack back into ROLLBACK_COMPLETE (which then has to be deleted by hand): the stack
+   name and every name built from it, the stack's state, and the Lambda concurrency the
+   reservation needs (infra/deploy/preflight.py). One fails: nothing is deployed, and the line
+   says what to change.
+2. `sam deploy --config-env ENV`, with the terminal as its input: with `confirm_changeset =
+   true` (samconfig.toml) it shows the change set and asks.
+3. **After**: invoke the function once through its operator alias (infra/deploy/
+   invoke_refresher.py), only when the change set ran or there was nothing to change, never
+   when it was declined.
+
+How the outcome is known. `sam deploy` exits 0 in all three cases: a declined change set
+returns from its deploy without a word (samcli/commands/deploy/deploy_context.py: ``if not
+click.confirm(...): return``), an empty one is reported as "No changes to deploy" when
+fail_on_empty_changeset is false, and its JSON output, which says which, cannot be combined
+with --confirm-changeset. So the outcome is read from CloudFormation instead, comparing the
+stack and its change sets before and after:
+- executed: the stack's status or last update changed to a complete state, or a new change
+  set has ExecutionStatus EXECUTE_COMPLETE (CloudFormation removes a stack's change sets once
+  one is executed; moto keeps them so marked);
+- declined: a new change set still waits, ExecutionStatus AVAILABLE (SAM leaves it);
+- nothing to change: a new change set FAILED with "didn't contain changes" or "No updates are
+  to be performed" (the reasons samcli/lib/deploy/deployer.py reads as ChangeEmptyError).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.deploy.config import (
-    DEFAULT_TEMPLATE_FILE,
+    DEFAULT_CONFIG_FILE,
     ConfigError,
+    DeployConfig,
+    RegionError,
     add_arguments,
-    explain,
+    config_file,
     from_arguments,
     session_for,
 )
@@ -48,138 +57,149 @@ from infra.deploy.invoke_refresher import refresh
 from infra.deploy.preflight import Preflight, report
 
 EXECUTED = "executed"
-NO_CHANGES = "no changes"
-NOT_EXECUTED = "not executed"
+DECLINED = "declined"
+NOTHING_TO_CHANGE = "nothing to change"
 UNKNOWN = "unknown"
-_EMPTY = ("didn't contain changes", "No updates are to be performed")
+_EMPTY_REASONS = ("didn't contain changes", "No updates are to be performed")
+_COMPLETE = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 
 
 @dataclass(frozen=True)
-class ChangeSet:
-    status: str
-    execution_status: str
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class StackState:
-    """What CloudFormation says of the stack: its status, when it last changed, its change sets."""
-
+class StackSnapshot:
     status: str | None  # None: no such stack
-    changed_at: datetime | None = None
-    change_sets: dict[str, ChangeSet] = field(default_factory=dict)
+    last_change: str | None  # LastUpdatedTime, else CreationTime
+    change_sets: dict[str, dict[str, Any]]  # by id: Status, ExecutionStatus, StatusReason
 
 
-def read_state(cloudformation: Any, stack_name: str) -> StackState:
+def snapshot(session: boto3.Session, stack_name: str) -> StackSnapshot:
+    cloudformation = session.client("cloudformation")
     try:
         stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     except ClientError as err:
         if "does not exist" in str(err.response.get("Error", {}).get("Message", "")):
-            return StackState(None)
+            return StackSnapshot(None, None, {})
         raise
-    change_sets: dict[str, ChangeSet] = {}
-    for page in cloudformation.get_paginator("list_change_sets").paginate(StackName=stack_name):
+    change_sets: dict[str, dict[str, Any]] = {}
+    request: dict[str, Any] = {"StackName": stack_name}
+    while True:
+        page = cloudformation.list_change_sets(**request)
         for summary in page.get("Summaries", []):
-            change_sets[str(summary["ChangeSetId"])] = ChangeSet(
-                str(summary.get("Status", "")),
-                str(summary.get("ExecutionStatus", "")),
-                str(summary.get("StatusReason", "")),
-            )
-    return StackState(
-        str(stack["StackStatus"]),
-        stack.get("LastUpdatedTime") or stack.get("CreationTime"),
-        change_sets,
+            change_sets[str(summary["ChangeSetId"])] = summary
+        if not page.get("NextToken"):
+            break
+        request["NextToken"] = page["NextToken"]
+    last = stack.get("LastUpdatedTime") or stack.get("CreationTime")
+    return StackSnapshot(str(stack.get("StackStatus")), str(last) if last else None, change_sets)
+
+
+def outcome(before: StackSnapshot, after: StackSnapshot) -> str:
+    """What `sam deploy` did, from the stack before and after it (it exited 0)."""
+    new = [c for i, c in after.change_sets.items() if i not in before.change_sets]
+    if any(c.get("ExecutionStatus") == "EXECUTE_COMPLETE" for c in new):
+        return EXECUTED
+    moved = (after.status, after.last_change) != (before.status, before.last_change)
+    if after.status in _COMPLETE and moved and not _waiting(new):
+        return EXECUTED
+    if _waiting(new):
+        return DECLINED
+    if any(
+        c.get("Status") == "FAILED"
+        and any(reason in str(c.get("StatusReason", "")) for reason in _EMPTY_REASONS)
+        for c in new
+    ):
+        return NOTHING_TO_CHANGE
+    return UNKNOWN
+
+
+def _waiting(change_sets: list[dict[str, Any]]) -> bool:
+    return any(
+        c.get("ExecutionStatus") == "AVAILABLE" and c.get("Status") == "CREATE_COMPLETE"
+        for c in change_sets
     )
 
 
-def what_happened(before: StackState, after: StackState) -> str:
-    """Whether the deploy's change set ran, had nothing to change, or was not executed."""
-    new = [c for i, c in after.change_sets.items() if i not in before.change_sets]
-    if any(c.execution_status == "AVAILABLE" for c in new) or after.status == "REVIEW_IN_PROGRESS":
-        return NOT_EXECUTED
-    if any(c.execution_status == "EXECUTE_COMPLETE" for c in new):
-        return EXECUTED
-    if any(c.status == "FAILED" and any(e in c.reason for e in _EMPTY) for c in new):
-        return NO_CHANGES
-    done = after.status in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
-    if done and (before.status is None or after.changed_at != before.changed_at):
-        return EXECUTED
-    return UNKNOWN
+def sam_command(
+    sam: str, config: DeployConfig, samconfig: Path, region: str, flags: Sequence[str]
+) -> list[str]:
+    command = [sam, "deploy", "--config-env", config.environment]
+    if samconfig != DEFAULT_CONFIG_FILE:
+        command += ["--config-file", str(samconfig.resolve())]
+    if "--region" not in flags:
+        # The Region the checks ran in, wherever it came from: the SAM CLI itself reads
+        # samconfig.toml and AWS_DEFAULT_REGION but not AWS_REGION.
+        command += ["--region", region]
+    return command + list(flags)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m infra.deploy.deploy",
-        description="The blocking checks, sam deploy, and the first refresh when it deployed.",
-        epilog="Other arguments go to sam deploy (e.g. --guided, --no-confirm-changeset).",
+        description="Check what would make the deploy fail, run sam deploy, then refresh once.",
     )
     add_arguments(parser)
-    parser.add_argument("--sam", default="sam", help="the SAM CLI to run (make: .venv-sam/bin/sam)")
-    args, sam_flags = parser.parse_known_args(argv)
+    parser.add_argument("--sam", default=".venv-sam/bin/sam", help="the SAM CLI to run")
+    parser.add_argument(
+        "--sam-flags",
+        default="",
+        help="more sam deploy options, e.g. '--guided' or '--no-confirm-changeset'",
+    )
+    args = parser.parse_args(argv)
+    flags = shlex.split(args.sam_flags)
+
     try:
         config = from_arguments(args)
         session = session_for(config, args)
-    except ConfigError as err:
-        print(f"FAILED: {err}", file=sys.stderr)
+    except RegionError as err:
+        print(f"FAIL  region: {err}")
         return 1
-    template = Path(args.template_file) if args.template_file else DEFAULT_TEMPLATE_FILE
-    print(
-        f"checks before deploying {config.stack_name} ({config.environment}) to {session.region_name}"
-    )
-    if report(Preflight(config, session, template).blocking()):
-        print(
-            "Stopped before sam deploy: CloudFormation would fail on what FAILED says. Fix it "
-            "and run make deploy again (make preflight checks the rest).",
-            file=sys.stderr,
-        )
+    except ConfigError as err:
+        print(f"FAIL  configuration: {err}")
+        return 1
+    region = str(session.region_name)
+
+    print(f"before deploying {config.stack_name} ({config.environment}) to {region}:")
+    if report(Preflight(config, session).before_deploy()):
+        print("deploy stopped before sam deploy: fix what failed above, then run it again")
         return 1
 
-    cloudformation = session.client("cloudformation")
     try:
-        before = read_state(cloudformation, config.stack_name)
+        before = snapshot(session, config.stack_name)
     except (ClientError, BotoCoreError) as err:
-        print(f"FAILED: cannot read the stack {config.stack_name}: {explain(err)}", file=sys.stderr)
+        print(f"FAIL  cannot describe the stack {config.stack_name}: {err}")
         return 1
-    command = [args.sam, "deploy", "--config-env", config.environment]
-    command += ["--region", str(session.region_name)]
+    command = sam_command(args.sam, config, config_file(args), region, flags)
     if args.profile:
         command += ["--profile", args.profile]
-    if args.config_file:
-        command += ["--config-file", str(Path(args.config_file).resolve())]
-    command += sam_flags
-    print("$ " + " ".join(command), flush=True)
-    code = subprocess.run(
-        command, env={**os.environ, "SAM_CLI_TELEMETRY": "0"}, check=False
-    ).returncode
-    if code != 0:
-        print(f"sam deploy failed (exit {code}): no refresh was made", file=sys.stderr)
-        return code
+    print("$ " + shlex.join(command), flush=True)
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
+    deployed = subprocess.run(command, env=env, check=False)
+    if deployed.returncode != 0:
+        print(f"sam deploy failed (exit {deployed.returncode}); no refresh", file=sys.stderr)
+        return deployed.returncode
 
-    # A guided deploy may have saved other values (parameters, even the stack name).
+    # A guided deploy may have saved another stack name or Region: read them again.
     try:
         config = from_arguments(args)
-        after = read_state(cloudformation, config.stack_name)
+        session = session_for(config, args)
+        after = snapshot(session, config.stack_name)
     except (ConfigError, ClientError, BotoCoreError) as err:
-        print(f"FAILED: cannot read the stack after sam deploy: {err}", file=sys.stderr)
+        print(f"FAILED: cannot tell what sam deploy did ({err}); no refresh", file=sys.stderr)
         return 1
-    happened = what_happened(before, after)
-    if happened == NOT_EXECUTED:
-        print(
-            "The change set was not executed (declined at the prompt, or --no-execute-changeset): "
-            "nothing was deployed, so no refresh was made and JOOR was not called."
-        )
+    done = outcome(before, after)
+    if done == DECLINED:
+        print("the change set was declined: nothing deployed, no refresh")
         return 0
-    if happened == UNKNOWN:
+    if done == UNKNOWN:
         print(
-            f"Could not tell whether sam deploy changed {config.stack_name} (it is "
-            f"{after.status}), so the first refresh was not made. Once the stack is deployed: "
-            "PYTHONPATH=functions/token_refresher .venv/bin/python -m infra.deploy.invoke_refresher "
-            f"--config-env {config.environment}",
+            "FAILED: sam deploy exited 0 but neither ran a change set nor found nothing to "
+            f"change on {config.stack_name}; no refresh. Once the stack is deployed: "
+            f"PYTHONPATH=functions/token_refresher .venv/bin/python -m "
+            f"infra.deploy.invoke_refresher --config-env {config.environment}",
             file=sys.stderr,
         )
         return 1
-    print(f"sam deploy: {happened}; the first refresh, through the operator alias:")
-    return refresh(config, session_for(config, args))
+    print(f"change set: {done}; the first refresh follows")
+    return refresh(config, session)
 
 
 if __name__ == "__main__":

@@ -1,63 +1,63 @@
-"""`make logs`: follow the function's logs through the project's SAM CLI (.venv-sam/bin/sam).
+"""`make logs`: follow the function's logs with the project's SAM CLI.
 
-    make logs [SAM_CONFIG_ENV=production]
-    PYTHONPATH=functions/token_refresher .venv/bin/python -m infra.deploy.logs --sam .venv-sam/bin/sam
+    PYTHONPATH=functions/token_refresher python -m infra.deploy.logs --config-env default \\
+        --sam .venv-sam/bin/sam [--sam-flags "--start-time '10min ago'"]
 
-Runs `sam logs --stack-name STACK --name TokenRefresherFunction --tail --region REGION`, with
-the region resolved as every deploy tool resolves it (the SAM CLI itself reads only
-AWS_DEFAULT_REGION). `sam logs` finds the stack's log group from the function's LoggingConfig
-(SAM CLI LogGroupProvider.for_lambda_function) and polls FilterLogEvents. Other arguments go
-to `sam logs` (e.g. --start-time '1 hour ago', --filter ERROR); Ctrl-C stops it.
+Runs `sam logs --stack-name STACK --name TokenRefresherFunction --tail` in the Region the other
+tools use: the SAM CLI reads AWS_DEFAULT_REGION and profiles but not AWS_REGION, so the Region
+is passed to it. `sam logs` finds the function's log group in its LoggingConfig.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Sequence
 
-from infra.deploy.config import ConfigError, add_arguments, from_arguments, session_for
+from infra.deploy.config import (
+    ConfigError,
+    DeployConfig,
+    add_arguments,
+    from_arguments,
+    session_for,
+)
 
 FUNCTION_LOGICAL_ID = "TokenRefresherFunction"
 
 
+def command(sam: str, config: DeployConfig, region: str, flags: Sequence[str]) -> list[str]:
+    base = [sam, "logs", "--stack-name", config.stack_name, "--name", FUNCTION_LOGICAL_ID]
+    return [*base, "--region", region, *(flags or ["--tail"])]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m infra.deploy.logs",
-        description="Follow the refresher's logs (sam logs --tail).",
-        epilog="Other arguments go to sam logs (e.g. --start-time '1 hour ago').",
+        prog="python -m infra.deploy.logs", description="Follow the refresher's logs."
     )
     add_arguments(parser)
-    parser.add_argument("--sam", default="sam", help="the SAM CLI to run (make: .venv-sam/bin/sam)")
-    args, sam_flags = parser.parse_known_args(argv)
+    parser.add_argument("--sam", default=".venv-sam/bin/sam", help="the SAM CLI to run")
+    parser.add_argument(
+        "--sam-flags", default="", help="sam logs options instead of --tail, e.g. \"-s '1h ago'\""
+    )
+    args = parser.parse_args(argv)
     try:
         config = from_arguments(args)
         session = session_for(config, args)
     except ConfigError as err:
         print(f"FAILED: {err}", file=sys.stderr)
         return 1
-    command = [
-        args.sam,
-        "logs",
-        "--stack-name",
-        config.stack_name,
-        "--name",
-        FUNCTION_LOGICAL_ID,
-        "--tail",
-        "--region",
-        str(session.region_name),
-    ]
-    if args.profile or config.profile:
-        command += ["--profile", str(args.profile or config.profile)]
-    command += sam_flags
-    print("$ " + " ".join(command), flush=True)
+    argv_ = command(args.sam, config, str(session.region_name), shlex.split(args.sam_flags))
+    if args.profile:
+        argv_ += ["--profile", args.profile]
+    print("$ " + shlex.join(argv_), flush=True)
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
     try:
-        env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
-        return subprocess.run(command, env=env, check=False).returncode
-    except KeyboardInterrupt:
-        return 130
+        return subprocess.run(argv_, env=env, check=False).returncode
+    except KeyboardInterrupt:  # how a --tail ends
+        return 0
 
 
 if __name__ == "__main__":

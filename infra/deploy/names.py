@@ -1,156 +1,205 @@
-"""The length limits of what template.yaml builds from the stack name, and which a stack name breaks.
+"""The names and descriptions the template derives from the stack name, and AWS's length limits.
 
-CloudFormation accepts any stack name of up to 128 characters, but the stack fails at creation
-(and rolls back) when a name or text built from it is longer than its service allows. Each
-limit below is the one AWS documents; the template's tests check that every property holding
-the stack name is listed here, and that a 128-character stack name fits them all.
+CloudFormation accepts a stack name of up to 128 characters, but a resource whose name or
+description is built from it fails at creation when the result is over that resource's own
+limit, and the stack rolls back. So the limits below are checked twice: by the template's
+tests with the longest stack name CloudFormation accepts (every name must fit), and by
+`make preflight` (and so `make deploy`) with the stack name about to be deployed.
+
+Each limit is the one the service's API reference states for that field (tests/template/
+test_name_limits.py checks none is looser than botocore's service model, where the model
+states one; for LayerName the model says 2048, the API reference 140, and 140 is kept):
+- AWS::SNS::Topic DisplayName: 100 ("maximum 100 characters", SNS SetTopicAttributes,
+  CreateTopic attributes); TopicName: 256 (SNS CreateTopic).
+- AWS::CloudWatch::Alarm AlarmName: 255; AlarmDescription: 1024 (CloudWatch PutMetricAlarm).
+- AWS::CloudWatch::Dashboard DashboardName: 255 (CloudWatch PutDashboard).
+- AWS::Logs::LogGroup LogGroupName: 512 (CloudWatch Logs CreateLogGroup).
+- Lambda LayerName: 140 (PublishLayerVersion); FunctionName: 64 (CreateFunction); a
+  function's or an alias's Description: 256; an alias's Name: 128 (CreateAlias).
+- IAM RoleName: 64; ManagedPolicyName and PolicyName: 128; a role's or a managed policy's
+  Description: 1000 (IAM CreateRole, CreatePolicy, PutRolePolicy).
+- SQS QueueName: 80 (CreateQueue). EventBridge rule Name: 64; Description: 512 (PutRule).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from infra.deploy.template import CfnEvaluator, load_cfn_yaml, translate
+import yaml
 
-# CloudFormation stack names: start with a letter; letters, digits and hyphens; 128 at most
-# (CreateStack, StackName: https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateStack.html).
-STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
-MAX_STACK_NAME = 128
+MAX_STACK_NAME = 128  # CloudFormation CreateStack: StackName, 128 characters at most
+
+LIMITS: dict[tuple[str, str], int] = {
+    ("AWS::SNS::Topic", "DisplayName"): 100,
+    ("AWS::SNS::Topic", "TopicName"): 256,
+    ("AWS::CloudWatch::Alarm", "AlarmName"): 255,
+    ("AWS::CloudWatch::Alarm", "AlarmDescription"): 1024,
+    ("AWS::CloudWatch::Dashboard", "DashboardName"): 255,
+    ("AWS::Logs::LogGroup", "LogGroupName"): 512,
+    ("AWS::Serverless::LayerVersion", "LayerName"): 140,
+    ("AWS::Lambda::LayerVersion", "LayerName"): 140,
+    ("AWS::Serverless::Function", "FunctionName"): 64,
+    ("AWS::Serverless::Function", "Description"): 256,
+    ("AWS::Lambda::Function", "FunctionName"): 64,
+    ("AWS::Lambda::Function", "Description"): 256,
+    ("AWS::Lambda::Alias", "Name"): 128,
+    ("AWS::Lambda::Alias", "Description"): 256,
+    ("AWS::IAM::Role", "RoleName"): 64,
+    ("AWS::IAM::Role", "Description"): 1000,
+    ("AWS::IAM::ManagedPolicy", "ManagedPolicyName"): 128,
+    ("AWS::IAM::ManagedPolicy", "Description"): 1000,
+    ("AWS::IAM::Policy", "PolicyName"): 128,
+    ("AWS::SQS::Queue", "QueueName"): 80,
+    ("AWS::Events::Rule", "Name"): 64,
+    ("AWS::Events::Rule", "Description"): 512,
+}
+
+# The longest value a pseudo parameter or a generated name can take, for names that embed one.
+_LONGEST = {
+    "AWS::Region": "ap-southeast-5",  # the longest Region names have 14 characters
+    "AWS::AccountId": "0" * 12,
+    "AWS::Partition": "aws-us-gov",
+    "AWS::URLSuffix": "amazonaws.com.cn",
+}
+# A resource named by Ref in a Sub: the longest physical id of its type.
+_GENERATED = {
+    "AWS::Serverless::Function": 64,
+    "AWS::Lambda::Function": 64,
+    "AWS::SNS::Topic": 256,
+    "AWS::SQS::Queue": 80,
+}
+_GENERATED_DEFAULT = 256
+_PLACEHOLDER = re.compile(r"\$\{([^}!][^}]*)\}")
 
 
-@dataclass(frozen=True)
-class Limit:
-    resource_type: str
-    path: str  # the property, dotted; * matches a list index or a key
-    limit: int | None  # None: AWS documents no limit that a stack name could reach
-    source: str
-
-    def matches(self, resource_type: str, path: str) -> bool:
-        return resource_type == self.resource_type and fnmatchcase(path, self.path)
+class _CfnLoader(yaml.SafeLoader):
+    """CloudFormation YAML: short-form tags become their long form ({"Fn::Sub": ...})."""
 
 
-_CW = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference"
-LIMITS = (
-    Limit(
-        "AWS::Logs::LogGroup",
-        "LogGroupName",
-        512,
-        "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html",
-    ),
-    Limit(
-        "AWS::SNS::Topic",
-        "DisplayName",
-        100,
-        "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sns-topic.html",
-    ),
-    Limit("AWS::CloudWatch::Alarm", "AlarmName", 255, f"{_CW}/API_PutMetricAlarm.html"),
-    Limit("AWS::CloudWatch::Alarm", "AlarmDescription", 1024, f"{_CW}/API_PutMetricAlarm.html"),
-    Limit("AWS::CloudWatch::Alarm", "Dimensions.*.Value", 1024, f"{_CW}/API_Dimension.html"),
-    Limit("AWS::CloudWatch::Dashboard", "DashboardName", 255, f"{_CW}/API_PutDashboard.html"),
-    # The body quotes the stack name in its metrics and queries; PutDashboard sets no length.
-    Limit("AWS::CloudWatch::Dashboard", "DashboardBody", None, f"{_CW}/API_PutDashboard.html"),
-    Limit(
-        "AWS::IAM::ManagedPolicy",
-        "Description",
-        1000,
-        "https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreatePolicy.html",
-    ),
-    Limit(
-        "AWS::IAM::Role",
-        "Description",
-        1000,
-        "https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html",
-    ),
-    Limit(
-        "AWS::Lambda::LayerVersion",
-        "LayerName",
-        140,
-        "https://docs.aws.amazon.com/lambda/latest/api/API_PublishLayerVersion.html",
-    ),
-    # "4 KB ... the total size of all environment variables" (Lambda quotas); measured below as
-    # the sum of every variable's name and value.
-    Limit(
-        "AWS::Lambda::Function",
-        "Environment.Variables.*",
-        4096,
-        "https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html",
-    ),
-)
+def _long_form(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    key = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {key: value}
+
+
+_CfnLoader.add_multi_constructor("!", _long_form)
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as stream:
+        template: dict[str, Any] = yaml.load(stream, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return template
 
 
 @dataclass(frozen=True)
 class DerivedName:
-    """A property of the template built from the stack name, and how long it comes out."""
-
-    logical_id: str
-    path: str
-    length: int
-    limit: Limit | None  # None: no limit known for it (a template test fails on it)
-    per_character: int  # how many characters it grows by per character of the stack name
+    resource: str  # logical id
+    resource_type: str
+    field: str
+    limit: int
+    length: int  # with the stack name given
+    fixed: int  # characters besides the stack name(s)
+    stack_name_uses: int  # how often the stack name appears in it
 
     @property
-    def too_long(self) -> bool:
-        return (
-            self.limit is not None
-            and self.limit.limit is not None
-            and self.length > self.limit.limit
-        )
+    def fits(self) -> bool:
+        return self.length <= self.limit
 
-    def longest_stack_name(self, stack_name: str) -> int:
-        """The longest stack name with which this property still fits its limit."""
-        if self.limit is None or self.limit.limit is None or self.per_character == 0:
+    @property
+    def longest_stack_name(self) -> int:
+        """The longest stack name with which this one still fits."""
+        if not self.stack_name_uses:
             return MAX_STACK_NAME
-        fixed = self.length - self.per_character * len(stack_name)
-        return min(MAX_STACK_NAME, (self.limit.limit - fixed) // self.per_character)
+        return (self.limit - self.fixed) // self.stack_name_uses
+
+    def describe(self) -> str:
+        return f"{self.resource} {self.field} ({self.length} of {self.limit} characters)"
 
 
-def _strings(node: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
-    if isinstance(node, str):
-        yield ".".join(path), node
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield from _strings(value, (*path, str(key)))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _strings(value, (*path, str(index)))
+def derived_names(
+    template: dict[str, Any], stack_name: str, parameters: dict[str, str] | None = None
+) -> list[DerivedName]:
+    """Every limited name or description the template builds from the stack name.
 
-
-def limit_for(resource_type: str, path: str) -> Limit | None:
-    return next((limit for limit in LIMITS if limit.matches(resource_type, path)), None)
-
-
-def derived_names(evaluated: CfnEvaluator, stack_name: str) -> list[DerivedName]:
-    """Every property holding the stack name; a function's variables summed, as Lambda counts."""
-    found: list[DerivedName] = []
-    for logical_id, resource in evaluated.resources().items():
-        environment = 0
-        for path, value in _strings(resource.get("Properties", {})):
-            limit = limit_for(resource["Type"], path)
-            if limit is not None and limit.path.startswith("Environment.Variables"):
-                environment += len(path.rsplit(".", 1)[-1]) + len(value)
+    A placeholder for a template parameter takes the given value, else the longest value the
+    template allows for it (its AllowedValues, MaxLength or Default); one for a resource
+    takes the longest name of its type.
+    """
+    resources: dict[str, Any] = template.get("Resources", {})
+    specs: dict[str, Any] = template.get("Parameters", {})
+    found = []
+    for logical_id, resource in resources.items():
+        kind = str(resource.get("Type", ""))
+        for prop, value in (resource.get("Properties") or {}).items():
+            text = _sub_text(value)
+            if text is None or "${AWS::StackName}" not in text:
                 continue
-            count = value.count(stack_name)
-            if count:
-                found.append(DerivedName(logical_id, path, len(value), limit, count))
-        if environment:
-            limit = limit_for(resource["Type"], "Environment.Variables.*")
-            variables = resource["Properties"]["Environment"]["Variables"]
-            count = sum(str(v).count(stack_name) for v in variables.values())
+            limit = LIMITS.get((kind, prop))
+            if limit is None:
+                continue
+            uses = text.count("${AWS::StackName}")
+            rest = text.replace("${AWS::StackName}", "")
+            fixed = len(
+                _PLACEHOLDER.sub(
+                    lambda m: "x" * _longest(m.group(1), resources, specs, parameters or {}), rest
+                )
+            )
             found.append(
-                DerivedName(logical_id, "Environment.Variables", environment, limit, count)
+                DerivedName(
+                    logical_id, kind, prop, limit, fixed + uses * len(stack_name), fixed, uses
+                )
             )
     return found
 
 
-def check_stack_name(
-    stack_name: str, parameters: dict[str, str], template_file: Path, region: str
-) -> list[DerivedName]:
-    """The derived names that ``stack_name`` makes too long, with these parameters."""
-    translated = translate(load_cfn_yaml(template_file), region=region)
-    evaluated = CfnEvaluator(translated, parameters, stack_name)
-    return [name for name in derived_names(evaluated, stack_name) if name.too_long]
+def unlimited_names(template: dict[str, Any]) -> list[str]:
+    """Name-like properties built from the stack name whose limit LIMITS does not know."""
+    unknown = []
+    for logical_id, resource in template.get("Resources", {}).items():
+        kind = str(resource.get("Type", ""))
+        for prop, value in (resource.get("Properties") or {}).items():
+            text = _sub_text(value)
+            if text is None or "${AWS::StackName}" not in text:
+                continue
+            if (prop.endswith(("Name", "Description"))) and (kind, prop) not in LIMITS:
+                unknown.append(f"{logical_id} {kind} {prop}")
+    return unknown
+
+
+def _sub_text(value: Any) -> str | None:
+    """The text of a !Sub (either form); None for anything else."""
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        sub = value["Fn::Sub"]
+        if isinstance(sub, str):
+            return sub
+        if isinstance(sub, list) and sub and isinstance(sub[0], str):
+            return sub[0]
+    return None
+
+
+def _longest(
+    name: str, resources: dict[str, Any], specs: dict[str, Any], parameters: dict[str, str]
+) -> int:
+    if name in _LONGEST:
+        return len(_LONGEST[name])
+    base = name.split(".", 1)[0]
+    if base in parameters:
+        return len(parameters[base])
+    if base in specs:
+        spec = specs[base]
+        if "AllowedValues" in spec:
+            return max(len(str(v)) for v in spec["AllowedValues"])
+        if "MaxLength" in spec:
+            return int(spec["MaxLength"])
+        return len(str(spec.get("Default", "")))
+    if base in resources:
+        return _GENERATED.get(str(resources[base].get("Type", "")), _GENERATED_DEFAULT)
+    return _GENERATED_DEFAULT

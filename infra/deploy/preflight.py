@@ -7,38 +7,53 @@ Reads the environment's values from samconfig.toml (over the template's defaults
 line per check (`ok`, `warn` or `FAIL`, and what to do), and exits 1 if any check failed. It
 reads, never writes, and never prints a secret's value: only ARNs, names and key names.
 
-The checks that would make CloudFormation fail and leave a stack to delete by hand (the
-stack's state, the names built from the stack name, the reserved concurrency) are `blocking`:
-`make deploy` runs them before `sam deploy` (infra/deploy/deploy.py). With TokenParameterPath
-(a fleet), preflight_fleet.py checks the tagged secrets and the path instead of (or, with
-CredentialsSecretArn, beside) the one secret and its parameter; preflight_kms.py the keys.
+With TokenParameterPath (a fleet), the secrets tagged joor-token-parameter are listed and read
+as the function reads them, and the path is checked instead of (or, with CredentialsSecretArn,
+beside) the one secret and its parameter (preflight_fleet.py). The checks whose failure would
+make CloudFormation fail are `before_deploy`: `make deploy` runs them first (deploy.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+import yaml
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ProxyConnectionError,
+)
 
-from infra.deploy.checks import Check, Clients, arn_region, secret_name
+from infra.deploy.checks import (
+    WRITTEN_BY,
+    Check,
+    arn_region,
+    code,
+    listed,
+    secret_name,
+    unreadable,
+    why,
+)
 from infra.deploy.config import (
-    DEFAULT_TEMPLATE_FILE,
     ConfigError,
     DeployConfig,
+    RegionError,
     add_arguments,
-    explain,
     from_arguments,
-    is_network_error,
     session_for,
 )
-from infra.deploy.names import MAX_STACK_NAME, STACK_NAME, check_stack_name
-from infra.deploy.preflight_fleet import WRITTEN_BY, FleetChecks, unreadable
-from infra.deploy.preflight_kms import kms_checks, ungranted_keys
+from infra.deploy.key_policy import Request, allows
+from infra.deploy.names import derived_names, load_template
+from infra.deploy.preflight_fleet import FleetChecks
 from refresher.adapters.secrets_manager import parse_secret
 from refresher.domain.errors import SecretMalformedError
 
@@ -47,66 +62,70 @@ from refresher.domain.errors import SecretMalformedError
 # "Configuring reserved concurrency for a function").
 MIN_UNRESERVED_CONCURRENCY = 100
 RESERVATION = 1
+# CloudFormation stack names: start with a letter; letters, digits and hyphens; 128 at most.
+STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
 FUNCTION_LOGICAL_ID = "TokenRefresherFunction"
-# Stack states from which `sam deploy` cannot go on: CloudFormation refuses to update them
-# ("Stack is in ROLLBACK_COMPLETE state and can not be updated").
-STUCK_STATES = {
-    "ROLLBACK_COMPLETE": "its first deploy failed and was rolled back; such a stack can only "
-    "be deleted",
-    "ROLLBACK_FAILED": "its first deploy failed and so did the rollback",
-    "DELETE_FAILED": "an earlier delete failed",
-    "UPDATE_ROLLBACK_FAILED": "an update failed and so did its rollback",
+
+# Stack states in which CloudFormation refuses an update, and the way out of each.
+STACK_STATE_FIXES = {
+    "ROLLBACK_COMPLETE": (
+        "its first deploy failed and rolled back, and such a stack cannot be updated: delete "
+        "it (aws cloudformation delete-stack --stack-name {name}), then deploy again"
+    ),
+    "ROLLBACK_FAILED": (
+        "its first deploy failed and so did the rollback: delete it (aws cloudformation "
+        "delete-stack --stack-name {name}; retain what cannot be deleted), then deploy again"
+    ),
+    "UPDATE_ROLLBACK_FAILED": (
+        "an update failed and so did its rollback: aws cloudformation "
+        "continue-update-rollback --stack-name {name}, then deploy again"
+    ),
+    "DELETE_FAILED": (
+        "a delete failed: delete it again (make delete, or aws cloudformation delete-stack "
+        "--stack-name {name}), then deploy"
+    ),
+}
+
+# What each customer managed key must let IAM policies grant, by template parameter.
+KEY_USES = {
+    "TokenKmsKeyArn": ("kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"),
+    "SecretKmsKeyArn": ("kms:Decrypt",),
 }
 
 
-def stack_state_problem(name: str, status: str, environment: str) -> str | None:
-    """Why `sam deploy` cannot go on from the stack's ``status``, and the fix; None if it can."""
-    if status in STUCK_STATES:
-        fix = (
-            "aws cloudformation continue-update-rollback, or delete it"
-            if status == "UPDATE_ROLLBACK_FAILED"
-            else f"delete it first (make delete SAM_CONFIG_ENV={environment}), then deploy again"
-        )
-        return f"{name} is {status}: {STUCK_STATES[status]}. Fix: {fix}"
-    if status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
-        return f"{name} is {status}: wait until it is done, then run again"
-    return None
+def _unreachable(err: BotoCoreError) -> str:
+    """An endpoint that did not answer: the network, the Region or an endpoint setting, not
+    the credentials."""
+    endpoint = getattr(err, "kwargs", {}).get("endpoint_url", "AWS")
+    return (
+        f"cannot reach {endpoint} ({type(err).__name__}): check the network (VPN, proxy, "
+        "firewall), the Region's name, and AWS_ENDPOINT_URL if it is set, then run again"
+    )
 
 
 class Preflight:
-    def __init__(
-        self,
-        config: DeployConfig,
-        session: boto3.Session,
-        template_file: Path = DEFAULT_TEMPLATE_FILE,
-    ) -> None:
+    def __init__(self, config: DeployConfig, session: boto3.Session) -> None:
         self.config = config
         self.parameters = config.parameters
         self.region = session.region_name or ""
-        self.template_file = template_file
-        self._client = Clients(session)
+        # Read-only calls; a failure is reported, not retried for long.
+        client_config = Config(retries={"mode": "standard", "max_attempts": 3})
+        self._client: Callable[[str], Any] = lambda name: session.client(name, config=client_config)
         self.account = ""
-
-    @property
-    def fleet_path(self) -> str:
-        return self.parameters.get("TokenParameterPath", "").rstrip("/")
-
-    @property
-    def named_account(self) -> bool:
-        return bool(self.parameters.get("CredentialsSecretArn"))
+        self.fleet = FleetChecks(config, self._client)
 
     # --- the checks, in the order they print ---------------------------------------------
 
     def credentials(self) -> Check:
         try:
             identity = self._client("sts").get_caller_identity()
+        except (EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError) as err:
+            return Check("network", False, _unreachable(err))
         except (ClientError, BotoCoreError) as err:
-            if is_network_error(err):
-                return Check("AWS", False, explain(err))
             return Check(
                 "credentials",
                 False,
-                f"cannot call AWS ({explain(err)}): set AWS_PROFILE, run `aws sso login`, or "
+                f"cannot call AWS ({why(err)}): set AWS_PROFILE, run `aws sso login`, or "
                 "export credentials, then run again",
             )
         self.account = str(identity["Account"])
@@ -114,57 +133,38 @@ class Preflight:
 
     def stack_name(self) -> Check:
         name = self.config.stack_name
-        where = f"change stack_name in samconfig.toml [{self.config.environment}]"
         if not STACK_NAME.fullmatch(name):
             return Check(
                 "stack name",
                 False,
                 f"{name!r} ({len(name)} characters) is not a CloudFormation stack name: start "
-                f"with a letter, use only letters, digits and hyphens, at most {MAX_STACK_NAME} "
-                f"characters; {where}",
+                "with a letter, use only letters, digits and hyphens, at most 128 characters; "
+                f"change stack_name in samconfig.toml [{self.config.environment}]",
             )
         try:
-            too_long = check_stack_name(name, self.parameters, self.template_file, self.region)
-        except Exception as err:  # noqa: BLE001 - the SAM translator's errors have no common base
-            return Check(
-                "stack name", False, f"cannot read {self.template_file} to check the names: {err}"
-            )
+            template = load_template(self.config.template_file)
+        except (OSError, yaml.YAMLError) as err:
+            return Check("stack name", False, f"cannot read {self.config.template_file}: {err}")
+        names = derived_names(template, name, self.parameters)
+        too_long = [n for n in names if not n.fits]
         if too_long:
-            fits = min(n.longest_stack_name(name) for n in too_long)
-            shown = "; ".join(
-                f"{n.logical_id} {n.path}: {n.length} characters, "
-                f"{n.limit.limit if n.limit else '?'} allowed ({n.limit.source if n.limit else ''})"
-                for n in too_long
-            )
+            longest = min(n.longest_stack_name for n in names)
             return Check(
                 "stack name",
                 False,
-                f"{name!r} ({len(name)} characters) makes names longer than AWS allows, so the "
-                f"stack would fail at creation: {shown}. Use a stack name of at most {fits} "
-                f"characters; {where}",
+                f"{name!r} ({len(name)} characters) makes names longer than AWS allows: "
+                f"{listed([n.describe() for n in too_long])}; CloudFormation would fail and "
+                f"roll back. Use a stack name of at most {longest} characters (stack_name in "
+                f"samconfig.toml [{self.config.environment}])",
             )
+        tightest = min(names, key=lambda n: n.limit - n.length, default=None)
+        room = f"; tightest: {tightest.describe()}" if tightest else ""
         return Check(
             "stack name",
             True,
-            f"{name!r} ({len(name)} of {MAX_STACK_NAME} characters; every name built from it "
-            "fits its limit)",
+            f"{name!r} ({len(name)} of 128 characters), every name built from it within "
+            f"its limit{room}",
         )
-
-    def stack_state(self) -> Check:
-        name = self.config.stack_name
-        try:
-            stack = self._client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
-        except ClientError as err:
-            if "does not exist" in str(err.response.get("Error", {}).get("Message", "")):
-                return Check("stack", True, f"{name} does not exist yet: the deploy creates it")
-            return Check("stack", False, f"cannot describe the stack {name} ({explain(err)})")
-        except BotoCoreError as err:
-            return Check("stack", False, f"cannot describe the stack {name} ({explain(err)})")
-        status = str(stack["StackStatus"])
-        problem = stack_state_problem(name, status, self.config.environment)
-        if problem:
-            return Check("stack", False, problem)
-        return Check("stack", True, f"{name} is {status}")
 
     def region_matches_secret(self) -> Check:
         arn = self.parameters.get("CredentialsSecretArn", "")
@@ -183,13 +183,33 @@ class Preflight:
             "samconfig.toml, AWS_REGION or --region), or use a secret in this region",
         )
 
+    def stack_state(self) -> Check:
+        """A stack that CloudFormation will not update (a first deploy that rolled back) or
+        that is busy makes `sam deploy` fail: say so before it runs."""
+        name = self.config.stack_name
+        try:
+            stack = self._client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+        except ClientError as err:
+            if "does not exist" in str(err.response.get("Error", {}).get("Message", "")):
+                return Check("stack", True, f"{name} does not exist yet; the deploy creates it")
+            return Check("stack", False, f"cannot describe the stack {name} ({why(err)})")
+        except BotoCoreError as err:
+            return Check("stack", False, f"cannot describe the stack {name} ({why(err)})")
+        status = str(stack.get("StackStatus", ""))
+        fix = STACK_STATE_FIXES.get(status)
+        if fix is None and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+            fix = "another operation is running on it: wait until it ends, then deploy again"
+        if fix:
+            return Check("stack", False, f"{name} is {status}: {fix.format(name=name)}")
+        return Check("stack", True, f"{name} is {status}")
+
     def concurrency(self) -> Check:
         if self.parameters.get("ReserveConcurrency", "true") != "true":
             return Check(
                 "concurrency",
                 True,
-                "ReserveConcurrency=false: no reservation needed (docs/operations.md, Reserved "
-                "concurrency, says what keeps refreshes apart then)",
+                "ReserveConcurrency=false: no reservation needed (see the README for what "
+                "keeps refreshes apart then)",
             )
         try:
             limits = self._client("lambda").get_account_settings()["AccountLimit"]
@@ -197,7 +217,7 @@ class Preflight:
             return Check(
                 "concurrency",
                 False,
-                f"cannot read the account's Lambda settings ({explain(err)}); allow "
+                f"cannot read the account's Lambda settings ({why(err)}); allow "
                 "lambda:GetAccountSettings, or check the quota yourself",
             )
         total = int(limits["ConcurrentExecutions"])
@@ -234,77 +254,42 @@ class Preflight:
             return 0
         return int(concurrency.get("ReservedConcurrentExecutions") or 0)
 
-    def secret(self) -> list[Check]:
+    def secret(self) -> Check:
         arn = self.parameters.get("CredentialsSecretArn", "")
         if not arn:
-            return [
-                Check(
-                    "secret",
-                    False,
-                    "CredentialsSecretArn is not set: add it to parameter_overrides in "
-                    f"samconfig.toml [{self.config.environment}] or pass --parameter-overrides "
-                    "(or set TokenParameterPath for a fleet of tagged secrets)",
-                )
-            ]
+            return Check(
+                "secret",
+                False,
+                "CredentialsSecretArn is not set: add it to parameter_overrides in "
+                f"samconfig.toml [{self.config.environment}] or pass --parameter-overrides "
+                "(or set TokenParameterPath for a fleet of tagged secrets)",
+            )
         pattern = self.config.parameter_specs.get("CredentialsSecretArn", {}).get("AllowedPattern")
         if pattern and not re.fullmatch(pattern, arn):
-            return [
-                Check(
-                    "secret",
-                    False,
-                    f"{arn!r} is not a full secret ARN (the template wants the six-character "
-                    "suffix): aws secretsmanager describe-secret --secret-id NAME --query ARN",
-                )
-            ]
-        client = self._client("secretsmanager")
+            return Check(
+                "secret",
+                False,
+                f"{arn!r} is not a full secret ARN (the template wants the six-character "
+                "suffix): aws secretsmanager describe-secret --secret-id NAME --query ARN",
+            )
         try:
-            response = client.get_secret_value(SecretId=arn)
+            response = self._client("secretsmanager").get_secret_value(SecretId=arn)
         except (ClientError, BotoCoreError) as err:
-            return [Check("secret", False, unreadable(arn, err))]
+            return Check("secret", False, unreadable(arn, err))
         if response.get("ARN") != arn:
-            return [
-                Check(
-                    "secret",
-                    False,
-                    f"{arn!r} names the secret {response.get('ARN')!r} only in part; IAM matches "
-                    "the full ARN: use that one",
-                )
-            ]
+            return Check(
+                "secret",
+                False,
+                f"{arn!r} names the secret {response.get('ARN')!r} only in part; IAM matches the "
+                "full ARN: use that one",
+            )
         if "SecretString" not in response:
-            return [Check("secret", False, f"{arn} holds binary data; store a JSON object")]
+            return Check("secret", False, f"{arn} holds binary data; store a JSON object")
         try:
             parse_secret(arn, response["SecretString"])
         except SecretMalformedError as err:
-            return [Check("secret", False, f"{err}; fix it with put-secret-value")]
-        return [
-            Check("secret", True, f"{arn} is readable and has the keys the function needs"),
-            self._secret_key(arn),
-        ]
-
-    def _secret_key(self, arn: str) -> Check:
-        """The key the secret is encrypted with is one the stack lets the function use."""
-        try:
-            key = self._client("secretsmanager").describe_secret(SecretId=arn).get("KmsKeyId")
-        except (ClientError, BotoCoreError) as err:
-            return Check("secret key", False, f"cannot describe {arn} ({explain(err)})")
-        granted = self.parameters.get("SecretKmsKeyArn", "")
-        wrong, unknown = ungranted_keys(self._client, {secret_name(arn): key}, granted)
-        if wrong:
-            return Check(
-                "secret key",
-                False,
-                f"{arn} is encrypted with {wrong[0][1]}, which the stack does not let the "
-                "function use: set SecretKmsKeyArn to that key",
-            )
-        if unknown:
-            return Check(
-                "secret key",
-                True,
-                f"the key of {arn} ({key}) could not be described: check that SecretKmsKeyArn "
-                "is that key",
-                warning=True,
-            )
-        return Check("secret key", True, "encrypted with a key the stack lets the function use")
+            return Check("secret", False, f"{err}; fix it with put-secret-value")
+        return Check("secret", True, f"{arn} is readable and has the keys the function needs")
 
     def token_parameter(self) -> Check:
         name = self.parameters.get("TokenParameterName", "")
@@ -313,7 +298,7 @@ class Preflight:
                 ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [name]}]
             )["Parameters"]
         except (ClientError, BotoCoreError) as err:
-            return Check("token parameter", False, f"cannot look up {name} ({explain(err)})")
+            return Check("token parameter", False, f"cannot look up {name} ({why(err)})")
         if not found:
             return Check("token parameter", True, f"{name} is free; the first run creates it")
         parameter = found[0]
@@ -331,38 +316,173 @@ class Preflight:
             "overwrite it: choose another TokenParameterName, or delete that parameter",
         )
 
-    # --- the runs ------------------------------------------------------------------------
+    # --- a fleet (preflight_fleet.py), and the keys ---------------------------------------
 
-    def blocking(self) -> list[Check]:
-        """What would make CloudFormation fail and leave a stack behind: `make deploy` runs it."""
+    @property
+    def fleet_path(self) -> str:
+        return self.fleet.path
+
+    @property
+    def named_account(self) -> bool:
+        return self.fleet.named_account
+
+    def secret_keys(self, secrets: Sequence[str]) -> Check:
+        """Each secret encrypted with a key the function may use: aws/secretsmanager, or the
+        one customer managed key the stack grants (SecretKmsKeyArn)."""
+        granted = self.parameters.get("SecretKmsKeyArn", "")
+        sm = self._client("secretsmanager")
+        kms = self._client("kms")
+        keys: dict[str, str | None] = {}  # KmsKeyId as the secret names it => CMK ARN, or None
+        wrong, unknown = [], []
+        for secret in secrets:
+            try:
+                key_id = sm.describe_secret(SecretId=secret).get("KmsKeyId")
+                if key_id and key_id not in keys:
+                    metadata = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+                    managed_by_aws = metadata.get("KeyManager") == "AWS"
+                    keys[key_id] = None if managed_by_aws else str(metadata["Arn"])
+            except (ClientError, BotoCoreError) as err:
+                unknown.append(f"{secret_name(secret)} ({why(err)})")
+                continue
+            key = keys.get(key_id) if key_id else None
+            if key is not None and key != granted:
+                wrong.append(f"{secret_name(secret)}: {key}")
+        if wrong:
+            grant = f"SecretKmsKeyArn={granted}" if granted else "no SecretKmsKeyArn"
+            return Check(
+                "secret keys",
+                False,
+                f"{len(wrong)} secret(s) are encrypted with a customer managed key the stack "
+                f"does not grant ({grant}), so the function could not decrypt them: "
+                f"{listed(wrong)}. Set SecretKmsKeyArn to that key (one key serves every "
+                "secret of the stack), or re-encrypt: aws secretsmanager update-secret "
+                "--secret-id NAME --kms-key-id KEY",
+            )
+        if unknown:
+            return Check(
+                "secret keys",
+                True,
+                f"cannot tell which key encrypts {listed(unknown)} (needs "
+                "secretsmanager:DescribeSecret and kms:DescribeKey)",
+                warning=True,
+            )
+        used = f"aws/secretsmanager or {granted}" if granted else "aws/secretsmanager"
+        return Check("secret keys", True, f"all {len(secrets)} encrypted with {used}")
+
+    def kms_keys(self) -> list[Check]:
+        return [
+            self._kms_key(parameter, uses)
+            for parameter, uses in KEY_USES.items()
+            if self.parameters.get(parameter)
+        ]
+
+    def _kms_key(self, parameter: str, uses: Sequence[str]) -> Check:
+        arn = self.parameters[parameter]
+        name = f"{parameter}"
+        if arn_region(arn) != self.region:
+            return Check(
+                name,
+                False,
+                f"{arn} is in {arn_region(arn) or '(unknown)'}, not {self.region}: use a key in "
+                "the region of the stack and the secret",
+            )
+        kms = self._client("kms")
+        try:
+            metadata = kms.describe_key(KeyId=arn)["KeyMetadata"]
+        except (ClientError, BotoCoreError) as err:
+            if isinstance(err, ClientError) and code(err) == "NotFoundException":
+                return Check(name, False, f"no KMS key {arn}: check the key id and region")
+            return Check(name, False, f"cannot describe {arn} ({why(err)})")
+        state = metadata.get("KeyState")
+        if state != "Enabled":
+            return Check(name, False, f"{arn} is {state}: enable it (or cancel its deletion)")
+        try:
+            policy = json.loads(kms.get_key_policy(KeyId=arn, PolicyName="default")["Policy"])
+        except (ClientError, BotoCoreError) as err:
+            return Check(
+                name,
+                True,
+                f"{arn} is enabled, but its key policy could not be read ({why(err)}; reading "
+                "it needs kms:GetKeyPolicy): check yourself that it lets IAM policies of the "
+                "account use the key (docs/operations.md, Customer managed KMS keys)",
+                warning=True,
+            )
+        partition, key_account = arn.split(":")[1], arn.split(":")[4]
+        request = self._key_request(parameter, partition, key_account)
+        verdicts = {use: allows(policy, arn, use, request) for use in uses}
+        missing = [use for use, verdict in verdicts.items() if verdict.allowed is False]
+        if missing:
+            return Check(
+                name,
+                False,
+                f"the key policy of {arn} does not let IAM policies grant {', '.join(missing)}, "
+                "so the stack's grants would do nothing: add the statement that allows the "
+                f"account root (arn:{partition}:iam::{key_account}:root) kms:* "
+                "(docs/operations.md, Customer managed KMS keys)",
+            )
+        unsure = {verdict.reason for verdict in verdicts.values() if verdict.allowed is None}
+        if unsure:
+            return Check(
+                name,
+                True,
+                f"{arn} is enabled; whether its policy lets the function use it depends on "
+                f"conditions preflight cannot judge ({'; '.join(sorted(unsure))}): check "
+                f"that they hold for requests through {request.via_service} in {self.region}",
+                warning=True,
+            )
+        return Check(name, True, f"{arn} is enabled and its policy lets IAM grant its use")
+
+    def _key_request(self, parameter: str, partition: str, account: str) -> Request:
+        """The function's requests with this key, as far as a key policy can ask."""
+        named = self.named_account and not self.fleet_path
+        if parameter == "TokenKmsKeyArn":
+            context = {}
+            if named:
+                name = self.parameters.get("TokenParameterName", "")
+                context["PARAMETER_ARN"] = (
+                    f"arn:{partition}:ssm:{self.region}:{account}:parameter{name}"
+                )
+            return Request(self.account or account, self.region, "ssm", context)
+        context = {"SecretARN": self.parameters["CredentialsSecretArn"]} if named else {}
+        return Request(self.account or account, self.region, "secretsmanager", context)
+
+    def before_deploy(self) -> list[Check]:
+        """The checks whose failure would make CloudFormation fail the deploy (and roll a new
+        stack back): `make deploy` runs these before `sam deploy`."""
         first = self.credentials()
         if not first.ok:
             return [first]
         return [first, self.stack_name(), self.stack_state(), self.concurrency()]
 
     def run(self) -> list[Check]:
-        checks = self.blocking()
-        if not checks[0].ok:  # no AWS to ask
-            return checks
-        checks.append(self.region_matches_secret())
-        if self.fleet_path:
-            checks += FleetChecks(self.config, self._client).run()
+        first = self.credentials()
+        if not first.ok:
+            return [first]
+        checks = [
+            first,
+            self.stack_name(),
+            self.stack_state(),
+            self.region_matches_secret(),
+            self.concurrency(),
+        ]
         # A fleet without a named account: its tagged secrets replace the one secret.
-        if self.named_account or not self.fleet_path:
-            checks += [*self.secret(), self.token_parameter()]
-        return checks + kms_checks(self._client, self.parameters, self.region)
-
-
-def report(checks: Sequence[Check]) -> int:
-    """Print one line per check and the counts; 1 if any failed."""
-    for check in checks:
-        print(check.line())
-    failed = sum(not check.ok for check in checks)
-    warned = sum(check.ok and check.warning for check in checks)
-    print(
-        f"{len(checks) - failed} ok, {failed} failed" + (f", {warned} to look at" if warned else "")
-    )
-    return 1 if failed else 0
+        named = self.named_account or not self.fleet_path
+        if self.fleet_path:
+            checks += self.fleet.secrets()
+        readable = []
+        if named:
+            secret = self.secret()
+            checks += [secret, self.token_parameter()]
+            if secret.ok and self.named_account:
+                readable.append(self.parameters["CredentialsSecretArn"])
+        if self.fleet_path:
+            checks.append(self.fleet.token_path())
+            if self.named_account:
+                checks.append(self.fleet.named_parameter_in_path())
+        secrets = readable + self.fleet.claimed_secrets
+        if secrets:
+            checks.append(self.secret_keys(secrets))
+        return checks + self.kms_keys()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -370,17 +490,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m infra.deploy.preflight",
         description="Check, with your AWS credentials, what a deploy of the stack needs.",
     )
-    add_arguments(parser, overrides=True)
+    add_arguments(parser, template=True, overrides=True)
     args = parser.parse_args(argv)
     try:
         config = from_arguments(args)
-        session = session_for(config, args)
     except ConfigError as err:
         print(f"FAIL  configuration: {err}")
         return 1
+    try:
+        session = session_for(config, args)
+    except RegionError as err:
+        print(f"FAIL  region: {err}")
+        return 1
+    except ConfigError as err:
+        print(f"FAIL  credentials: {err}")
+        return 1
+
     print(f"preflight for stack {config.stack_name} ({config.environment}), {session.region_name}")
-    template = Path(args.template_file) if args.template_file else DEFAULT_TEMPLATE_FILE
-    return report(Preflight(config, session, template).run())
+    return 1 if report(Preflight(config, session).run()) else 0
+
+
+def report(checks: Sequence[Check]) -> int:
+    """Print one line per check and the count; how many failed."""
+    for check in checks:
+        print(check.line())
+    failed = sum(not check.ok for check in checks)
+    warned = sum(check.ok and check.warning for check in checks)
+    print(
+        f"{len(checks) - failed} ok, {failed} failed" + (f", {warned} to look at" if warned else "")
+    )
+    return failed
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ run is refused without calling JOOR, and the fixed password gives a live token s
 it is saved. Last, a workload whose token JOOR revoked asks for a new one through the Lambda
 Invoke API (the local stand-in, reached with the real boto3 client), then consumers that use
 the joor_token package (clients/python): one, and twenty at once in four processes. Then a
-fleet (``demo_fleet.py``).
+fleet (``demo_fleet.py``), and last what `make status` shows of it.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from infra.local.demo_tools import (
     masked,
     operator_view,
     run_handler,
-    show_status,
 )
 from infra.local.stack import FUNCTION_NAME, PARAMETER_NAME, LocalStack
 
@@ -235,7 +234,20 @@ def account_scenes(stack: LocalStack, configure: Callable[..., None] | None = No
     print(f"   JOOR refused {refused} login(s) in all")
     save_secret(stack, "9. The password is fixed: used at once", good)
     show_parameter(stack)
-    show_status("The operator's view of the token (make status reads the same from the stack)")
+
+
+def status_scene(stack: LocalStack, number: int = 18) -> None:
+    """`make status` over what the scenes left: every token, from metadata only."""
+    import boto3
+
+    from refresher.config import Settings
+    from refresher.status import collect, render
+
+    print(f"\n== {number}. make status: every token kept, its life and state, from metadata only")
+    with stack.moto.unrecorded():
+        report = collect(Settings.from_env(), boto3.Session())
+    for line in render(report).splitlines():
+        print(f"   {line}")
 
 
 def _stored_version(stack: LocalStack) -> int:
@@ -257,6 +269,7 @@ def main() -> None:
         stampede_after_revocation(stack)
 
         fleet_scenes(stack)
+        status_scene(stack)
     print("\nDone: moto server, the JOOR server and the Lambda stand-in are stopped.")
 
 

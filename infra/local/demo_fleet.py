@@ -23,7 +23,6 @@ from infra.local.demo_tools import (
     log_entries,
     masked,
     run_handler,
-    show_status,
 )
 from infra.local.fleet_accounts import FleetAccount, add_account, correct_password
 from infra.local.stack import LocalStack
@@ -159,7 +158,6 @@ def fleet_scenes(stack: LocalStack, configure: Configure = configure_process) ->
     invoke(stack, "17. The next scheduled run: brand-a is no longer refreshed", {})
     show_parameters(stack, ["brand-a"])
     print("   (the parameter stays until you delete it; each run lists it as unclaimed)")
-    show_status("The operator's view of the fleet (make status reads the same from the stack)")
     return list(accounts.values())
 
 

@@ -70,18 +70,3 @@ def configure_process(**env: str) -> None:
     import app
 
     app._refresher = None
-
-
-def show_status(title: str) -> None:
-    """`python -m refresher status` on this process's refresher environment: what an operator
-    sees of every token kept, read from metadata only."""
-    from refresher.cli import status
-
-    print(f"\n== {title}")
-    print("   $ python -m refresher status")
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        code = status()
-    for line in buffer.getvalue().splitlines():
-        print(f"   {line}")
-    print(f"   exit status {code} (1: a token has less life left than the guarantee)")

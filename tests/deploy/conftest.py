@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import pytest
 from infra.local.aws_fault_proxy import AwsAnswer, AwsFaultProxy
 from infra.local.moto_server import MotoServer
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
 
@@ -71,28 +71,25 @@ def local_aws(local_aws_servers: LocalAws, monkeypatch: pytest.MonkeyPatch) -> L
     return local_aws_servers
 
 
-@dataclass
-class FakeSam:
-    """tests/deploy/fake_sam.py as `sam`, first on PATH; what each call was given."""
-
-    log: Path
-
-    def calls(self) -> list[list[str]]:
-        if not self.log.exists():
-            return []
-        return [json.loads(line) for line in self.log.read_text().splitlines()]
-
-
 @pytest.fixture
-def fake_sam(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeSam:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    sam = bin_dir / "sam"
-    script = Path(__file__).with_name("fake_sam.py")
-    sam.write_text(
-        f"#!{sys.executable}\nimport runpy\nrunpy.run_path({str(script)!r}, run_name='__main__')\n"
+def sam(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An executable `sam` that runs fake_sam.py; its calls are logged to sam-calls.jsonl."""
+    script = tmp_path / "sam"
+    script.write_text(
+        f'#!/bin/sh\nexec {sys.executable} {REPO_ROOT / "tests" / "deploy" / "fake_sam.py"} "$@"\n',
+        encoding="utf-8",
     )
-    sam.chmod(sam.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("FAKE_SAM_LOG", str(tmp_path / "sam.log"))
-    return FakeSam(tmp_path / "sam.log")
+    script.chmod(0o755)
+    monkeypatch.setenv("FAKE_SAM_LOG", str(tmp_path / "sam-calls.jsonl"))
+    monkeypatch.setenv(
+        "PYTHONPATH",
+        os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "functions" / "token_refresher")]),
+    )
+    return script
+
+
+def sam_calls(sam: Path) -> list[list[str]]:
+    log = sam.parent / "sam-calls.jsonl"
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]

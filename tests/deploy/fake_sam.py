@@ -1,132 +1,113 @@
-"""A stand-in for the SAM CLI's `sam deploy` (and `sam delete`), run as `sam` from PATH.
+"""A stand-in for `sam deploy` that leaves CloudFormation (moto) as the real one does.
 
-It does to CloudFormation (moto server, through AWS_ENDPOINT_URL) what the real one does, and
-exits as the real one exits (samcli/commands/deploy/deploy_context.py, deploy()):
-
-- it reads the stack name from `--config-file` (or ./samconfig.toml) `[ENV.deploy.parameters]`
-  or `[ENV.global.parameters]`, and takes `--region`;
-- it creates a change set (CREATE for a new stack or one in REVIEW_IN_PROGRESS, else UPDATE);
-  FAKE_SAM_CHANGES=none makes it the stack's current template, which CloudFormation fails
-  with "didn't contain changes": sam prints that and exits 0 (fail_on_empty_changeset false);
-- with `--no-execute-changeset` it stops there, exit 0;
-- it asks "Deploy this changeset? [y/N]" unless `--no-confirm-changeset`; the answer is
-  FAKE_SAM_ANSWER (default "n"): "n" returns, exit 0, nothing executed;
-- "y" (or no prompt) executes the change set and exits 0, or with FAKE_SAM_FAIL=1 exits 1
-  as a failed stack operation does.
-
-`sam delete --stack-name NAME --region R --no-prompts` deletes the stack (FAKE_SAM_FAIL=1:
-exits 1 as a failed delete does); `sam logs` prints a line and exits 0.
-Every invocation's arguments are appended, one JSON line each, to FAKE_SAM_LOG.
+The real SAM CLI (samcli/commands/deploy/deploy_context.py, samcli/lib/deploy/deployer.py)
+creates a change set and waits for it; an empty one FAILs with "didn't contain changes" and is
+reported as "No changes to deploy" (exit 0 with fail_on_empty_changeset = false); with
+confirm_changeset it asks, and on "n" returns, exit 0, leaving the change set AVAILABLE;
+otherwise it executes the change set. FAKE_SAM_MODE picks what happens: "execute", "decline"
+(asks, reads the answer, returns) or "fail" (exit 1 after creating nothing). `sam delete`
+deletes the stack (or fails alike). Every call is
+appended to FAKE_SAM_LOG as one JSON line of its arguments.
 """
 
-# ruff: noqa: T201 - it prints what sam prints
 from __future__ import annotations
 
 import json
 import os
 import sys
-import tomllib
+import time
 import uuid
 from pathlib import Path
 
 import boto3
 
+from infra.deploy.config import DEFAULT_TEMPLATE_FILE, load
 
-def option(args: list[str], name: str, default: str | None = None) -> str | None:
+FUNCTION_NAME = os.environ.get("FAKE_SAM_FUNCTION", "joor-token-refresher-fn")
+
+
+def say(text: str, end: str = "\n") -> None:
+    sys.stdout.write(text + end)
+    sys.stdout.flush()
+
+
+def _option(args: list[str], name: str, default: str | None = None) -> str | None:
     return args[args.index(name) + 1] if name in args else default
 
 
-def template(changes: bool, function_name: str) -> str:
-    resources = {"Queue": {"Type": "AWS::SQS::Queue"}}
-    if changes:  # a resource of its own each time: the change set has something to do
-        resources[f"Deploy{uuid.uuid4().hex[:8]}"] = {"Type": "AWS::SQS::Queue"}
-    return json.dumps(
+def main(args: list[str]) -> int:
+    with Path(os.environ["FAKE_SAM_LOG"]).open("a", encoding="utf-8") as log:
+        log.write(json.dumps(args) + "\n")
+    mode = os.environ.get("FAKE_SAM_MODE", "execute")
+    if mode == "fail":
+        sys.stderr.write("Error: Failed to create changeset for the stack\n")
+        return 1
+    config_file = Path(_option(args, "--config-file") or "samconfig.toml")
+    config = load(
+        _option(args, "--config-env", "default") or "default", config_file, DEFAULT_TEMPLATE_FILE
+    )
+    region = _option(args, "--region") or config.region
+    cloudformation = boto3.client("cloudformation", region_name=region)
+    template = json.dumps(
         {
-            "Resources": resources,
-            "Outputs": {"TokenRefresherFunctionName": {"Value": function_name}},
+            "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+            "Outputs": {"TokenRefresherFunctionName": {"Value": FUNCTION_NAME}},
         }
     )
-
-
-def deploy(args: list[str]) -> int:
-    environment = option(args, "--config-env", "default")
-    config = tomllib.loads(Path(option(args, "--config-file", "samconfig.toml")).read_text())
-    section = config[environment]
-    stack_name = (
-        section.get("deploy", {}).get("parameters", {}).get("stack_name")
-        or section["global"]["parameters"]["stack_name"]
-    )
-    cloudformation = boto3.client("cloudformation", region_name=option(args, "--region"))
     try:
-        status = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"]
+        status = cloudformation.describe_stacks(StackName=config.stack_name)["Stacks"][0][
+            "StackStatus"
+        ]
     except cloudformation.exceptions.ClientError:
         status = None
-    kind = "CREATE" if status in (None, "REVIEW_IN_PROGRESS") else "UPDATE"
-    function_name = os.environ.get("FAKE_SAM_FUNCTION", "token-refresher")
-    if os.environ.get("FAKE_SAM_CHANGES") == "none" and kind == "UPDATE":
-        body = cloudformation.get_template(StackName=stack_name)["TemplateBody"]
-        body = body if isinstance(body, str) else json.dumps(body)
-    else:
-        body = template(True, function_name)
+    kind = "UPDATE" if status and status != "REVIEW_IN_PROGRESS" else "CREATE"
     name = f"samcli-deploy{uuid.uuid4().hex[:10]}"
-    created = cloudformation.create_change_set(
-        StackName=stack_name, ChangeSetName=name, TemplateBody=body, ChangeSetType=kind
+    cloudformation.create_change_set(
+        StackName=config.stack_name, TemplateBody=template, ChangeSetName=name, ChangeSetType=kind
     )
-    change_set = cloudformation.describe_change_set(ChangeSetName=created["Id"])
+    for _ in range(50):
+        change_set = cloudformation.describe_change_set(
+            ChangeSetName=name, StackName=config.stack_name
+        )
+        if change_set["Status"] in ("CREATE_COMPLETE", "FAILED"):
+            break
+        time.sleep(0.1)
+    say(
+        f"\nWaiting for changeset to be created..\n\nChangeset created successfully. {change_set['ChangeSetId']}"
+    )
     if change_set["Status"] == "FAILED":
-        print(f"\nError: No changes to deploy. Stack {stack_name} is up to date")
+        say(f"No changes to deploy. Stack {config.stack_name} is up to date")
         return 0
-    print(f"\nChangeset created successfully. {created['Id']}\n")
-    if "--no-execute-changeset" in args:
+    if mode == "decline":
+        say("Previewing CloudFormation changeset before deployment")
+        say("Deploy this changeset? [y/N]: ", end="")
+        sys.stdin.readline()
         return 0
-    if "--no-confirm-changeset" not in args:
-        answer = os.environ.get("FAKE_SAM_ANSWER", "n")
-        print(
-            f"Previewing CloudFormation changeset before deployment\nDeploy this changeset? [y/N]: {answer}"
-        )
-        if answer.lower() not in ("y", "yes"):
-            return 0
-    if os.environ.get("FAKE_SAM_FAIL"):
-        print(
-            f"\nError: Failed to create/update the stack: {stack_name}, Waiter StackUpdateComplete failed"
-        )
-        return 1
-    cloudformation.execute_change_set(ChangeSetName=created["Id"])
-    # moto gives a stack made or changed by a change set no outputs (CloudFormation sets them
-    # as the change set runs): the same template again through UpdateStack fills them in.
-    cloudformation.update_stack(StackName=stack_name, TemplateBody=body)
-    print(f"\nSuccessfully created/updated stack - {stack_name} in {option(args, '--region')}\n")
+    # What executing it leaves: the stack with its outputs and no change set (CloudFormation
+    # removes a stack's change sets once one runs). moto's execute_change_set keeps the change
+    # set and sets no outputs, so the stack is written directly.
+    cloudformation.delete_change_set(ChangeSetName=name, StackName=config.stack_name)
+    if kind == "CREATE":
+        cloudformation.delete_stack(StackName=config.stack_name)
+        cloudformation.create_stack(StackName=config.stack_name, TemplateBody=template)
+    else:
+        cloudformation.update_stack(StackName=config.stack_name, TemplateBody=template)
+    say(f"\nSuccessfully created/updated stack - {config.stack_name} in {region}\n")
     return 0
 
 
 def delete(args: list[str]) -> int:
-    stack_name = option(args, "--stack-name")
-    if os.environ.get("FAKE_SAM_FAIL"):
-        print(f"Error: Failed to delete the stack {stack_name}")
+    """`sam delete --stack-name S --region R --no-prompts`: the stack goes (moto deletes it at
+    once; CloudFormation's DELETE_COMPLETE, which the SAM CLI waits for)."""
+    with Path(os.environ["FAKE_SAM_LOG"]).open("a", encoding="utf-8") as log:
+        log.write(json.dumps(["delete", *args]) + "\n")
+    if os.environ.get("FAKE_SAM_MODE") == "fail":
         return 1
-    boto3.client("cloudformation", region_name=option(args, "--region")).delete_stack(
-        StackName=stack_name
-    )
-    print("\nDeleted successfully")
+    cloudformation = boto3.client("cloudformation", region_name=_option(args, "--region"))
+    cloudformation.delete_stack(StackName=_option(args, "--stack-name") or "")
     return 0
 
 
-def main() -> int:
-    args = sys.argv[1:]
-    log = os.environ.get("FAKE_SAM_LOG")
-    if log:
-        with open(log, "a", encoding="utf-8") as stream:
-            stream.write(json.dumps(args) + "\n")
-    if args[:1] == ["deploy"]:
-        return deploy(args)
-    if args[:1] == ["delete"]:
-        return delete(args)
-    if args[:1] == ["logs"]:
-        print(f"(the logs of {option(args, '--name')} in {option(args, '--stack-name')})")
-        return 0
-    print(f"fake sam: {args[:1]} is not implemented", file=sys.stderr)
-    return 2
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    command, rest = sys.argv[1], sys.argv[2:]
+    sys.exit(delete(rest) if command == "delete" else main(rest))

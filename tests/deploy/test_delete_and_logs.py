@@ -1,225 +1,184 @@
-"""`make delete` (infra/deploy/delete.py) and `make logs` (infra/deploy/logs.py), against moto
-server with a stand-in `sam` on PATH: the confirmation lists everything that will go, nothing
-goes without it, and the SAM CLI is given the region however it was set."""
+"""`make delete` and `make logs` against moto server, with tests/deploy/fake_sam.py as `sam`:
+the listing names every parameter the function created and every retained layer version,
+nothing is deleted without the stack's name typed back, and then all of them go."""
 
 from __future__ import annotations
 
 import io
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import boto3
 import pytest
 
-from infra.deploy.delete import main as delete
-from infra.deploy.logs import main as logs
-from tests.deploy.conftest import REGION, FakeSam, LocalAws
-from tests.deploy.test_preflight import write_config
-from tests.deploy.test_status import NAMED, PATH, parameter, secret, stack, token
+from infra.deploy import delete, logs
+from tests.deploy.conftest import REGION, LocalAws, sam_calls
+from tests.deploy.test_preflight import create_secret
+from tests.deploy.test_status import deployed_stack, put_token
 from tests.leakwatch import WATCH
 
-STACK = "joor-token-refresher-sandbox"
-LAYER = f"{STACK}-joor-token"
+
+def stack_name_of(config: Path) -> str:
+    return config.read_text(encoding="utf-8").split('stack_name = "', 1)[1].split('"', 1)[0]
 
 
-def layer_versions(count: int) -> None:
-    content = io.BytesIO()
-    with zipfile.ZipFile(content, "w") as archive:
-        archive.writestr("python/joor_token/__init__.py", "")
-    for _ in range(count):
-        boto3.client("lambda").publish_layer_version(
-            LayerName=LAYER, Content={"ZipFile": content.getvalue()}
+def publish_layer_versions(stack_name: str, count: int) -> list[str]:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as content:
+        content.writestr("python/joor_token/__init__.py", "")
+    client = boto3.client("lambda")
+    return [
+        str(
+            client.publish_layer_version(
+                LayerName=f"{stack_name}-joor-token", Content={"ZipFile": archive.getvalue()}
+            )["LayerVersionArn"]
         )
+        for _ in range(count)
+    ]
 
 
-def remaining_layer_versions() -> list[int]:
-    found = boto3.client("lambda").list_layer_versions(LayerName=LAYER)["LayerVersions"]
-    return sorted(int(v["Version"]) for v in found)
-
-
-def parameters() -> list[str]:
+def parameter_names() -> set[str]:
     pages = boto3.client("ssm").get_paginator("describe_parameters").paginate()
-    return sorted(p["Name"] for page in pages for p in page["Parameters"])
-
-
-def stack_exists() -> bool:
-    try:
-        found = boto3.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"]
-    except boto3.client("cloudformation").exceptions.ClientError:
-        return False
-    return bool(found) and found[0]["StackStatus"] != "DELETE_COMPLETE"
-
-
-def run_delete(
-    capsys: pytest.CaptureFixture[str], config: Path, answer: str | None, *args: str
-) -> tuple[int, str]:
-    asked: list[str] = []
-
-    def ask(prompt: str) -> str:
-        asked.append(prompt)
-        if answer is None:
-            raise EOFError  # no terminal: nobody to answer
-        return answer
-
-    code = delete(["--config-file", str(config), "--sam", "sam", *args], ask=ask)
-    captured = capsys.readouterr()
-    output = captured.out + captured.err + "".join(asked)
-    WATCH.record("delete output", output)
-    return code, output
+    return {p["Name"] for page in pages for p in page["Parameters"]}
 
 
 @pytest.fixture
-def a_fleet(local_aws: LocalAws) -> None:
-    for brand in "ab":
-        secret(f"joor/fleet/{brand}", parameter(brand))
-        token(parameter(brand), 36000)
-    token(parameter("gone"), 20000)  # unclaimed: written by the function, no secret now
-    boto3.client("ssm").put_parameter(Name=f"{PATH}/notes", Value="someone's", Type="String")
-    token("/joor/other-stack/access-token", 36000)  # outside the path: not this stack's
-    stack(TokenParameterPath=PATH)
-    layer_versions(2)
-
-
-def test_the_confirmation_lists_the_fleet_s_parameters_and_the_layer_versions_then_all_go(
-    a_fleet: None,
-    fake_sam: FakeSam,
-    tmp_path: Path,
-    capfd: pytest.CaptureFixture[str],
-) -> None:
-    code, output = run_delete(capfd, write_config(tmp_path), "y")
-
-    assert code == 0, output
-    listed = output.split("Delete all of this?")[0]
-    assert f"1. delete the stack {STACK} (sam delete)" in listed
-    assert "2. delete 3 token parameter(s) the function wrote:" in listed
-    for brand in ("a", "b", "gone"):
-        assert f"       {parameter(brand)}\n" in listed
-    assert f"3. delete the retained layer {LAYER}, versions 1, 2" in listed
-    assert (
-        f"leaves 1 parameter(s) under the path that the function did not write: {PATH}/notes"
-        in listed
+def fleet(local_aws: LocalAws, tmp_path: Path) -> tuple[Path, list[str]]:
+    """A fleet stack with a named account, two fleet tokens, a foreign parameter under the
+    path, a token of another stack, and two retained layer versions."""
+    for name in (
+        "/joor/fleet/named/token",
+        "/joor/fleet/brand-a/token",
+        "/joor/fleet/brand-b/token",
+    ):
+        put_token(name, timedelta(hours=8))
+    put_token("/joor/other-stack/token", timedelta(hours=8))
+    boto3.client("ssm").put_parameter(Name="/joor/fleet/notes", Value="hand-made", Type="String")
+    config = deployed_stack(
+        tmp_path,
+        {
+            "TOKEN_PARAMETER_PATH": "/joor/fleet",
+            "CREDENTIALS_SECRET_ID": create_secret(name="joor/fleet/named"),
+            "TOKEN_PARAMETER_NAME": "/joor/fleet/named/token",
+        },
     )
-    assert "/joor/other-stack" not in listed
-    assert fake_sam.calls() == [
-        ["delete", "--stack-name", STACK, "--region", REGION, "--no-prompts"]
+    return config, publish_layer_versions(stack_name_of(config), 2)
+
+
+def run_delete(
+    config: Path, sam: Path, capsys: pytest.CaptureFixture[str], answer: str, *args: str
+) -> tuple[int, str]:
+    code = delete.main(
+        ["--config-file", str(config), "--sam", str(sam), *args], ask=lambda _prompt: answer
+    )
+    captured = capsys.readouterr()
+    WATCH.record("delete output", captured.out + captured.err)
+    return code, captured.out + captured.err
+
+
+def test_the_listing_names_every_parameter_and_layer_version_and_a_wrong_answer_deletes_nothing(
+    fleet: tuple[Path, list[str]], sam: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, versions = fleet
+
+    code, output = run_delete(config, sam, capsys, "y")
+
+    assert code == 1
+    assert "3 token parameter(s) the function created:" in output
+    for name in (
+        "/joor/fleet/named/token",
+        "/joor/fleet/brand-a/token",
+        "/joor/fleet/brand-b/token",
+    ):
+        assert f"    {name}\n" in output
+    assert "2 retained layer version(s):" in output
+    for arn in versions:
+        assert f"    {arn}\n" in output
+    assert "which it did not write:\n    /joor/fleet/notes" in output
+    assert "/joor/other-stack/token" not in output
+    assert output.rstrip().endswith("nothing deleted")
+    assert sam_calls(sam) == []
+    assert len(parameter_names()) == 5
+
+
+def test_typing_the_stack_name_deletes_the_stack_then_the_leftovers(
+    fleet: tuple[Path, list[str]], sam: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, versions = fleet
+    stack_name = stack_name_of(config)
+
+    code, output = run_delete(config, sam, capsys, stack_name)
+
+    assert code == 0, output
+    assert sam_calls(sam) == [
+        ["delete", "--stack-name", stack_name, "--region", REGION, "--no-prompts"]
     ]
-    assert not stack_exists()
-    assert parameters() == [f"{PATH}/notes", "/joor/other-stack/access-token"]
-    assert remaining_layer_versions() == []
+    assert parameter_names() == {"/joor/fleet/notes", "/joor/other-stack/token"}
+    layer = boto3.client("lambda").list_layer_versions(LayerName=f"{stack_name}-joor-token")
+    assert layer["LayerVersions"] == []
+    assert output.rstrip().endswith("deleted the stack, 3 parameter(s) and 2 layer version(s)")
+    assert versions
 
 
-@pytest.mark.parametrize("answer", ["n", "", None], ids=["no", "enter", "no-terminal"])
-def test_without_a_yes_nothing_is_deleted(
-    a_fleet: None,
-    fake_sam: FakeSam,
-    tmp_path: Path,
-    capfd: pytest.CaptureFixture[str],
-    answer: str | None,
-) -> None:
-    before = parameters()
-
-    code, output = run_delete(capfd, write_config(tmp_path), answer)
-
-    assert code == 1
-    assert "Not confirmed: nothing was deleted (YES=1 deletes without asking)." in output
-    assert fake_sam.calls() == []
-    assert stack_exists()
-    assert parameters() == before
-    assert remaining_layer_versions() == [1, 2]
-
-
-def test_yes_deletes_without_asking(
-    a_fleet: None, fake_sam: FakeSam, tmp_path: Path, capfd: pytest.CaptureFixture[str]
-) -> None:
-    code, output = run_delete(capfd, write_config(tmp_path), None, "--yes")
-
-    assert code == 0, output
-    assert "Delete all of this?" not in output
-    assert not stack_exists()
-
-
-def test_one_account_s_parameter_goes_and_nothing_else(
-    local_aws: LocalAws, fake_sam: FakeSam, tmp_path: Path, capfd: pytest.CaptureFixture[str]
-) -> None:
-    arn = secret("joor/sandbox/api-credentials")
-    token(NAMED, 36000)
-    token("/joor/production/access-token", 36000)
-    stack(CredentialsSecretArn=arn, TokenParameterName=NAMED)
-
-    code, output = run_delete(capfd, write_config(tmp_path), "y")
-
-    assert code == 0, output
-    assert f"2. delete 1 token parameter(s) the function wrote:\n       {NAMED}" in output
-    assert f"3. (no version of the layer {LAYER} to delete)" in output
-    assert parameters() == ["/joor/production/access-token"]
-    # The credentials are the operator's: never deleted.
-    assert boto3.client("secretsmanager").describe_secret(SecretId=arn)["ARN"] == arn
-
-
-def test_a_failed_stack_deletion_keeps_the_parameters_and_layers(
-    a_fleet: None,
-    fake_sam: FakeSam,
-    tmp_path: Path,
-    capfd: pytest.CaptureFixture[str],
+def test_when_sam_delete_fails_the_leftovers_are_kept(
+    fleet: tuple[Path, list[str]],
+    sam: Path,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("FAKE_SAM_FAIL", "1")
-    before = parameters()
+    monkeypatch.setenv("FAKE_SAM_MODE", "fail")
+    config, _ = fleet
 
-    code, output = run_delete(capfd, write_config(tmp_path), "y")
+    code, output = run_delete(config, sam, capsys, "", "--yes")
 
     assert code == 1
-    assert "sam delete failed (exit 1): the parameters and layer versions are kept" in output
-    assert parameters() == before
-    assert remaining_layer_versions() == [1, 2]
+    assert "sam delete failed; the parameters and layer versions are kept" in output
+    assert len(parameter_names()) == 5
 
 
-def test_after_the_stack_is_gone_the_leftovers_are_found_from_samconfig(
-    local_aws: LocalAws, fake_sam: FakeSam, tmp_path: Path, capfd: pytest.CaptureFixture[str]
-) -> None:
-    """A stack deleted by hand (sam delete, the console): what it left is still listed."""
-    secret("joor/fleet/a", parameter("a"))
-    token(parameter("a"), 36000)
-    layer_versions(1)
-    config = write_config(tmp_path, TokenParameterPath=PATH)
-
-    code, output = run_delete(capfd, config, "y")
-
-    assert code == 0, output
-    assert "1. (no stack to delete)" in output
-    assert fake_sam.calls() == []
-    assert parameters() == []
-    assert remaining_layer_versions() == []
-
-
-def test_the_sam_cli_gets_the_region_from_aws_region(
-    a_fleet: None,
-    fake_sam: FakeSam,
-    tmp_path: Path,
-    capfd: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+def test_make_logs_follows_the_function_through_the_project_s_sam_in_the_region_from_aws_region(
+    local_aws: LocalAws, sam: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     monkeypatch.setenv("AWS_REGION", REGION)
-    config = write_config(tmp_path)
+    config = tmp_path / "samconfig.toml"
+    config.write_text(
+        'version = 0.1\n[default.global.parameters]\nstack_name = "s1"\n', encoding="utf-8"
+    )
+    recorder = tmp_path / "sam-logs"
+    recorder.write_text(f'#!/bin/sh\necho "$@" > {tmp_path / "logs-args"}\n', encoding="utf-8")
+    recorder.chmod(0o755)
 
-    deleted, _ = run_delete(capfd, config, "y")
-    followed = logs(["--config-file", str(config), "--sam", "sam", "--start-time", "1 hour ago"])
+    code = logs.main(["--config-file", str(config), "--sam", str(recorder)])
 
-    assert (deleted, followed) == (0, 0)
-    assert fake_sam.calls() == [
-        ["delete", "--stack-name", STACK, "--region", REGION, "--no-prompts"],
-        [
-            "logs",
-            "--stack-name",
-            STACK,
-            "--name",
-            "TokenRefresherFunction",
-            "--tail",
-            "--region",
-            REGION,
-            "--start-time",
-            "1 hour ago",
-        ],
+    assert code == 0
+    assert (tmp_path / "logs-args").read_text(encoding="utf-8").split() == [
+        "logs",
+        "--stack-name",
+        "s1",
+        "--name",
+        "TokenRefresherFunction",
+        "--region",
+        REGION,
+        "--tail",
     ]
-    assert f"(the logs of TokenRefresherFunction in {STACK})" in capfd.readouterr().out
+
+
+def test_make_logs_gives_the_sam_cli_the_profile_asked_for(
+    local_aws: LocalAws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "aws-config").write_text("[profile ops]\nregion = eu-west-1\n", encoding="utf-8")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    config = tmp_path / "samconfig.toml"
+    config.write_text(
+        'version = 0.1\n[default.global.parameters]\nstack_name = "s1"\n', encoding="utf-8"
+    )
+    recorder = tmp_path / "sam-logs"
+    recorder.write_text(f'#!/bin/sh\necho "$@" > {tmp_path / "logs-args"}\n', encoding="utf-8")
+    recorder.chmod(0o755)
+
+    code = logs.main(["--config-file", str(config), "--sam", str(recorder), "--profile", "ops"])
+
+    assert code == 0
+    assert (tmp_path / "logs-args").read_text(encoding="utf-8").split()[-2:] == ["--profile", "ops"]

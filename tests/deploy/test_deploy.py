@@ -1,248 +1,248 @@
-"""`make deploy` (infra/deploy/deploy.py) with a stand-in `sam` on PATH (tests/deploy/fake_sam.py)
-that changes moto's CloudFormation as the real one does and exits as the real one exits.
+"""`make deploy` against moto server: the checks that would fail CloudFormation stop it before
+`sam deploy` runs, and the first refresh follows only a change set that ran or found nothing
+to change, never a declined one.
 
-The first refresh goes to the Lambda Invoke stand-in: it is made when the change set ran or
-there was nothing to change, never after a declined one, and `sam deploy` never runs when a
-blocking check fails.
+`sam` is tests/deploy/fake_sam.py, which leaves CloudFormation (moto) as the real SAM CLI does
+in each case; Lambda's Invoke is the local stand-in (infra/local/lambda_server.py).
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 
-from infra.deploy.deploy import (
-    EXECUTED,
-    NOT_EXECUTED,
-    UNKNOWN,
-    ChangeSet,
-    StackState,
-    main,
-    what_happened,
-)
-from infra.local.aws_fault_proxy import AwsFaultProxy
+from infra.deploy import deploy
 from infra.local.lambda_server import LambdaServer
-from tests.deploy.conftest import REGION, FakeSam, LocalAws, account_settings
-from tests.deploy.test_preflight import create_secret, write_config
+from tests.deploy.conftest import REGION, LocalAws, account_settings, sam_calls
+from tests.leakwatch import WATCH
 
-FUNCTION_NAME = "joor-token-refresher-sandbox-TokenRefresherFunction-AbC123"
-SUMMARY = {"result": "refreshed", "reason": "forced", "forced": True, "version": 1}
-STACK = "joor-token-refresher-sandbox"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FUNCTION_NAME = "joor-token-refresher-fn"
+SUMMARY = {"result": "refreshed", "reason": "forced", "version": 1}
 
 
 @dataclass
-class Deploy:
-    config: Path
+class Invoked:
+    """The Lambda Invoke stand-in, and the ARN (alias included) each invocation named."""
+
     api: LambdaServer
-    lambda_proxy: AwsFaultProxy
-    sam: FakeSam
-    monkeypatch: pytest.MonkeyPatch
-
-    def run(self, capfd: pytest.CaptureFixture[str], *flags: str, **fake: str) -> tuple[int, str]:
-        for name, value in fake.items():
-            self.monkeypatch.setenv(f"FAKE_SAM_{name.upper()}", value)
-        code = main(["--config-file", str(self.config), "--sam", "sam", *flags])
-        captured = capfd.readouterr()
-        return code, captured.out + captured.err
-
-    def sam_calls(self) -> list[list[str]]:
-        return self.sam.calls()
+    arns: list[str] = field(default_factory=list)
 
     @property
-    def refreshes(self) -> int:
-        return len(self.api.events)
+    def events(self) -> list[Any]:
+        return self.api.events
 
 
 @pytest.fixture
-def deploy(
-    local_aws: LocalAws, fake_sam: FakeSam, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Deploy]:
-    """A samconfig.toml for a new stack, the fake `sam` first on PATH, the Lambda stand-in."""
+def lambda_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoked]:
     monkeypatch.setenv("FAKE_SAM_FUNCTION", FUNCTION_NAME)
-    api = LambdaServer(
-        lambda _event, _context: SUMMARY, function_name=FUNCTION_NAME, region=REGION
-    ).start()
-    # Lambda is the Invoke stand-in behind a fault proxy of its own, which answers
-    # GetAccountSettings (the stand-in does not serve it) as the account's quota says.
-    lambda_proxy = AwsFaultProxy(api.url).start()
-    lambda_proxy.inject(account_settings(total=1000, unreserved=1000))
-    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", lambda_proxy.url)
-    config = write_config(tmp_path, STACK, CredentialsSecretArn=create_secret())
-    try:
-        yield Deploy(config, api, lambda_proxy, fake_sam, monkeypatch)
-    finally:
-        lambda_proxy.stop()
-        api.stop()
+    arns: list[str] = []
+
+    def handler(_event: Any, context: Any) -> Any:
+        arns.append(context.invoked_function_arn)
+        return SUMMARY
+
+    api = LambdaServer(handler, function_name=FUNCTION_NAME, region=REGION).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", api.url)
+    yield Invoked(api, arns)
+    api.stop()
 
 
-def stack_status() -> str:
-    return str(
-        boto3.client("cloudformation").describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"]
+def write_config(tmp_path: Path, reserve: bool = False) -> Path:
+    stack_name = f"joor-token-refresher-{uuid.uuid4().hex[:8]}"
+    path = tmp_path / "samconfig.toml"
+    path.write_text(
+        f"""version = 0.1
+[default.global.parameters]
+stack_name = "{stack_name}"
+[default.deploy.parameters]
+confirm_changeset = true
+fail_on_empty_changeset = false
+parameter_overrides = "ReserveConcurrency=\\"{str(reserve).lower()}\\""
+""",
+        encoding="utf-8",
     )
+    return path
 
 
-def test_an_executed_change_set_is_followed_by_one_refresh_through_the_operator_alias(
-    deploy: Deploy, capfd: pytest.CaptureFixture[str]
+def run(config: Path, sam: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = deploy.main(["--config-file", str(config), "--sam", str(sam), *args])
+    captured = capsys.readouterr()
+    WATCH.record("deploy output", captured.out + captured.err)
+    return code, captured.out + captured.err
+
+
+@pytest.mark.parametrize("quota", [10, 50])
+def test_an_account_that_cannot_spare_the_reservation_stops_before_sam_deploy(
+    local_aws: LocalAws, sam: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], quota: int
 ) -> None:
-    code, output = deploy.run(capfd, answer="y")
+    local_aws.proxy.reset()
+    local_aws.proxy.inject(account_settings(total=quota, unreserved=quota))
+    config = write_config(tmp_path, reserve=True)
 
-    assert code == 0, output
-    assert stack_status().endswith("_COMPLETE")
-    assert "sam deploy: executed; the first refresh" in output
-    assert deploy.refreshes == 1
-    assert deploy.api.events == [{"force": True}]
-    assert f"invoking {FUNCTION_NAME}:operator" in output
-
-
-def test_a_declined_change_set_makes_no_refresh_and_exits_0(
-    deploy: Deploy, capfd: pytest.CaptureFixture[str]
-) -> None:
-    deploy.run(capfd, answer="y")  # the stack exists
-
-    code, output = deploy.run(capfd, answer="n")
-
-    assert code == 0, output
-    assert "The change set was not executed" in output
-    assert "JOOR was not called" in output
-    assert deploy.refreshes == 1  # the first deploy's only
-
-
-def test_a_declined_first_deploy_makes_no_refresh(
-    deploy: Deploy, capfd: pytest.CaptureFixture[str]
-) -> None:
-    code, output = deploy.run(capfd, answer="n")
-
-    assert code == 0, output
-    assert stack_status() == "REVIEW_IN_PROGRESS"
-    assert deploy.refreshes == 0
-
-
-def test_a_change_set_left_unexecuted_by_flag_makes_no_refresh(
-    deploy: Deploy, capfd: pytest.CaptureFixture[str]
-) -> None:
-    code, output = deploy.run(capfd, "--no-execute-changeset")
-
-    assert code == 0, output
-    assert deploy.refreshes == 0
-    assert deploy.sam_calls()[-1][-1] == "--no-execute-changeset"
-
-
-def test_nothing_to_change_still_refreshes(
-    deploy: Deploy, capfd: pytest.CaptureFixture[str]
-) -> None:
-    deploy.run(capfd, answer="y")
-
-    code, output = deploy.run(capfd, answer="y", changes="none")
-
-    assert code == 0, output
-    assert "No changes to deploy" in output
-    assert "sam deploy: no changes; the first refresh" in output
-    assert deploy.refreshes == 2
-
-
-def test_a_failed_deploy_exits_with_sam_s_status_and_makes_no_refresh(
-    deploy: Deploy, capfd: pytest.CaptureFixture[str]
-) -> None:
-    code, output = deploy.run(capfd, answer="y", fail="1")
+    code, output = run(config, sam, capsys)
 
     assert code == 1
-    assert "sam deploy failed (exit 1): no refresh was made" in output
-    assert deploy.refreshes == 0
+    assert sam_calls(sam) == []
+    assert f"the account has {quota} concurrent executions" in output
+    assert 'ReserveConcurrency="false"' in output
+    assert "deploy stopped before sam deploy" in output
 
 
-def test_ci_deploys_without_a_prompt(deploy: Deploy, capfd: pytest.CaptureFixture[str]) -> None:
-    """make deploy SAM_DEPLOY_FLAGS=--no-confirm-changeset: what a CI job runs."""
-    code, output = deploy.run(capfd, "--no-confirm-changeset", answer="n")
+def test_a_stack_name_cloudformation_refuses_stops_before_sam_deploy(
+    local_aws: LocalAws, sam: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace('stack_name = "joor', 'stack_name = "' + "x" * 120 + "-joor"), encoding="utf-8"
+    )
+
+    code, output = run(config, sam, capsys)
+
+    assert code == 1
+    assert sam_calls(sam) == []
+    assert "(150 characters) is not a CloudFormation stack name" in output
+
+
+def test_an_executed_change_set_is_followed_by_one_forced_refresh_through_the_alias(
+    local_aws: LocalAws,
+    sam: Path,
+    lambda_api: Invoked,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = write_config(tmp_path)
+
+    code, output = run(config, sam, capsys)
 
     assert code == 0, output
-    assert "Deploy this changeset?" not in output
-    assert deploy.refreshes == 1
+    assert len(sam_calls(sam)) == 1
+    assert "change set: executed" in output
+    assert lambda_api.events == [{"force": True}]
+    assert [arn.rsplit(":", 1)[1] for arn in lambda_api.arns] == ["operator"]
 
 
-def test_sam_is_given_the_region_when_only_aws_region_is_set(
-    deploy: Deploy, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.usefixtures("local_aws")
+def test_a_declined_change_set_logs_nothing_in(
+    sam: Path,
+    lambda_api: Invoked,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FAKE_SAM_MODE", "decline")
+    config = write_config(tmp_path)
+
+    code, output = run(config, sam, capsys)
+
+    assert code == 0, output
+    assert len(sam_calls(sam)) == 1
+    assert "the change set was declined: nothing deployed, no refresh" in output
+    assert lambda_api.events == []
+
+
+def test_a_deploy_with_nothing_to_change_still_refreshes(
+    local_aws: LocalAws,
+    sam: Path,
+    lambda_api: Invoked,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = write_config(tmp_path)
+    assert run(config, sam, capsys)[0] == 0
+
+    code, output = run(config, sam, capsys)
+
+    assert code == 0, output
+    assert "change set: nothing to change" in output
+    assert lambda_api.events == [{"force": True}, {"force": True}]
+
+
+@pytest.mark.usefixtures("local_aws")
+def test_a_failed_sam_deploy_fails_the_command_without_a_refresh(
+    sam: Path,
+    lambda_api: Invoked,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FAKE_SAM_MODE", "fail")
+
+    code, output = run(write_config(tmp_path), sam, capsys)
+
+    assert code == 1
+    assert "sam deploy failed (exit 1); no refresh" in output
+    assert lambda_api.events == []
+
+
+@pytest.mark.usefixtures("local_aws")
+def test_with_only_aws_region_set_sam_is_given_that_region(
+    sam: Path,
+    lambda_api: Invoked,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     monkeypatch.setenv("AWS_REGION", REGION)
 
-    code, output = deploy.run(capfd, answer="y")
+    code, output = run(write_config(tmp_path), sam, capsys)
 
     assert code == 0, output
-    call = deploy.sam_calls()[0]
-    assert call[:3] == ["deploy", "--config-env", "default"]
+    (call,) = sam_calls(sam)
     assert call[call.index("--region") + 1] == REGION
+    assert lambda_api.events == [{"force": True}]
 
 
-@pytest.mark.parametrize("quota", [10, 50])
-def test_an_account_whose_quota_cannot_spare_the_reservation_stops_before_sam_deploy(
-    deploy: Deploy, capfd: pytest.CaptureFixture[str], quota: int
-) -> None:
-    deploy.lambda_proxy.reset()
-    deploy.lambda_proxy.inject(account_settings(total=quota, unreserved=quota))
+def test_the_make_target_runs_the_same_steps_with_the_project_s_sam() -> None:
+    dry_run = subprocess.run(
+        [shutil.which("make") or "make", "-n", "deploy", "SAM_DEPLOY_FLAGS=--no-confirm-changeset"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
-    code, output = deploy.run(capfd, answer="y")
-
-    assert code == 1
-    assert f"FAIL  concurrency: the account has {quota} concurrent executions" in output
-    assert 'ReserveConcurrency="false"' in output
-    assert "Stopped before sam deploy" in output
-    assert deploy.sam_calls() == []
-    assert deploy.refreshes == 0
-    with pytest.raises(boto3.client("cloudformation").exceptions.ClientError):
-        stack_status()  # no stack to delete by hand
+    assert "-m infra.deploy.deploy --config-env default --sam .venv-sam/bin/sam" in dry_run
+    assert "--sam-flags='--no-confirm-changeset'" in dry_run
+    assert boto3  # the tests above talk to moto through boto3's environment
 
 
-def test_with_the_reservation_off_a_small_account_deploys(
-    deploy: Deploy, tmp_path: Path, capfd: pytest.CaptureFixture[str]
-) -> None:
-    deploy.lambda_proxy.reset()
-    deploy.lambda_proxy.inject(account_settings(total=10, unreserved=10))
-    deploy.config = write_config(
-        tmp_path,
-        STACK,
-        CredentialsSecretArn=create_secret("{}", "other"),
-        ReserveConcurrency="false",
-    )
+# --- the decision on what AWS shows, where moto differs ---------------------------------------
 
-    code, output = deploy.run(capfd, answer="y")
-
-    assert code == 0, output
-    assert deploy.refreshes == 1
-
-
-# --- what CloudFormation shows on AWS, where moto differs ------------------------------------
-
-T1 = datetime(2026, 1, 1, tzinfo=UTC)
-T2 = datetime(2026, 1, 2, tzinfo=UTC)
-DECLINED = ChangeSet("CREATE_COMPLETE", "AVAILABLE")
+AVAILABLE = {"Status": "CREATE_COMPLETE", "ExecutionStatus": "AVAILABLE"}
 
 
 @pytest.mark.parametrize(
     ("before", "after", "expected"),
     [
-        # AWS removes a stack's change sets when one is executed: only the stack tells.
-        (StackState("UPDATE_COMPLETE", T1), StackState("UPDATE_COMPLETE", T2), EXECUTED),
-        (StackState(None), StackState("CREATE_COMPLETE", T1), EXECUTED),
-        # An older declined change set stays AVAILABLE; a new one ran.
+        # AWS removes a stack's change sets once one is executed: the stack alone tells.
+        (("UPDATE_COMPLETE", "t1", {}), ("UPDATE_COMPLETE", "t2", {}), deploy.EXECUTED),
+        ((None, None, {}), ("CREATE_COMPLETE", "t1", {}), deploy.EXECUTED),
+        # An older declined change set stays AVAILABLE beside the one that ran.
         (
-            StackState("UPDATE_COMPLETE", T1, {"old": DECLINED}),
-            StackState("UPDATE_COMPLETE", T2, {"old": DECLINED}),
-            EXECUTED,
+            ("UPDATE_COMPLETE", "t1", {"old": AVAILABLE}),
+            ("UPDATE_COMPLETE", "t2", {"old": AVAILABLE}),
+            deploy.EXECUTED,
         ),
         (
-            StackState("UPDATE_COMPLETE", T1),
-            StackState("UPDATE_COMPLETE", T1, {"new": DECLINED}),
-            NOT_EXECUTED,
+            ("UPDATE_COMPLETE", "t1", {}),
+            ("UPDATE_COMPLETE", "t1", {"new": AVAILABLE}),
+            deploy.DECLINED,
         ),
-        (StackState(None), StackState("REVIEW_IN_PROGRESS", T1, {"new": DECLINED}), NOT_EXECUTED),
-        # Nothing new and nothing changed: not a state sam deploy leaves after exit 0.
-        (StackState("UPDATE_COMPLETE", T1), StackState("UPDATE_COMPLETE", T1), UNKNOWN),
-        (StackState("UPDATE_COMPLETE", T1), StackState("UPDATE_ROLLBACK_COMPLETE", T2), UNKNOWN),
+        ((None, None, {}), ("REVIEW_IN_PROGRESS", "t1", {"new": AVAILABLE}), deploy.DECLINED),
+        # Nothing new and nothing moved, or a rollback: no refresh.
+        (("UPDATE_COMPLETE", "t1", {}), ("UPDATE_COMPLETE", "t1", {}), deploy.UNKNOWN),
+        (("UPDATE_COMPLETE", "t1", {}), ("UPDATE_ROLLBACK_COMPLETE", "t2", {}), deploy.UNKNOWN),
     ],
     ids=[
         "updated",
@@ -254,7 +254,7 @@ DECLINED = ChangeSet("CREATE_COMPLETE", "AVAILABLE")
         "rolled-back",
     ],
 )
-def test_what_happened_is_read_from_the_stack_as_aws_shows_it(
-    before: StackState, after: StackState, expected: str
+def test_what_sam_deploy_did_is_read_as_aws_shows_it(
+    before: tuple[Any, ...], after: tuple[Any, ...], expected: str
 ) -> None:
-    assert what_happened(before, after) == expected
+    assert deploy.outcome(deploy.StackSnapshot(*before), deploy.StackSnapshot(*after)) == expected

@@ -233,7 +233,7 @@ def test_a_stack_that_does_not_exist_exits_1(
     assert "stack no-such-stack not found" in capsys.readouterr().err
 
 
-def test_with_only_aws_region_set_it_invokes_in_that_region(
+def test_aws_region_alone_is_enough(
     stack: Path,
     lambda_api: Callable[..., LambdaServer],
     capsys: pytest.CaptureFixture[str],
@@ -246,21 +246,41 @@ def test_with_only_aws_region_set_it_invokes_in_that_region(
     code = main(["--config-file", str(stack)])
 
     assert code == 0, capsys.readouterr().err
-    assert len(api.events) == 1
+    assert api.events == [{"force": True}]
 
 
-def test_without_a_region_it_names_every_way_to_give_one(
+def test_without_any_region_it_names_every_way_to_set_one(
+    stack: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+
+    code = main(["--config-file", str(stack)])
+
+    assert code == 1
+    assert capsys.readouterr().err.strip() == (
+        "FAILED: no AWS Region: export AWS_REGION (or AWS_DEFAULT_REGION), or set region in "
+        "your AWS profile, add region to samconfig.toml [default], or pass --region"
+    )
+
+
+def test_a_profile_that_does_not_exist_is_named_with_where_profiles_come_from(
     local_aws: LocalAws,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv("AWS_DEFAULT_REGION")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
     config = tmp_path / "samconfig.toml"
     config.write_text('version = 0.1\n[default.global.parameters]\nstack_name = "s"\n')
 
-    code = main(["--config-file", str(config)])
+    code = main(["--config-file", str(config), "--profile", "nowhere"])
 
     assert code == 1
-    assert "set AWS_REGION (or AWS_DEFAULT_REGION)" in capsys.readouterr().err
+    assert capsys.readouterr().err.strip() == (
+        "FAILED: The config profile (nowhere) could not be found: check AWS_PROFILE, --profile, "
+        "or profile in samconfig.toml"
+    )

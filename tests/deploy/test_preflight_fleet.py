@@ -23,12 +23,12 @@ CHECKS = (
     "credentials",
     "stack name",
     "stack",
-    "concurrency",
     "region",
+    "concurrency",
     "fleet secrets",
     "fleet secret values",
-    "fleet secret keys",
     "token path",
+    "secret keys",
 )
 
 
@@ -255,80 +255,3 @@ def test_a_named_account_beside_a_fleet_gets_both_checks_and_keeps_its_parameter
     refused = line(output, "fleet refusals")
     assert "joor/fleet/brand-b" in refused
     assert arn in refused  # the named account's secret keeps the parameter
-
-
-def test_a_fleet_secret_encrypted_with_a_key_the_stack_does_not_grant_fails_naming_it(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    kms = boto3.client("kms")
-    granted = kms.create_key()["KeyMetadata"]["Arn"]
-    other = kms.create_key()["KeyMetadata"]
-    kms.create_alias(AliasName="alias/brand-b", TargetKeyId=other["KeyId"])
-    tagged_secret("brand-a")  # the AWS managed key
-    created = boto3.client("secretsmanager").create_secret(
-        Name="joor/fleet/brand-b",
-        SecretString=json.dumps(fresh_credentials()),
-        KmsKeyId="alias/brand-b",  # reported as given: resolved with DescribeKey
-        Tags=[{"Key": "joor-token-parameter", "Value": parameter("brand-b")}],
-    )
-    assert created["ARN"]
-    boto3.client("secretsmanager").create_secret(
-        Name="joor/fleet/brand-c",
-        SecretString=json.dumps(fresh_credentials()),
-        KmsKeyId=granted,
-        Tags=[{"Key": "joor-token-parameter", "Value": parameter("brand-c")}],
-    )
-
-    code, output = run(capsys, fleet_config(tmp_path, SecretKmsKeyArn=granted))
-
-    assert code == 1
-    failed = line(output, "fleet secret keys")
-    assert failed.startswith(
-        "FAIL  fleet secret keys: 1 secret(s) are encrypted with a customer managed key the "
-        f"stack does not let the function use (it grants the AWS managed key and "
-        f"SecretKmsKeyArn ({granted}))"
-    )
-    assert f"joor/fleet/brand-b: {other['Arn']}" in failed
-    assert "brand-a" not in failed
-    assert "brand-c" not in failed
-    assert "update-secret" in failed
-
-
-def test_a_fleet_whose_secrets_use_the_granted_key_or_aws_s_passes(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    granted = boto3.client("kms").create_key()["KeyMetadata"]["Arn"]
-    tagged_secret("brand-a")
-    boto3.client("secretsmanager").create_secret(
-        Name="joor/fleet/brand-b",
-        SecretString=json.dumps(fresh_credentials()),
-        KmsKeyId=granted,
-        Tags=[{"Key": "joor-token-parameter", "Value": parameter("brand-b")}],
-    )
-
-    code, output = run(capsys, fleet_config(tmp_path, SecretKmsKeyArn=granted))
-
-    assert code == 0, output
-    assert line(output, "fleet secret keys") == (
-        "ok    fleet secret keys: all 2 are encrypted with a key the stack lets the function use"
-    )
-
-
-def test_a_named_parameter_outside_the_fleet_s_path_fails(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    arn = boto3.client("secretsmanager").create_secret(
-        Name="joor/sandbox/api-credentials", SecretString=json.dumps(fresh_credentials())
-    )["ARN"]
-    config = fleet_config(
-        tmp_path, CredentialsSecretArn=arn, TokenParameterName="/joor/sandbox/access-token"
-    )
-
-    code, output = run(capsys, config)
-
-    assert code == 1
-    assert line(output, "named parameter") == (
-        "FAIL  named parameter: TokenParameterName /joor/sandbox/access-token is not under "
-        "TokenParameterPath /joor/fleet/: the function would refuse its configuration and "
-        "every run would fail. Name a parameter under /joor/fleet/ (samconfig.toml [default])"
-    )

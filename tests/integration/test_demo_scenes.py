@@ -59,12 +59,6 @@ def test_the_account_scenes_show_a_wrong_password_tried_once_and_a_fix_used_at_o
     assert "log     INFO: Token refreshed" in fixed
     assert "JOOR: 1 login(s) that issued a token, 0 refused" in fixed
     assert "JOOR accepts it: True" in fixed
-    status = status_scene(output)
-    assert "$ python -m refresher status" in status
-    assert "/joor/sandbox/access-token  " in status
-    assert " fresh  joor/sandbox/api-credentials" in status
-    assert "AWS calls: 1 DescribeParameters, 1 DescribeSecret" in status
-    assert "exit status 0" in status
 
 
 def test_the_fleet_scenes_show_one_failure_isolated_an_account_added_and_one_removed(
@@ -109,15 +103,3 @@ def test_the_fleet_scenes_show_one_failure_isolated_an_account_added_and_one_rem
     assert f"unclaimed ['{parameter('brand-a')}']" in third
     assert f"{parameter('brand-a')}: version 1, token <" in third
     assert f"{parameter('brand-a')}: Stored" not in third
-    status = status_scene(output)
-    assert f"{parameter('brand-a')}  1" in status
-    assert "unclaimed  -" in status
-    for brand in ("brand-b", "brand-c", "brand-d"):
-        assert f"fresh      joor/fleet/{brand}" in status
-    assert "AWS calls: 1 DescribeParameters, 1 ListSecrets" in status
-
-
-def status_scene(output: str) -> str:
-    start = output.index("== The operator's view")
-    end = output.find("\n== ", start + 1)
-    return output[start : end if end != -1 else None]

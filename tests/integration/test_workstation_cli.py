@@ -63,11 +63,10 @@ def test_a_failing_cli_run_exits_1_with_the_reason(harness: Harness) -> None:
     assert "missing keys: client_secret, username, password" in result.stderr
 
 
-def test_with_only_aws_region_set_the_cli_refreshes_in_that_region(harness: Harness) -> None:
-    """boto3 reads AWS_DEFAULT_REGION only; the workstation run honours AWS_REGION too."""
+def test_aws_region_alone_is_enough(harness: Harness) -> None:
     env = {**os.environ, **harness.stack.env(), "PYTHONPATH": str(FUNCTION_DIR)}
-    del env["AWS_DEFAULT_REGION"]
-    assert env["AWS_REGION"]
+    region = env.pop("AWS_DEFAULT_REGION")
+    env["AWS_REGION"] = region
 
     result = subprocess.run(
         [sys.executable, "-m", "refresher", "--force"],
@@ -77,8 +76,34 @@ def test_with_only_aws_region_set_the_cli_refreshes_in_that_region(harness: Harn
         timeout=120,
         check=False,
     )
-
-    WATCH.record("cli stdout", result.stdout)
     WATCH.record("cli stderr", result.stderr)
+
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["result"] == "refreshed"
+
+
+def test_without_any_region_it_exits_1_naming_every_way_to_set_one(
+    harness: Harness, tmp_path: Path
+) -> None:
+    env = {**os.environ, **harness.stack.env(), "PYTHONPATH": str(FUNCTION_DIR)}
+    env.pop("AWS_DEFAULT_REGION")
+    env.pop("AWS_REGION", None)
+    env["AWS_CONFIG_FILE"] = str(tmp_path / "no-aws-config")
+
+    result = subprocess.run(
+        [sys.executable, "-m", "refresher", "--force"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    WATCH.record("cli stderr", result.stderr)
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error (no_region): no AWS Region: export AWS_REGION (or AWS_DEFAULT_REGION), or set "
+        "region in your AWS profile"
+    )
+    assert "Traceback" not in result.stderr

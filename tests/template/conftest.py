@@ -7,23 +7,15 @@ on a free local port.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from infra.deploy.template import (  # noqa: F401 - the template's tests import them from here
-    ACCOUNT_ID,
-    CODE_BUCKET,
-    CODE_KEY,
-    REGION,
-    STACK_NAME,
-    CfnEvaluator,
-    load_cfn_yaml,
-    translate,
-)
 from infra.local.moto_server import MotoServer
 from refresher.config import VARIABLES
 
@@ -44,8 +36,41 @@ CODE_REQUIRED_ENV_VARS: tuple[str, ...] = (
     "POWERTOOLS_LOG_LEVEL",
 )
 
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"  # moto's default account
+STACK_NAME = "joor-token-refresher-test"
+
 
 # --- CloudFormation YAML ---------------------------------------------------------------------
+
+
+class CfnLoader(yaml.SafeLoader):
+    """SafeLoader that turns CloudFormation short-form tags (!Ref, !Sub, ...) into long form."""
+
+
+def _construct_cfn_tag(loader: CfnLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    if tag_suffix == "Ref":
+        return {"Ref": value}
+    if tag_suffix == "Condition":
+        return {"Condition": value}
+    if tag_suffix == "GetAtt" and isinstance(value, str):
+        logical_id, _, attribute = value.partition(".")
+        return {"Fn::GetAtt": [logical_id, attribute]}
+    return {f"Fn::{tag_suffix}": value}
+
+
+CfnLoader.add_multi_constructor("!", _construct_cfn_tag)
+
+
+def load_cfn_yaml(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as stream:
+        return yaml.load(stream, Loader=CfnLoader)  # noqa: S506 - SafeLoader subclass
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +80,39 @@ def template() -> dict[str, Any]:
 
 
 # --- SAM translation (offline) ---------------------------------------------------------------
+
+
+CODE_BUCKET = "template-tests-code"
+CODE_KEY = "token_refresher.zip"
+
+
+def translate(
+    sam_template: dict[str, Any], parameter_values: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Translate a SAM template to plain CloudFormation without AWS credentials.
+
+    The translator needs a region (for pseudo parameters and partitions) and calls IAM only to
+    resolve managed-policy *names*; this template names none, so an empty map is enough.
+    Like `sam package`, the local CodeUri is replaced by an S3 location first
+    (s3://CODE_BUCKET/CODE_KEY), which the moto test fills with a zip.
+    """
+    sam_template = copy.deepcopy(sam_template)
+    for resource in sam_template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = f"s3://{CODE_BUCKET}/{CODE_KEY}"
+        elif resource["Type"] == "AWS::Serverless::LayerVersion":
+            resource["Properties"]["ContentUri"] = f"s3://{CODE_BUCKET}/{CODE_KEY}"
+    import boto3
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
+    session = boto3.session.Session(region_name=REGION)
+    translator = Translator(managed_policy_map=None, sam_parser=Parser(), boto_session=session)
+    return translator.translate(
+        sam_template=sam_template,
+        parameter_values=dict(parameter_values or {}),
+        get_managed_policy_map=dict,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -102,6 +160,113 @@ def require_build(folder: Path) -> Path:
 
 
 # --- Evaluating intrinsic functions (enough for this template) -------------------------------
+
+NO_VALUE = object()
+PSEUDO_PARAMETERS = {
+    "AWS::Region": REGION,
+    "AWS::AccountId": ACCOUNT_ID,
+    "AWS::Partition": "aws",
+    "AWS::StackName": STACK_NAME,
+}
+
+
+class CfnEvaluator:
+    """Resolves Ref, Fn::Sub, Fn::If, Fn::FindInMap, Fn::GetAtt of one template for given parameters.
+
+    References to resources stay symbolic: Ref X => "REF:X", GetAtt X.Y => "GETATT:X.Y", so tests
+    can assert which resource a statement names.
+    """
+
+    def __init__(
+        self,
+        cfn_template: dict[str, Any],
+        parameter_values: dict[str, str],
+        stack_name: str = STACK_NAME,
+    ) -> None:
+        self.template = cfn_template
+        self.pseudo_parameters = {**PSEUDO_PARAMETERS, "AWS::StackName": stack_name}
+        self.parameters = {
+            name: str(parameter_values.get(name, spec.get("Default", "")))
+            for name, spec in cfn_template.get("Parameters", {}).items()
+        }
+        self.conditions = {
+            name: bool(self.resolve(expression))
+            for name, expression in cfn_template.get("Conditions", {}).items()
+        }
+
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        if name in self.pseudo_parameters:
+            return self.pseudo_parameters[name]
+        if name in self.parameters:
+            if self.template["Parameters"][name].get("Type") == "CommaDelimitedList":
+                return self.parameters[name].split(",")
+            return self.parameters[name]
+        return f"REF:{name}"
+
+    def _sub(self, text: str, variables: dict[str, Any]) -> str:
+        def replace(match: Any) -> str:
+            name = match.group(1)
+            if name in variables:
+                return str(variables[name])
+            if "." in name and name.split(".", 1)[0] in self.template.get("Resources", {}):
+                return f"GETATT:{name}"
+            return str(self._ref(name))
+
+        import re
+
+        return re.sub(r"\$\{([^}!]+)\}", replace, text)
+
+    def resolve(self, node: Any) -> Any:
+        if isinstance(node, list):
+            values = [self.resolve(item) for item in node]
+            return [value for value in values if value is not NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            ((key, value),) = node.items()
+            if key == "Ref":
+                return self._ref(value)
+            if key == "Condition":
+                return self.conditions[value]
+            if key == "Fn::GetAtt":
+                attribute = value if isinstance(value, str) else ".".join(value)
+                return f"GETATT:{attribute}"
+            if key == "Fn::If":
+                name, when_true, when_false = value
+                return self.resolve(when_true if self.conditions[name] else when_false)
+            if key == "Fn::Not":
+                return not self.resolve(value[0])
+            if key == "Fn::Equals":
+                left, right = (self.resolve(item) for item in value)
+                return str(left) == str(right)
+            if key == "Fn::Join":
+                separator, items = value
+                return separator.join(str(item) for item in self.resolve(items))
+            if key == "Fn::FindInMap":
+                mapping, first, second = (self.resolve(item) for item in value)
+                return self.template["Mappings"][mapping][str(first)][str(second)]
+            if key == "Fn::Sub":
+                if isinstance(value, str):
+                    return self._sub(value, {})
+                text, variables = value
+                return self._sub(text, {k: self.resolve(v) for k, v in variables.items()})
+        resolved = {key: self.resolve(value) for key, value in node.items()}
+        return {key: value for key, value in resolved.items() if value is not NO_VALUE}
+
+    def resources(self) -> dict[str, dict[str, Any]]:
+        """Resources whose Condition holds, with their properties resolved."""
+        kept = {}
+        for logical_id, resource in self.template["Resources"].items():
+            condition = resource.get("Condition")
+            if condition is not None and not self.conditions[condition]:
+                continue
+            kept[logical_id] = {
+                **resource,
+                "Properties": self.resolve(resource.get("Properties", {})),
+            }
+        return kept
 
 
 @pytest.fixture(scope="session")

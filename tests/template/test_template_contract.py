@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import inspect
 import re
 import tomllib
@@ -12,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from infra.deploy.names import derived_names
-from infra.deploy.template import CfnEvaluator, translate
+from infra.deploy.names import LIMITS, derived_names, unlimited_names
 from infra.local.lambda_context import LocalLambdaContext
 from infra.local.lambda_server import LambdaServer
 from refresher.timing import FUNCTION_TIMEOUT_SECONDS, JOOR_WORST_SECONDS, RESERVED_SECONDS
@@ -149,55 +147,57 @@ def test_without_the_reservation_the_function_reserves_nothing(evaluate: Any) ->
 
 # CloudFormation stack names: a letter, then letters, digits and hyphens, at most 128.
 LONGEST_STACK_NAME = "j" + "-x" * 63 + "z"
-# Every resource and condition that builds something from the stack name: one named account
-# with an alarm e-mail and reader accounts, and a fleet.
-EVERY_RESOURCE = [
-    {**WITHOUT_KMS, "AlarmEmail": "oncall@example.com", "ReaderAccountIds": "111111111111"},
-    {"TokenParameterPath": "/joor/fleet", **WITH_KMS},
-]
 
 
-@pytest.mark.parametrize("parameters", EVERY_RESOURCE, ids=["named-account", "fleet"])
-def test_a_128_character_stack_name_fits_every_derived_name(
-    evaluate: Any, parameters: dict[str, str]
-) -> None:
-    """Every property holding the stack name has its AWS limit listed in infra/deploy/names.py
-    (which the preflight checks), and a 128-character stack name fits them all."""
+def test_a_128_character_stack_name_fits_every_derived_name(evaluate: Any) -> None:
     assert len(LONGEST_STACK_NAME) == 128
-    derived = derived_names(
-        evaluate(stack_name=LONGEST_STACK_NAME, **parameters), LONGEST_STACK_NAME
-    )
+    resources = evaluate(stack_name=LONGEST_STACK_NAME, **WITHOUT_KMS).resources()
 
-    unlisted = [(n.logical_id, n.path) for n in derived if n.limit is None]
-    assert unlisted == [], "add their AWS limit to infra/deploy/names.py LIMITS"
-    too_long = [(n.logical_id, n.path, n.length, n.limit) for n in derived if n.too_long]
-    assert too_long == []
-    checked = {(n.logical_id, n.path) for n in derived if n.limit and n.limit.limit}
-    assert len(checked) >= 12  # the log group, the alarms, the dashboard, the layer, ...
+    checked = 0
+    for logical_id, resource in resources.items():
+        for (resource_type, name_property), limit in LIMITS.items():
+            name = resource["Properties"].get(name_property)
+            if resource["Type"] == resource_type and name is not None:
+                checked += 1
+                assert len(name) <= limit, (logical_id, name_property, len(name), limit)
+    # The log group, six alarms with their descriptions, the dashboard, the topic, the layer,
+    # three managed policies and the reader role.
+    assert checked >= 19
     # Lambda generates the function's name; its logs go to the stack's named log group.
-    resources = evaluate(stack_name=LONGEST_STACK_NAME, **parameters).resources()
     function = _function(resources)
     assert "FunctionName" not in function
     assert function["LoggingConfig"] == {"LogGroup": "REF:TokenRefresherLogGroup"}
 
 
-def test_the_length_check_finds_a_name_built_from_the_stack_name_that_is_too_long(
+def test_every_name_built_from_the_stack_name_has_a_known_limit_and_fits(
     template: dict[str, Any],
 ) -> None:
-    """The check above can fail: the alarm topic's display name as it once was (the stack
-    name and 18 characters, past SNS's 100 at a stack name of 83)."""
-    changed = copy.deepcopy(template)
-    changed["Resources"]["AlarmTopic"]["Properties"]["DisplayName"] = {
-        "Fn::Sub": "${AWS::StackName} JOOR token alarms"
+    """What preflight checks with the stack name about to be deployed, here with the longest
+    one: the function's generated name (64 characters) in a description counts in full."""
+    assert unlimited_names(template) == []
+    names = derived_names(template, LONGEST_STACK_NAME)
+    too_long = [name.describe() for name in names if not name.fits]
+    assert too_long == []
+    assert {(n.resource, n.field) for n in names} >= {
+        ("TokenRefresherLogGroup", "LogGroupName"),
+        ("CredentialsRejectedAlarm", "AlarmDescription"),
+        ("JoorTokenLayer", "LayerName"),
+        ("TokenDashboard", "DashboardName"),
     }
-    evaluated = CfnEvaluator(translate(changed), WITHOUT_KMS, LONGEST_STACK_NAME)
 
-    too_long = [n for n in derived_names(evaluated, LONGEST_STACK_NAME) if n.too_long]
 
-    assert [(n.logical_id, n.path, n.length) for n in too_long] == [
-        ("AlarmTopic", "DisplayName", 146)
-    ]
-    assert too_long[0].longest_stack_name(LONGEST_STACK_NAME) == 82
+def test_a_display_name_built_from_the_stack_name_would_be_caught() -> None:
+    template = {
+        "Resources": {
+            "Topic": {
+                "Type": "AWS::SNS::Topic",
+                "Properties": {"DisplayName": {"Fn::Sub": "${AWS::StackName} JOOR token alarms"}},
+            }
+        }
+    }
+    (name,) = derived_names(template, LONGEST_STACK_NAME)
+    assert not name.fits
+    assert name.longest_stack_name == 82
 
 
 # --- parameters catch mistakes ---------------------------------------------------------------

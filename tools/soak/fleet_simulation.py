@@ -72,7 +72,8 @@ POLICY = GatePolicy(
     min_interval=timedelta(seconds=DEFAULT_REJECTED_TOKEN_MIN_AGE_SECONDS),
 )
 ACCOUNTS = 100
-# Each account's own outages, up to W - I: the longest one account can ride out (README).
+# Each account's own outages, up to W - I: the longest one account can ride out
+# (docs/operations.md, "The guarantee").
 OUTAGES = Band("per account, up to W-I", 300, WINDOW - INTERVAL - 1)
 # What the AWS SDK does on a failed call attempt: the reasons a run or an account can fail
 # because of AWS rather than JOOR.

@@ -45,7 +45,7 @@ from tools.soak.fakes import (
 SCHEDULED = RefreshRequest()
 OPERATOR_FORCE = RefreshRequest(force=True, operator=True)
 
-# The design defaults (README, "The guarantee").
+# The design defaults (docs/operations.md, "The guarantee").
 WINDOW = 10_800  # REFRESH_WINDOW_SECONDS
 INTERVAL = 900  # rate(15 minutes)
 LAMBDA_TIMEOUT = float(FUNCTION_TIMEOUT_SECONDS)

@@ -8,7 +8,6 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from refresher.adapters.aws_session import aws_session
 from refresher.adapters.joor_auth import JoorAuthEndpoint
 from refresher.adapters.login_record import LoginMemory
 from refresher.adapters.secrets_manager import SecretsManagerCredentials
@@ -16,6 +15,7 @@ from refresher.adapters.ssm_token_store import SsmTokenInventory, SsmTokenStore
 from refresher.adapters.system_clock import SystemClock
 from refresher.adapters.tagged_secrets import TaggedSecretsDirectory
 from refresher.adapters.thread_pool import ThreadWorkerPool
+from refresher.aws_region import region_from_environment
 from refresher.config import AUTH_URLS, Settings
 from refresher.domain.errors import ConfigurationError
 from refresher.domain.gate import GatePolicy
@@ -32,13 +32,14 @@ if TYPE_CHECKING:
 def build_refresher(
     settings: Settings, session: boto3.Session | None = None, retry: RetryPolicy | None = None
 ) -> TokenRefresher | FleetRefresher:
+    import boto3
     from botocore.config import Config
 
     # The AWS SDK logs request bodies at DEBUG, and a PutParameter body holds the token.
     for name in ("botocore", "boto3", "urllib3"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
-    session = session or aws_session()
+    session = session or boto3.Session(region_name=region_from_environment())
     # Short timeouts: a stuck AWS call must not eat the time JOOR retries need (timing.py).
     # botocore's standard mode retries throttling and 5xx. (Its "max_attempts" counts
     # retries only, so it would make one more: say total_max_attempts.)

@@ -43,7 +43,10 @@ VARIABLES: Final = (
     ("JOOR_AUTH_URL", "an /auth/ URL overriding both (https://, or http:// on loopback)"),
     ("REFRESH_WINDOW_SECONDS", "refresh a token with less than this left (default 10800)"),
     ("TOKEN_KMS_KEY_ID", "KMS key for the SecureString (default: aws/ssm)"),
-    ("REJECTED_TOKEN_MIN_AGE_SECONDS", "a reported rejection logs in only past this age (300)"),
+    (
+        "REJECTED_TOKEN_MIN_AGE_SECONDS",
+        "the login budget: seconds between non-operator logins (300)",
+    ),
     ("SCHEDULE_INTERVAL_SECONDS", "the schedule's interval (default 900)"),
     ("FLEET_LOGINS_IN_FLIGHT", "a fleet: JOOR logins at once at most (default 4)"),
     ("FLEET_LOGINS_PER_SECOND", "a fleet: JOOR logins started a second at most (default 3)"),
