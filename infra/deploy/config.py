@@ -1,12 +1,14 @@
-"""What `sam deploy --config-env ENV` would deploy: samconfig.toml's values over the template's defaults.
+"""What every deploy tool shares: its command line, samconfig.toml's values, its AWS session.
 
-Read the way the SAM CLI reads them: `[ENV.deploy.parameters]` first, then
+What `sam deploy --config-env ENV` would deploy: samconfig.toml's values over the template's
+defaults, read the way the SAM CLI reads them: `[ENV.deploy.parameters]` first, then
 `[ENV.global.parameters]`; `parameter_overrides` is a string (or a list of strings) of
 `Key="Value"` pairs. Parameters the file does not set take their template default.
 """
 
 from __future__ import annotations
 
+import argparse
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -15,6 +17,7 @@ from typing import Any
 
 import boto3
 import yaml
+from botocore.exceptions import ProfileNotFound
 
 from refresher.aws_region import HOW_TO_SET, region_from_environment
 
@@ -28,6 +31,10 @@ _OVERRIDE = re.compile(r"""(\w+)=(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S*))""")
 
 class ConfigError(Exception):
     """samconfig.toml or the template cannot be read as needed; the message says why."""
+
+
+class RegionError(ConfigError):
+    """No Region anywhere a deploy tool looks; the message says where to set one."""
 
 
 @dataclass(frozen=True)
@@ -135,3 +142,54 @@ def session(
         profile_name=profile or config.profile,
         region_name=region or config.region or region_from_environment(),
     )
+
+
+# --- the command line and the session every tool shares -------------------------------------
+
+
+def add_arguments(
+    parser: argparse.ArgumentParser, *, template: bool = False, overrides: bool = False
+) -> None:
+    """--config-env, --config-file, --region, --profile (and --template-file, overrides)."""
+    parser.add_argument("--config-env", default="default", help="samconfig.toml environment")
+    parser.add_argument("--config-file", default=None, help="default: samconfig.toml")
+    if template:
+        parser.add_argument("--template-file", default=None, help="default: template.yaml")
+    if overrides:
+        parser.add_argument(
+            "--parameter-overrides",
+            default=None,
+            help='extra Key="Value" pairs, e.g. CredentialsSecretArn="arn:aws:..." before the '
+            "first deploy",
+        )
+    parser.add_argument("--region", default=None, help="default: samconfig.toml, AWS_REGION")
+    parser.add_argument("--profile", default=None, help="default: samconfig.toml, AWS_PROFILE")
+
+
+def config_file(args: argparse.Namespace) -> Path:
+    return Path(args.config_file) if args.config_file else DEFAULT_CONFIG_FILE
+
+
+def from_arguments(args: argparse.Namespace) -> DeployConfig:
+    """The environment's configuration the command line names; ConfigError when unreadable."""
+    template = getattr(args, "template_file", None)
+    return load(
+        args.config_env,
+        config_file(args),
+        Path(template) if template else DEFAULT_TEMPLATE_FILE,
+        getattr(args, "parameter_overrides", None),
+    )
+
+
+def session_for(config: DeployConfig, args: argparse.Namespace) -> boto3.Session:
+    """The session the command line and samconfig.toml name; RegionError without a Region,
+    ConfigError for a profile that does not exist."""
+    try:
+        found = session(config, args.region, args.profile)
+    except ProfileNotFound as err:
+        raise ConfigError(
+            f"{err}: check AWS_PROFILE, --profile, or profile in samconfig.toml"
+        ) from None
+    if not found.region_name:
+        raise RegionError(no_region_message(config.environment))
+    return found

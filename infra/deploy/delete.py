@@ -28,30 +28,23 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from infra.deploy.checks import WRITTEN_BY
 from infra.deploy.config import (
-    DEFAULT_CONFIG_FILE,
-    DEFAULT_TEMPLATE_FILE,
     ConfigError,
     DeployConfig,
-    load,
-    no_region_message,
+    add_arguments,
+    from_arguments,
+    session_for,
 )
-from infra.deploy.config import session as deploy_session
 from infra.deploy.invoke_refresher import RefreshInvokeError, function_name
-from infra.deploy.preflight import WRITTEN_BY
 from refresher.config import Settings
 from refresher.domain.errors import RefreshError
 
 LAYER_SUFFIX = "-joor-token"  # template.yaml: LayerName ${AWS::StackName}-joor-token
-
-
-class DeleteError(Exception):
-    """What stops the delete; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -141,24 +134,15 @@ def main(argv: Sequence[str] | None = None, ask: Callable[[str], str] = input) -
         prog="python -m infra.deploy.delete",
         description="Delete the stack, its token parameters and its retained layer versions.",
     )
-    parser.add_argument("--config-env", default="default", help="samconfig.toml environment")
-    parser.add_argument("--config-file", default=None, help="default: samconfig.toml")
+    add_arguments(parser)
     parser.add_argument("--sam", default=".venv-sam/bin/sam", help="the SAM CLI to run")
     parser.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
-    parser.add_argument("--region", default=None)
-    parser.add_argument("--profile", default=None)
     args = parser.parse_args(argv)
     try:
-        config = load(
-            args.config_env,
-            Path(args.config_file) if args.config_file else DEFAULT_CONFIG_FILE,
-            DEFAULT_TEMPLATE_FILE,
-        )
-        session = deploy_session(config, args.region, args.profile)
-        if not session.region_name:
-            raise DeleteError(no_region_message(config.environment))
+        config = from_arguments(args)
+        session = session_for(config, args)
         found = leftovers(session, config.stack_name)
-    except (ConfigError, DeleteError, RefreshInvokeError, RefreshError) as err:
+    except (ConfigError, RefreshInvokeError, RefreshError) as err:
         print(f"FAILED: {err}", file=sys.stderr)
         return 1
     except (ClientError, BotoCoreError) as err:

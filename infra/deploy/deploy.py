@@ -31,7 +31,6 @@ stack and its change sets before and after:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import subprocess
@@ -46,19 +45,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.deploy.config import (
     DEFAULT_CONFIG_FILE,
-    DEFAULT_TEMPLATE_FILE,
     ConfigError,
     DeployConfig,
-    load,
-    no_region_message,
+    RegionError,
+    add_arguments,
+    config_file,
+    from_arguments,
+    session_for,
 )
-from infra.deploy.config import session as deploy_session
-from infra.deploy.invoke_refresher import (
-    FORCE_EVENT,
-    RefreshInvokeError,
-    function_name,
-    invoke_once,
-)
+from infra.deploy.invoke_refresher import refresh
 from infra.deploy.preflight import Preflight, report
 
 EXECUTED = "executed"
@@ -124,11 +119,11 @@ def _waiting(change_sets: list[dict[str, Any]]) -> bool:
 
 
 def sam_command(
-    sam: str, config: DeployConfig, config_file: Path, region: str, flags: Sequence[str]
+    sam: str, config: DeployConfig, samconfig: Path, region: str, flags: Sequence[str]
 ) -> list[str]:
     command = [sam, "deploy", "--config-env", config.environment]
-    if config_file != DEFAULT_CONFIG_FILE:
-        command += ["--config-file", str(config_file.resolve())]
+    if samconfig != DEFAULT_CONFIG_FILE:
+        command += ["--config-file", str(samconfig.resolve())]
     if "--region" not in flags:
         # The Region the checks ran in, wherever it came from: the SAM CLI itself reads
         # samconfig.toml and AWS_DEFAULT_REGION but not AWS_REGION.
@@ -141,30 +136,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m infra.deploy.deploy",
         description="Check what would make the deploy fail, run sam deploy, then refresh once.",
     )
-    parser.add_argument("--config-env", default="default", help="samconfig.toml environment")
-    parser.add_argument("--config-file", default=None, help="default: samconfig.toml")
+    add_arguments(parser)
     parser.add_argument("--sam", default=".venv-sam/bin/sam", help="the SAM CLI to run")
     parser.add_argument(
         "--sam-flags",
         default="",
         help="more sam deploy options, e.g. '--guided' or '--no-confirm-changeset'",
     )
-    parser.add_argument("--region", default=None)
-    parser.add_argument("--profile", default=None)
     args = parser.parse_args(argv)
-    config_file = Path(args.config_file) if args.config_file else DEFAULT_CONFIG_FILE
     flags = shlex.split(args.sam_flags)
 
     try:
-        config = load(args.config_env, config_file, DEFAULT_TEMPLATE_FILE)
+        config = from_arguments(args)
+        session = session_for(config, args)
+    except RegionError as err:
+        print(f"FAIL  region: {err}")
+        return 1
     except ConfigError as err:
         print(f"FAIL  configuration: {err}")
         return 1
-    session = deploy_session(config, args.region, args.profile)
-    if not session.region_name:
-        print(f"FAIL  region: {no_region_message(config.environment)}")
-        return 1
-    region = session.region_name
+    region = str(session.region_name)
 
     print(f"before deploying {config.stack_name} ({config.environment}) to {region}:")
     if report(Preflight(config, session).before_deploy()):
@@ -176,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ClientError, BotoCoreError) as err:
         print(f"FAIL  cannot describe the stack {config.stack_name}: {err}")
         return 1
-    command = sam_command(args.sam, config, config_file, region, flags)
+    command = sam_command(args.sam, config, config_file(args), region, flags)
     if args.profile:
         command += ["--profile", args.profile]
     print("$ " + shlex.join(command), flush=True)
@@ -188,8 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # A guided deploy may have saved another stack name or Region: read them again.
     try:
-        config = load(args.config_env, config_file, DEFAULT_TEMPLATE_FILE)
-        session = deploy_session(config, args.region, args.profile)
+        config = from_arguments(args)
+        session = session_for(config, args)
         after = snapshot(session, config.stack_name)
     except (ConfigError, ClientError, BotoCoreError) as err:
         print(f"FAILED: cannot tell what sam deploy did ({err}); no refresh", file=sys.stderr)
@@ -208,18 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     print(f"change set: {done}; the first refresh follows")
-    try:
-        name = function_name(session, config.stack_name)
-        print(f"invoking {name}:operator with {FORCE_EVENT} (one attempt; this can take a minute)")
-        summary = invoke_once(session, name, FORCE_EVENT)
-    except RefreshInvokeError as err:
-        print(f"FAILED: {err}", file=sys.stderr)
-        return 1
-    except (ClientError, BotoCoreError) as err:
-        print(f"FAILED: {err}", file=sys.stderr)
-        return 1
-    print(json.dumps(summary, indent=2))
-    return 0
+    return refresh(config, session)
 
 
 if __name__ == "__main__":

@@ -27,8 +27,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -36,13 +34,12 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
 from infra.deploy.config import (
-    DEFAULT_CONFIG_FILE,
-    DEFAULT_TEMPLATE_FILE,
     ConfigError,
-    load,
-    no_region_message,
+    DeployConfig,
+    add_arguments,
+    from_arguments,
+    session_for,
 )
-from infra.deploy.config import session as deploy_session
 
 FUNCTION_OUTPUT = "TokenRefresherFunctionName"
 FORCE_EVENT = '{"force": true}'
@@ -54,12 +51,6 @@ CONNECT_TIMEOUT_SECONDS = 10
 
 class RefreshInvokeError(Exception):
     """The refresh did not succeed; the message says what happened and what to do."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    function_name: str
-    summary: dict[str, Any]
 
 
 def function_name(session: boto3.Session, stack_name: str) -> str:
@@ -128,45 +119,47 @@ def invoke_once(
     return payload if isinstance(payload, dict) else {"result": payload}
 
 
+def refresh(
+    config: DeployConfig,
+    session: boto3.Session,
+    event: str = FORCE_EVENT,
+    *,
+    consumer: bool = False,
+) -> int:
+    """Invoke the stack's function once and print its summary; 1, with why, when it failed."""
+    try:
+        name = function_name(session, config.stack_name)
+        qualifier = None if consumer else OPERATOR_ALIAS
+        shown = name if qualifier is None else f"{name}:{qualifier}"
+        print(f"invoking {shown} with {event} (one attempt; this can take a minute)")
+        summary = invoke_once(session, name, event, qualifier)
+    except (RefreshInvokeError, ClientError, BotoCoreError) as err:
+        print(f"FAILED: {err}", file=sys.stderr)
+        return 1
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m infra.deploy.invoke_refresher",
         description="Invoke the deployed refresher once (a forced refresh by default).",
     )
-    parser.add_argument("--config-env", default="default", help="samconfig.toml environment")
-    parser.add_argument("--config-file", default=None, help="default: samconfig.toml")
+    add_arguments(parser)
     parser.add_argument("--event", default=FORCE_EVENT, help=f"default: {FORCE_EVENT}")
     parser.add_argument(
         "--consumer",
         action="store_true",
         help=f"invoke the function itself, as a consumer, not its alias {OPERATOR_ALIAS}",
     )
-    parser.add_argument("--region", default=None)
-    parser.add_argument("--profile", default=None)
     args = parser.parse_args(argv)
-
     try:
-        config = load(
-            args.config_env,
-            Path(args.config_file) if args.config_file else DEFAULT_CONFIG_FILE,
-            DEFAULT_TEMPLATE_FILE,
-        )
-        session = deploy_session(config, args.region, args.profile)
-        if not session.region_name:
-            raise RefreshInvokeError(no_region_message(config.environment))
-        name = function_name(session, config.stack_name)
-        qualifier = None if args.consumer else OPERATOR_ALIAS
-        shown = name if qualifier is None else f"{name}:{qualifier}"
-        print(f"invoking {shown} with {args.event} (one attempt; this can take a minute)")
-        summary = invoke_once(session, name, args.event, qualifier)
-    except (ConfigError, RefreshInvokeError) as err:
+        config = from_arguments(args)
+        session = session_for(config, args)
+    except ConfigError as err:
         print(f"FAILED: {err}", file=sys.stderr)
         return 1
-    except (ClientError, BotoCoreError) as err:
-        print(f"FAILED: {err}", file=sys.stderr)
-        return 1
-    print(json.dumps(summary, indent=2))
-    return 0
+    return refresh(config, session, args.event, consumer=args.consumer)
 
 
 if __name__ == "__main__":

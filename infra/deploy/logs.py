@@ -16,17 +16,14 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from infra.deploy.config import (
-    DEFAULT_CONFIG_FILE,
-    DEFAULT_TEMPLATE_FILE,
     ConfigError,
     DeployConfig,
-    load,
-    no_region_message,
+    add_arguments,
+    from_arguments,
+    session_for,
 )
-from infra.deploy.config import session as deploy_session
 
 FUNCTION_LOGICAL_ID = "TokenRefresherFunction"
 
@@ -40,28 +37,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m infra.deploy.logs", description="Follow the refresher's logs."
     )
-    parser.add_argument("--config-env", default="default", help="samconfig.toml environment")
-    parser.add_argument("--config-file", default=None, help="default: samconfig.toml")
+    add_arguments(parser)
     parser.add_argument("--sam", default=".venv-sam/bin/sam", help="the SAM CLI to run")
     parser.add_argument(
         "--sam-flags", default="", help="sam logs options instead of --tail, e.g. \"-s '1h ago'\""
     )
-    parser.add_argument("--region", default=None)
     args = parser.parse_args(argv)
     try:
-        config = load(
-            args.config_env,
-            Path(args.config_file) if args.config_file else DEFAULT_CONFIG_FILE,
-            DEFAULT_TEMPLATE_FILE,
-        )
+        config = from_arguments(args)
+        session = session_for(config, args)
     except ConfigError as err:
         print(f"FAILED: {err}", file=sys.stderr)
         return 1
-    region = deploy_session(config, args.region).region_name
-    if not region:
-        print(f"FAILED: {no_region_message(config.environment)}", file=sys.stderr)
-        return 1
-    argv_ = command(args.sam, config, region, shlex.split(args.sam_flags))
+    argv_ = command(args.sam, config, str(session.region_name), shlex.split(args.sam_flags))
+    if args.profile:
+        argv_ += ["--profile", args.profile]
     print("$ " + shlex.join(argv_), flush=True)
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
     try:

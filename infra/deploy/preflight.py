@@ -9,7 +9,8 @@ reads, never writes, and never prints a secret's value: only ARNs, names and key
 
 With TokenParameterPath (a fleet), the secrets tagged joor-token-parameter are listed and read
 as the function reads them, and the path is checked instead of (or, with CredentialsSecretArn,
-beside) the one secret and its parameter.
+beside) the one secret and its parameter (preflight_fleet.py). The checks whose failure would
+make CloudFormation fail are `before_deploy`: `make deploy` runs them first (deploy.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import json
 import re
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -33,17 +33,29 @@ from botocore.exceptions import (
     ProxyConnectionError,
 )
 
-from infra.deploy.config import ConfigError, DeployConfig, load, no_region_message
-from infra.deploy.config import session as deploy_session
+from infra.deploy.checks import (
+    WRITTEN_BY,
+    Check,
+    arn_region,
+    code,
+    listed,
+    secret_name,
+    unreadable,
+    why,
+)
+from infra.deploy.config import (
+    ConfigError,
+    DeployConfig,
+    RegionError,
+    add_arguments,
+    from_arguments,
+    session_for,
+)
 from infra.deploy.key_policy import Request, allows
 from infra.deploy.names import derived_names, load_template
+from infra.deploy.preflight_fleet import FleetChecks
 from refresher.adapters.secrets_manager import parse_secret
-from refresher.adapters.ssm_token_store import DESCRIPTION_FORMAT
-from refresher.adapters.tagged_secrets import PARAMETER_TAG, TaggedSecretsDirectory
-from refresher.config import AUTH_URLS
-from refresher.domain.errors import AccountDiscoveryError, SecretMalformedError
-from refresher.domain.models import Account, Refusal
-from refresher.domain.names import is_under
+from refresher.domain.errors import SecretMalformedError
 
 # Lambda keeps this many concurrent executions unreserved in every account ("You can reserve
 # up to the Unreserved account concurrency value minus 100", Lambda developer guide,
@@ -52,13 +64,7 @@ MIN_UNRESERVED_CONCURRENCY = 100
 RESERVATION = 1
 # CloudFormation stack names: start with a letter; letters, digits and hyphens; 128 at most.
 STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
-# What every parameter this tool writes says of itself (refresher.adapters.ssm_token_store).
-WRITTEN_BY = DESCRIPTION_FORMAT.rsplit(". ", 1)[-1].rstrip(".")
 FUNCTION_LOGICAL_ID = "TokenRefresherFunction"
-# How the function words a tagged secret whose parameter lies under another path (another
-# stack's fleet, or a typo): a warning here, not a failure (refresher.adapters.tagged_secrets).
-# The most secrets one line names; the rest are counted.
-LISTED = 10
 
 # Stack states in which CloudFormation refuses an update, and the way out of each.
 STACK_STATE_FIXES = {
@@ -87,29 +93,6 @@ KEY_USES = {
 }
 
 
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    message: str
-    warning: bool = False  # passes, but says something worth a look
-
-    def line(self) -> str:
-        mark = "FAIL" if not self.ok else "warn" if self.warning else "ok  "
-        return f"{mark}  {self.name}: {self.message}"
-
-
-def _code(err: ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
-
-
-def _why(err: ClientError | BotoCoreError) -> str:
-    if isinstance(err, ClientError):
-        error = err.response.get("Error", {})
-        return f"{error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")
-    return type(err).__name__
-
-
 def _unreachable(err: BotoCoreError) -> str:
     """An endpoint that did not answer: the network, the Region or an endpoint setting, not
     the credentials."""
@@ -118,21 +101,6 @@ def _unreachable(err: BotoCoreError) -> str:
         f"cannot reach {endpoint} ({type(err).__name__}): check the network (VPN, proxy, "
         "firewall), the Region's name, and AWS_ENDPOINT_URL if it is set, then run again"
     )
-
-
-def _arn_region(arn: str) -> str:
-    parts = arn.split(":")
-    return parts[3] if len(parts) > 3 else ""
-
-
-def _secret_name(arn: str) -> str:
-    """``joor/fleet/brand-a`` from its ARN (which ends in a six-character suffix)."""
-    return arn.split(":secret:", 1)[-1].rsplit("-", 1)[0]
-
-
-def _listed(items: Sequence[str]) -> str:
-    shown = "; ".join(items[:LISTED])
-    return shown + (f"; and {len(items) - LISTED} more" if len(items) > LISTED else "")
 
 
 class Preflight:
@@ -144,7 +112,7 @@ class Preflight:
         client_config = Config(retries={"mode": "standard", "max_attempts": 3})
         self._client: Callable[[str], Any] = lambda name: session.client(name, config=client_config)
         self.account = ""
-        self.claimed_secrets: list[str] = []  # a fleet's, once fleet_secrets() has listed them
+        self.fleet = FleetChecks(config, self._client)
 
     # --- the checks, in the order they print ---------------------------------------------
 
@@ -157,7 +125,7 @@ class Preflight:
             return Check(
                 "credentials",
                 False,
-                f"cannot call AWS ({_why(err)}): set AWS_PROFILE, run `aws sso login`, or "
+                f"cannot call AWS ({why(err)}): set AWS_PROFILE, run `aws sso login`, or "
                 "export credentials, then run again",
             )
         self.account = str(identity["Account"])
@@ -185,7 +153,7 @@ class Preflight:
                 "stack name",
                 False,
                 f"{name!r} ({len(name)} characters) makes names longer than AWS allows: "
-                f"{_listed([n.describe() for n in too_long])}; CloudFormation would fail and "
+                f"{listed([n.describe() for n in too_long])}; CloudFormation would fail and "
                 f"roll back. Use a stack name of at most {longest} characters (stack_name in "
                 f"samconfig.toml [{self.config.environment}])",
             )
@@ -204,7 +172,7 @@ class Preflight:
             return Check("region", True, f"{self.region}, where the fleet's secrets are listed")
         if not arn:
             return Check("region", True, f"{self.region} (no secret ARN to compare yet)")
-        secret_region = _arn_region(arn)
+        secret_region = arn_region(arn)
         if secret_region == self.region:
             return Check("region", True, f"{self.region}, where the secret lives")
         return Check(
@@ -224,9 +192,9 @@ class Preflight:
         except ClientError as err:
             if "does not exist" in str(err.response.get("Error", {}).get("Message", "")):
                 return Check("stack", True, f"{name} does not exist yet; the deploy creates it")
-            return Check("stack", False, f"cannot describe the stack {name} ({_why(err)})")
+            return Check("stack", False, f"cannot describe the stack {name} ({why(err)})")
         except BotoCoreError as err:
-            return Check("stack", False, f"cannot describe the stack {name} ({_why(err)})")
+            return Check("stack", False, f"cannot describe the stack {name} ({why(err)})")
         status = str(stack.get("StackStatus", ""))
         fix = STACK_STATE_FIXES.get(status)
         if fix is None and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
@@ -249,7 +217,7 @@ class Preflight:
             return Check(
                 "concurrency",
                 False,
-                f"cannot read the account's Lambda settings ({_why(err)}); allow "
+                f"cannot read the account's Lambda settings ({why(err)}); allow "
                 "lambda:GetAccountSettings, or check the quota yourself",
             )
         total = int(limits["ConcurrentExecutions"])
@@ -307,7 +275,7 @@ class Preflight:
         try:
             response = self._client("secretsmanager").get_secret_value(SecretId=arn)
         except (ClientError, BotoCoreError) as err:
-            return Check("secret", False, self._secret_unreadable(arn, err))
+            return Check("secret", False, unreadable(arn, err))
         if response.get("ARN") != arn:
             return Check(
                 "secret",
@@ -323,23 +291,6 @@ class Preflight:
             return Check("secret", False, f"{err}; fix it with put-secret-value")
         return Check("secret", True, f"{arn} is readable and has the keys the function needs")
 
-    @staticmethod
-    def _secret_unreadable(arn: str, err: ClientError | BotoCoreError) -> str:
-        code = _code(err) if isinstance(err, ClientError) else ""
-        if code == "ResourceNotFoundException":
-            return (
-                f"no secret at {arn} (check the ARN's six-character suffix, the account and "
-                "the region); create it as the README shows"
-            )
-        if code in ("AccessDeniedException", "AccessDenied"):
-            return f"your credentials cannot read {arn} ({_why(err)})"
-        if code == "DecryptionFailure":
-            return (
-                f"Secrets Manager cannot decrypt {arn} with its KMS key ({_why(err)}); check "
-                "the key's policy and state"
-            )
-        return f"cannot read {arn} ({_why(err)})"
-
     def token_parameter(self) -> Check:
         name = self.parameters.get("TokenParameterName", "")
         try:
@@ -347,7 +298,7 @@ class Preflight:
                 ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [name]}]
             )["Parameters"]
         except (ClientError, BotoCoreError) as err:
-            return Check("token parameter", False, f"cannot look up {name} ({_why(err)})")
+            return Check("token parameter", False, f"cannot look up {name} ({why(err)})")
         if not found:
             return Check("token parameter", True, f"{name} is free; the first run creates it")
         parameter = found[0]
@@ -365,175 +316,15 @@ class Preflight:
             "overwrite it: choose another TokenParameterName, or delete that parameter",
         )
 
-    # --- a fleet: the tagged secrets and the parameter path ------------------------------
+    # --- a fleet (preflight_fleet.py), and the keys ---------------------------------------
 
     @property
     def fleet_path(self) -> str:
-        return self.parameters.get("TokenParameterPath", "").rstrip("/")
+        return self.fleet.path
 
     @property
     def named_account(self) -> bool:
-        return bool(self.parameters.get("CredentialsSecretArn"))
-
-    def fleet_secrets(self) -> list[Check]:
-        """The secrets tagged for a parameter under the path, read as the function reads them."""
-        path = self.fleet_path
-        configured = None
-        if self.named_account:
-            # The named account's parameter is claimed first, as in the function.
-            configured = Account(
-                self.parameters.get("TokenParameterName", ""),
-                self.parameters["CredentialsSecretArn"],
-                "",
-            )
-        directory = TaggedSecretsDirectory(
-            path,
-            lambda: self._client("secretsmanager"),
-            {environment: environment for environment in AUTH_URLS},
-            self.parameters.get("JoorEnvironment", "sandbox"),
-            configured,
-        )
-        try:
-            discovery = directory.discover()
-        except AccountDiscoveryError as err:
-            return [
-                Check(
-                    "fleet secrets",
-                    False,
-                    f"{err}; allow your credentials secretsmanager:ListSecrets, then run again",
-                )
-            ]
-        claimed = [a for a in discovery.accounts if a is not configured]
-        self.claimed_secrets = [a.secret_id for a in claimed]
-        elsewhere = [r for r in discovery.refused if r.elsewhere]
-        refused = [r for r in discovery.refused if r not in elsewhere]
-        checks = [self._claims(path, claimed)]
-        if refused:
-            checks.append(
-                Check(
-                    "fleet refusals",
-                    False,
-                    f"{len(refused)} tagged secret(s) would get no token: "
-                    f"{_listed([_refusal(r) for r in refused])}",
-                )
-            )
-        if elsewhere:
-            checks.append(
-                Check(
-                    "fleet other paths",
-                    True,
-                    f"{len(elsewhere)} secret(s) tagged {PARAMETER_TAG} name a parameter outside "
-                    f"{path}/ (another stack's fleet, or a typo); each run lists them as refused: "
-                    f"{_listed([r.secret for r in elsewhere])}",
-                    warning=True,
-                )
-            )
-        if claimed:
-            checks.append(self._secret_values(claimed))
-        return checks
-
-    @staticmethod
-    def _claims(path: str, claimed: list[Account]) -> Check:
-        if not claimed:
-            return Check(
-                "fleet secrets",
-                True,
-                f"no secret is tagged {PARAMETER_TAG} with a parameter under {path}/ yet: the "
-                "function keeps no token until one is (README, 'Several JOOR accounts (a fleet)')",
-                warning=True,
-            )
-        return Check(
-            "fleet secrets",
-            True,
-            f"{len(claimed)} secret(s) claim a parameter under {path}/",
-        )
-
-    def _secret_values(self, claimed: list[Account]) -> Check:
-        """Each claimed secret readable and a JSON object with the keys; names, never values."""
-        client = self._client("secretsmanager")
-        problems = []
-        for account in claimed:
-            name = _secret_name(account.secret_id)
-            try:
-                response = client.get_secret_value(SecretId=account.secret_id)
-            except (ClientError, BotoCoreError) as err:
-                problems.append(self._secret_unreadable(name, err))
-                continue
-            if "SecretString" not in response:
-                problems.append(f"{name} holds binary data; store a JSON object")
-                continue
-            try:
-                parse_secret(name, response["SecretString"])
-            except SecretMalformedError as err:
-                problems.append(str(err))
-        if problems:
-            return Check(
-                "fleet secret values",
-                False,
-                f"{len(problems)} of {len(claimed)} cannot be used: {_listed(problems)}; fix "
-                "each with put-secret-value",
-            )
-        return Check(
-            "fleet secret values",
-            True,
-            f"all {len(claimed)} are readable and have the keys the function needs",
-        )
-
-    def token_path(self) -> Check:
-        """Every SecureString under the path is a token this tool wrote: TokenReaderPolicy
-        lets its workloads read the whole path."""
-        path = self.fleet_path
-        ssm = self._client("ssm")
-        request: dict[str, Any] = {
-            "ParameterFilters": [{"Key": "Path", "Option": "Recursive", "Values": [path]}],
-            "MaxResults": 50,
-        }
-        found: list[dict[str, Any]] = []
-        try:
-            while True:
-                page = ssm.describe_parameters(**request)
-                found += page.get("Parameters", [])
-                if not page.get("NextToken"):
-                    break
-                request["NextToken"] = page["NextToken"]
-        except (ClientError, BotoCoreError) as err:
-            return Check(
-                "token path", False, f"cannot list the parameters under {path}/ ({_why(err)})"
-            )
-        ours = [p for p in found if WRITTEN_BY in (p.get("Description") or "")]
-        foreign = [
-            str(p["Name"]) for p in found if p.get("Type") == "SecureString" and p not in ours
-        ]
-        if foreign:
-            return Check(
-                "token path",
-                False,
-                f"{path}/ holds SecureString parameters this tool did not write: "
-                f"{_listed(foreign)}. Every workload given TokenReaderPolicy may read the whole "
-                f"path, and the function overwrites one a secret claims: move them out of {path}/",
-            )
-        if not found:
-            return Check("token path", True, f"{path}/ is empty; each run creates the tokens")
-        return Check(
-            "token path",
-            True,
-            f"{path}/ holds {len(ours)} token(s) this tool wrote and no other secure value",
-        )
-
-    def named_parameter_in_path(self) -> Check:
-        """A fleet's named account writes under the path: the role may write nowhere else."""
-        name = self.parameters.get("TokenParameterName", "")
-        path = self.fleet_path
-        if is_under(path, name):
-            return Check("named parameter", True, f"{name} lies under {path}/, as the fleet's do")
-        return Check(
-            "named parameter",
-            False,
-            f"TokenParameterName {name} is not under TokenParameterPath {path}/: in a fleet "
-            "the function may write only under the path, so every run would fail for this "
-            f"account. Name a parameter under {path}/ (e.g. {path}{name}), or leave "
-            "CredentialsSecretArn empty and tag the secret like the fleet's",
-        )
+        return self.fleet.named_account
 
     def secret_keys(self, secrets: Sequence[str]) -> Check:
         """Each secret encrypted with a key the function may use: aws/secretsmanager, or the
@@ -551,11 +342,11 @@ class Preflight:
                     managed_by_aws = metadata.get("KeyManager") == "AWS"
                     keys[key_id] = None if managed_by_aws else str(metadata["Arn"])
             except (ClientError, BotoCoreError) as err:
-                unknown.append(f"{_secret_name(secret)} ({_why(err)})")
+                unknown.append(f"{secret_name(secret)} ({why(err)})")
                 continue
             key = keys.get(key_id) if key_id else None
             if key is not None and key != granted:
-                wrong.append(f"{_secret_name(secret)}: {key}")
+                wrong.append(f"{secret_name(secret)}: {key}")
         if wrong:
             grant = f"SecretKmsKeyArn={granted}" if granted else "no SecretKmsKeyArn"
             return Check(
@@ -563,7 +354,7 @@ class Preflight:
                 False,
                 f"{len(wrong)} secret(s) are encrypted with a customer managed key the stack "
                 f"does not grant ({grant}), so the function could not decrypt them: "
-                f"{_listed(wrong)}. Set SecretKmsKeyArn to that key (one key serves every "
+                f"{listed(wrong)}. Set SecretKmsKeyArn to that key (one key serves every "
                 "secret of the stack), or re-encrypt: aws secretsmanager update-secret "
                 "--secret-id NAME --kms-key-id KEY",
             )
@@ -571,7 +362,7 @@ class Preflight:
             return Check(
                 "secret keys",
                 True,
-                f"cannot tell which key encrypts {_listed(unknown)} (needs "
+                f"cannot tell which key encrypts {listed(unknown)} (needs "
                 "secretsmanager:DescribeSecret and kms:DescribeKey)",
                 warning=True,
             )
@@ -588,20 +379,20 @@ class Preflight:
     def _kms_key(self, parameter: str, uses: Sequence[str]) -> Check:
         arn = self.parameters[parameter]
         name = f"{parameter}"
-        if _arn_region(arn) != self.region:
+        if arn_region(arn) != self.region:
             return Check(
                 name,
                 False,
-                f"{arn} is in {_arn_region(arn) or '(unknown)'}, not {self.region}: use a key in "
+                f"{arn} is in {arn_region(arn) or '(unknown)'}, not {self.region}: use a key in "
                 "the region of the stack and the secret",
             )
         kms = self._client("kms")
         try:
             metadata = kms.describe_key(KeyId=arn)["KeyMetadata"]
         except (ClientError, BotoCoreError) as err:
-            if isinstance(err, ClientError) and _code(err) == "NotFoundException":
+            if isinstance(err, ClientError) and code(err) == "NotFoundException":
                 return Check(name, False, f"no KMS key {arn}: check the key id and region")
-            return Check(name, False, f"cannot describe {arn} ({_why(err)})")
+            return Check(name, False, f"cannot describe {arn} ({why(err)})")
         state = metadata.get("KeyState")
         if state != "Enabled":
             return Check(name, False, f"{arn} is {state}: enable it (or cancel its deletion)")
@@ -611,7 +402,7 @@ class Preflight:
             return Check(
                 name,
                 True,
-                f"{arn} is enabled, but its key policy could not be read ({_why(err)}; reading "
+                f"{arn} is enabled, but its key policy could not be read ({why(err)}; reading "
                 "it needs kms:GetKeyPolicy): check yourself that it lets IAM policies of the "
                 "account use the key (docs/operations.md, Customer managed KMS keys)",
                 warning=True,
@@ -677,7 +468,7 @@ class Preflight:
         # A fleet without a named account: its tagged secrets replace the one secret.
         named = self.named_account or not self.fleet_path
         if self.fleet_path:
-            checks += self.fleet_secrets()
+            checks += self.fleet.secrets()
         readable = []
         if named:
             secret = self.secret()
@@ -685,21 +476,13 @@ class Preflight:
             if secret.ok and self.named_account:
                 readable.append(self.parameters["CredentialsSecretArn"])
         if self.fleet_path:
-            checks.append(self.token_path())
+            checks.append(self.fleet.token_path())
             if self.named_account:
-                checks.append(self.named_parameter_in_path())
-        secrets = readable + self.claimed_secrets
+                checks.append(self.fleet.named_parameter_in_path())
+        secrets = readable + self.fleet.claimed_secrets
         if secrets:
             checks.append(self.secret_keys(secrets))
         return checks + self.kms_keys()
-
-
-def _refusal(refusal: Refusal) -> str:
-    return f"{refusal.secret}: {refusal.problem}"
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -707,39 +490,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m infra.deploy.preflight",
         description="Check, with your AWS credentials, what a deploy of the stack needs.",
     )
-    parser.add_argument("--config-env", default="default", help="samconfig.toml environment")
-    parser.add_argument("--config-file", default=None, help="default: samconfig.toml")
-    parser.add_argument("--template-file", default=None, help="default: template.yaml")
-    parser.add_argument(
-        "--parameter-overrides",
-        default=None,
-        help='extra Key="Value" pairs, e.g. CredentialsSecretArn="arn:aws:..." before the first deploy',
-    )
-    parser.add_argument("--region", default=None)
-    parser.add_argument("--profile", default=None)
+    add_arguments(parser, template=True, overrides=True)
     args = parser.parse_args(argv)
-
-    from pathlib import Path
-
-    from infra.deploy.config import DEFAULT_CONFIG_FILE, DEFAULT_TEMPLATE_FILE
-
     try:
-        config = load(
-            args.config_env,
-            Path(args.config_file) if args.config_file else DEFAULT_CONFIG_FILE,
-            Path(args.template_file) if args.template_file else DEFAULT_TEMPLATE_FILE,
-            args.parameter_overrides,
-        )
+        config = from_arguments(args)
     except ConfigError as err:
         print(f"FAIL  configuration: {err}")
         return 1
     try:
-        session = deploy_session(config, args.region, args.profile)
-    except BotoCoreError as err:
-        print(f"FAIL  credentials: {_why(err)}")
+        session = session_for(config, args)
+    except RegionError as err:
+        print(f"FAIL  region: {err}")
         return 1
-    if not session.region_name:
-        print(f"FAIL  region: {no_region_message(config.environment)}")
+    except ConfigError as err:
+        print(f"FAIL  credentials: {err}")
         return 1
 
     print(f"preflight for stack {config.stack_name} ({config.environment}), {session.region_name}")

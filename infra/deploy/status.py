@@ -15,18 +15,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.deploy.config import (
-    DEFAULT_CONFIG_FILE,
-    DEFAULT_TEMPLATE_FILE,
-    ConfigError,
-    load,
-    no_region_message,
-)
-from infra.deploy.config import session as deploy_session
+from infra.deploy.config import ConfigError, add_arguments, from_arguments, session_for
 from infra.deploy.invoke_refresher import RefreshInvokeError, function_name
 from refresher.config import Settings
 from refresher.domain.errors import RefreshError
@@ -38,21 +30,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m infra.deploy.status",
         description="Every token the deployed stack keeps: life left, written when, state.",
     )
-    parser.add_argument("--config-env", default="default", help="samconfig.toml environment")
-    parser.add_argument("--config-file", default=None, help="default: samconfig.toml")
+    add_arguments(parser)
     parser.add_argument("--json", action="store_true", help="one JSON object, for scripts")
-    parser.add_argument("--region", default=None)
-    parser.add_argument("--profile", default=None)
     args = parser.parse_args(argv)
     try:
-        config = load(
-            args.config_env,
-            Path(args.config_file) if args.config_file else DEFAULT_CONFIG_FILE,
-            DEFAULT_TEMPLATE_FILE,
-        )
-        session = deploy_session(config, args.region, args.profile)
-        if not session.region_name:
-            raise StatusError(no_region_message(config.environment))
+        config = from_arguments(args)
+        session = session_for(config, args)
         name = function_name(session, config.stack_name)
         variables = (
             session.client("lambda")

@@ -163,3 +163,22 @@ def test_make_logs_follows_the_function_through_the_project_s_sam_in_the_region_
         REGION,
         "--tail",
     ]
+
+
+def test_make_logs_gives_the_sam_cli_the_profile_asked_for(
+    local_aws: LocalAws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "aws-config").write_text("[profile ops]\nregion = eu-west-1\n", encoding="utf-8")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    config = tmp_path / "samconfig.toml"
+    config.write_text(
+        'version = 0.1\n[default.global.parameters]\nstack_name = "s1"\n', encoding="utf-8"
+    )
+    recorder = tmp_path / "sam-logs"
+    recorder.write_text(f'#!/bin/sh\necho "$@" > {tmp_path / "logs-args"}\n', encoding="utf-8")
+    recorder.chmod(0o755)
+
+    code = logs.main(["--config-file", str(config), "--sam", str(recorder), "--profile", "ops"])
+
+    assert code == 0
+    assert (tmp_path / "logs-args").read_text(encoding="utf-8").split()[-2:] == ["--profile", "ops"]

@@ -215,3 +215,46 @@ def test_the_make_target_runs_the_same_steps_with_the_project_s_sam() -> None:
     assert "-m infra.deploy.deploy --config-env default --sam .venv-sam/bin/sam" in dry_run
     assert "--sam-flags='--no-confirm-changeset'" in dry_run
     assert boto3  # the tests above talk to moto through boto3's environment
+
+
+# --- the decision on what AWS shows, where moto differs ---------------------------------------
+
+AVAILABLE = {"Status": "CREATE_COMPLETE", "ExecutionStatus": "AVAILABLE"}
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        # AWS removes a stack's change sets once one is executed: the stack alone tells.
+        (("UPDATE_COMPLETE", "t1", {}), ("UPDATE_COMPLETE", "t2", {}), deploy.EXECUTED),
+        ((None, None, {}), ("CREATE_COMPLETE", "t1", {}), deploy.EXECUTED),
+        # An older declined change set stays AVAILABLE beside the one that ran.
+        (
+            ("UPDATE_COMPLETE", "t1", {"old": AVAILABLE}),
+            ("UPDATE_COMPLETE", "t2", {"old": AVAILABLE}),
+            deploy.EXECUTED,
+        ),
+        (
+            ("UPDATE_COMPLETE", "t1", {}),
+            ("UPDATE_COMPLETE", "t1", {"new": AVAILABLE}),
+            deploy.DECLINED,
+        ),
+        ((None, None, {}), ("REVIEW_IN_PROGRESS", "t1", {"new": AVAILABLE}), deploy.DECLINED),
+        # Nothing new and nothing moved, or a rollback: no refresh.
+        (("UPDATE_COMPLETE", "t1", {}), ("UPDATE_COMPLETE", "t1", {}), deploy.UNKNOWN),
+        (("UPDATE_COMPLETE", "t1", {}), ("UPDATE_ROLLBACK_COMPLETE", "t2", {}), deploy.UNKNOWN),
+    ],
+    ids=[
+        "updated",
+        "created",
+        "updated-beside-an-old-declined-one",
+        "declined",
+        "declined-first-deploy",
+        "nothing-seen",
+        "rolled-back",
+    ],
+)
+def test_what_sam_deploy_did_is_read_as_aws_shows_it(
+    before: tuple[Any, ...], after: tuple[Any, ...], expected: str
+) -> None:
+    assert deploy.outcome(deploy.StackSnapshot(*before), deploy.StackSnapshot(*after)) == expected

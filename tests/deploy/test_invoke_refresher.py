@@ -265,3 +265,22 @@ def test_without_any_region_it_names_every_way_to_set_one(
         "FAILED: no AWS Region: export AWS_REGION (or AWS_DEFAULT_REGION), or set region in "
         "your AWS profile, add region to samconfig.toml [default], or pass --region"
     )
+
+
+def test_a_profile_that_does_not_exist_is_named_with_where_profiles_come_from(
+    local_aws: LocalAws,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    config = tmp_path / "samconfig.toml"
+    config.write_text('version = 0.1\n[default.global.parameters]\nstack_name = "s"\n')
+
+    code = main(["--config-file", str(config), "--profile", "nowhere"])
+
+    assert code == 1
+    assert capsys.readouterr().err.strip() == (
+        "FAILED: The config profile (nowhere) could not be found: check AWS_PROFILE, --profile, "
+        "or profile in samconfig.toml"
+    )

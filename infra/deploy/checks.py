@@ -1,0 +1,72 @@
+"""What the preflight's checks share (preflight.py, preflight_fleet.py): one line per check,
+and how an AWS error or a secret that cannot be read is said."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from refresher.adapters.ssm_token_store import DESCRIPTION_FORMAT
+
+# What every parameter this tool writes says of itself (refresher.adapters.ssm_token_store).
+WRITTEN_BY = DESCRIPTION_FORMAT.rsplit(". ", 1)[-1].rstrip(".")
+# The most secrets one line names; the rest are counted.
+LISTED = 10
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    message: str
+    warning: bool = False  # passes, but says something worth a look
+
+    def line(self) -> str:
+        mark = "FAIL" if not self.ok else "warn" if self.warning else "ok  "
+        return f"{mark}  {self.name}: {self.message}"
+
+
+def code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def why(err: ClientError | BotoCoreError) -> str:
+    if isinstance(err, ClientError):
+        error = err.response.get("Error", {})
+        return f"{error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")
+    return type(err).__name__
+
+
+def arn_region(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 3 else ""
+
+
+def secret_name(arn: str) -> str:
+    """``joor/fleet/brand-a`` from its ARN (which ends in a six-character suffix)."""
+    return arn.split(":secret:", 1)[-1].rsplit("-", 1)[0]
+
+
+def listed(items: Sequence[str]) -> str:
+    shown = "; ".join(items[:LISTED])
+    return shown + (f"; and {len(items) - LISTED} more" if len(items) > LISTED else "")
+
+
+def unreadable(secret: str, err: ClientError | BotoCoreError) -> str:
+    """Why a secret cannot be read, and what to do; its name or ARN, never a value."""
+    error = code(err) if isinstance(err, ClientError) else ""
+    if error == "ResourceNotFoundException":
+        return (
+            f"no secret at {secret} (check the ARN's six-character suffix, the account and "
+            "the region); create it as the README shows"
+        )
+    if error in ("AccessDeniedException", "AccessDenied"):
+        return f"your credentials cannot read {secret} ({why(err)})"
+    if error == "DecryptionFailure":
+        return (
+            f"Secrets Manager cannot decrypt {secret} with its KMS key ({why(err)}); check "
+            "the key's policy and state"
+        )
+    return f"cannot read {secret} ({why(err)})"
