@@ -46,7 +46,8 @@ def test_a_reader_given_no_lambda_client_makes_its_own_once(
     clock.advance(3600)
     made: list[FakeLambda] = []
 
-    def new_lambda_client() -> FakeLambda:
+    def new_lambda_client(session: object = None) -> FakeLambda:
+        assert session is None
         made.append(FakeLambda(FakeRefresher(ssm)))
         return made[-1]
 

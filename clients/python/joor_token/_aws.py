@@ -15,13 +15,15 @@ from typing import TYPE_CHECKING, Any
 from joor_token._errors import ConfigurationError, RefreshFailedError, TokenUnavailableError
 
 if TYPE_CHECKING:
+    import boto3
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_ssm import SSMClient
 
 PARAMETER_ENV = "JOOR_TOKEN_PARAMETER"
 REFRESHER_ENV = "JOOR_TOKEN_REFRESHER_FUNCTION"
 # Where the reader's own clients take their region from: AWS_DEFAULT_REGION, else AWS_REGION,
-# else the AWS config profile's `region`. boto3 reads only AWS_DEFAULT_REGION and the profile
+# else the AWS config profile's `region` (with a session passed in: the session's region, else
+# AWS_REGION). boto3 reads only AWS_DEFAULT_REGION and the profile
 # (botocore/configprovider.py: 'region': ('region', 'AWS_DEFAULT_REGION', ...)); Lambda and
 # ECS set AWS_REGION, and the AWS SDK for JavaScript v3 reads only that one, so the reader reads
 # it too when AWS_DEFAULT_REGION is unset.
@@ -49,17 +51,22 @@ class StoredToken:
     version: int
 
 
-def new_ssm_client() -> SSMClient:
-    client: SSMClient = _new_client("ssm", SSM_RETRIES, SSM_READ_TIMEOUT)
+def new_ssm_client(session: boto3.session.Session | None = None) -> SSMClient:
+    client: SSMClient = _new_client(session, "ssm", SSM_RETRIES, SSM_READ_TIMEOUT)
     return client
 
 
-def new_lambda_client() -> LambdaClient:
-    client: LambdaClient = _new_client("lambda", LAMBDA_RETRIES, LAMBDA_READ_TIMEOUT)
+def new_lambda_client(session: boto3.session.Session | None = None) -> LambdaClient:
+    client: LambdaClient = _new_client(session, "lambda", LAMBDA_RETRIES, LAMBDA_READ_TIMEOUT)
     return client
 
 
-def _new_client(service: str, retries: dict[str, Any], read_timeout: float) -> Any:
+def _new_client(
+    session: boto3.session.Session | None,
+    service: str,
+    retries: dict[str, Any],
+    read_timeout: float,
+) -> Any:
     import boto3
     from botocore.config import Config
     from botocore.exceptions import NoRegionError
@@ -70,10 +77,13 @@ def _new_client(service: str, retries: dict[str, Any], read_timeout: float) -> A
         read_timeout=read_timeout,
     )
     region = None
-    if not os.environ.get("AWS_DEFAULT_REGION", "").strip():
+    if session is None:
+        # A session of our own: boto3's default session is not safe to share between threads.
+        session = boto3.session.Session()
+        if not os.environ.get("AWS_DEFAULT_REGION", "").strip():
+            region = os.environ.get("AWS_REGION", "").strip() or None
+    elif not session.region_name:
         region = os.environ.get("AWS_REGION", "").strip() or None
-    # A session of our own: boto3's default session is not safe to share between threads.
-    session = boto3.session.Session()
     try:
         return session.client(service, region_name=region, config=config)  # type: ignore[call-overload]
     except NoRegionError as err:
