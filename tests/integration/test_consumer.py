@@ -315,3 +315,26 @@ def test_a_parameter_missing_in_the_region_read_names_that_region(
         f"Parameter {PARAMETER_NAME!r} does not exist in region ap-southeast-2 of this account. "
         "Check JOOR_TOKEN_PARAMETER"
     )
+
+
+def test_a_401_the_auth_returns_keeps_its_body_over_a_real_connection(stack: LocalStack) -> None:
+    # GIVEN a refresher that declines to replace the stored token (younger than a minute)
+    stack.lambda_.configure(REJECTED_TOKEN_MIN_AGE_SECONDS="60")
+    reader = TokenReader()
+    with requests.Session() as session:
+        session.auth = JoorBearerAuth(reader)
+
+        # WHEN JOOR answers 401 and no new token is to be had: the refresher declines, then
+        # the reader itself declines (it remembers the answer)
+        declined = session.get(stack.joor.refused_url, timeout=30)
+        remembered = session.get(stack.joor.refused_url, timeout=30)
+
+    # THEN the 401 comes back as JOOR sent it, body and all, though its connection was freed
+    for response in (declined, remembered):
+        assert response.status_code == 401
+        assert response.history == []
+        assert response.json() == {
+            "error": "invalid_token",
+            "error_description": "The access token is invalid, expired or revoked",
+        }
+    assert [e["seen_version"] for e in stack.lambda_.events] == [1]
