@@ -88,7 +88,9 @@ def _describe(invocation: _Invocation, logins: int) -> str:
         outcome = f"failed: {type(invocation.error).__name__}: {invocation.error}"
     elif isinstance(invocation.result, dict):
         summary = invocation.result
-        outcome = f"{summary.get('result')} ({summary.get('reason')}), version {summary.get('version')}"
+        outcome = (
+            f"{summary.get('result')} ({summary.get('reason')}), version {summary.get('version')}"
+        )
     else:
         outcome = f"returned {invocation.result!r}"
     return f"refresher invoked with {event}: {outcome}; JOOR logins so far: {logins}"
@@ -126,7 +128,7 @@ class _Watch:
 def serve(state_dir: Path, min_age: int, login_latency: float) -> int:
     stop = threading.Event()
 
-    def request_stop(signum: int, frame: Any) -> None:
+    def request_stop(*_: object) -> None:
         stop.set()
 
     signal.signal(signal.SIGINT, request_stop)
@@ -150,8 +152,7 @@ def serve(state_dir: Path, min_age: int, login_latency: float) -> int:
         )
         print(f"The first token is stored: {first}.")
         print(
-            f"The refresher replaces a rejected token once it is {min_age} s old "
-            "(deployed: 300 s)."
+            f"The refresher replaces a rejected token once it is {min_age} s old (deployed: 300 s)."
         )
         print()
         print("# A consumer needs these (also in " + str(state_dir / "env") + "):")
@@ -216,9 +217,7 @@ def revoke(state_dir: Path) -> int:
             file=sys.stderr,
         )
         return 1
-    print(
-        f"JOOR revoked {answer['revoked']} live token(s); JOOR logins so far: {answer['logins']}"
-    )
+    print(f"JOOR revoked {answer['revoked']} live token(s); JOOR logins so far: {answer['logins']}")
     return 0
 
 
