@@ -241,7 +241,10 @@ export class TokenReader {
           await new Promise((resolve) => setTimeout(resolve, Math.min(backoff * (0.5 + Math.random() / 2), left)));
           backoff = Math.min(backoff * 2, 5_000);
           const fresh = await this.#read(this.#name);
-          if (fresh.version > rejected.version) return fresh;
+          if (fresh.version > rejected.version) {
+            this.#logger.info(`Version ${fresh.version} of ${this.#name} appeared while the refresher was busy`);
+            return fresh;
+          }
         }
         if (Date.now() >= deadline) {
           throw new RefreshFailedError(

@@ -247,3 +247,34 @@ test("by default info lines go nowhere and warnings to console.warn", async (t) 
   assert.equal(warned.length, 1);
   assert.match(warned[0], /^JOOR rejected version 1 of '\/joor\/sandbox\/access-token', and the token refresher declined/);
 });
+
+test("while the refresher is busy the reader reads the version it writes, and says so", async () => {
+  const logger = recordingLogger();
+  const versions = ["token-one"];
+  const busy = Object.assign(new Error("Rate Exceeded."), {
+    name: "TooManyRequestsException",
+    Reason: "ReservedFunctionConcurrentInvocationLimitExceeded",
+  });
+  const lambda = {
+    async send() {
+      versions.push("token-two"); // the running invocation writes version 2
+      throw busy;
+    },
+  };
+  const reader = new TokenReader({
+    parameterName: PARAMETER,
+    refresherFunction: FUNCTION,
+    ssmClient: fakeSsm(versions),
+    lambdaClient: lambda,
+    busyWaitSeconds: 5,
+    logger,
+  });
+  await reader.token();
+
+  assert.equal(await reader.refreshAfterRejection(), "token-two");
+  assert.deepEqual(logger.lines.warn, [
+    `Token refresher ${FUNCTION} is busy (ReservedFunctionConcurrentInvocationLimitExceeded); waiting up to 5 s ` +
+      `for a version of ${PARAMETER} newer than 1`,
+  ]);
+  assert.equal(logger.lines.info.at(-1), `Version 2 of ${PARAMETER} appeared while the refresher was busy`);
+});
