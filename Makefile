@@ -37,7 +37,8 @@ help:
 	@echo "  make preflight       check the account, the secret, keys and names before a deploy"
 	@echo "  make deploy-guided   the first deploy of an environment (asks, saves samconfig.toml)"
 	@echo "  make deploy          sam build, byte-code, sam deploy, and a first refresh that fails loudly"
-	@echo "  make refresh         run the refresher from this machine against real AWS and JOOR (FORCE=1)"
+	@echo "  make refresh         run the refresher from this machine against real AWS and JOOR"
+	@echo "                       (FORCE=1: now; RETRY_REJECTED=1: retry credentials JOOR rejected)"
 	@echo "Housekeeping:"
 	@echo "  make sam-build       build the function and the layer into .aws-sam/build"
 	@echo "  make template-venvs  install the pinned SAM CLI, cfn-lint and checkov"
@@ -90,7 +91,7 @@ test: lint typecheck security template-lint template-checkov pytest
 
 # Real AWS (your normal credential chain) and real JOOR; see README "Run it from a workstation".
 refresh: $(VENV_STAMP)
-	PYTHONPATH=functions/token_refresher $(VENV)/bin/python -m refresher $(if $(FORCE),--force)
+	PYTHONPATH=functions/token_refresher $(VENV)/bin/python -m refresher $(if $(FORCE),--force) $(if $(RETRY_REJECTED),--retry-rejected)
 
 include make/template.mk
 

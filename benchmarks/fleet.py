@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     memory_mb, _ = memory_limit()
-    with LocalStack() as stack:
+    with LocalStack(secret_events=False) as stack:
         results = measure(args.quick, stack, lambda s: lambda_env(s, memory_mb), run_worker, log)
     print(json.dumps(results, indent=2, default=str), file=sys.stderr)
     print(render_fleet(results))

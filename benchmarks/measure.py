@@ -19,13 +19,14 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from benchmarks import artifact, fleet
-from infra.local.stack import FUNCTION_NAME, PARAMETER_NAME, LocalStack
+from infra.local.stack import FUNCTION_NAME, PARAMETER_NAME, SECRET_ID, LocalStack
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKERS = ROOT / "benchmarks" / "workers"
@@ -45,15 +46,56 @@ GOALS = {
 STAMPEDE_PROCESSES, STAMPEDE_THREADS = 4, 5
 # As long as a real JOOR login takes, about; the local one answers in ~3 ms otherwise.
 STAMPEDE_LOGIN_LATENCY = 0.3
+
+
 # The fewest calls each scenario can make: a fresh run reads the parameter's
 # metadata once; a refresh reads the secret, asks JOOR once and writes the parameter, and a
 # scheduled refresh must first read the parameter to know that it is stale.
-SCENARIOS: tuple[tuple[str, dict[str, Any], dict[str, str], str, int, int], ...] = (
-    # name, event, extra environment, expected result, floor AWS calls, floor JOOR calls
-    ("missing parameter", {}, {}, "refreshed", 3, 1),
-    ("fresh token", {}, {}, "skipped", 1, 0),
-    ("stale token", {}, {"REFRESH_WINDOW_SECONDS": "36000"}, "refreshed", 3, 1),
-    ("forced refresh", {"force": True}, {}, "refreshed", 2, 1),
+@dataclass(frozen=True)
+class Scenario:
+    """One run whose AWS and JOOR calls are counted, and the least a correct run makes."""
+
+    name: str
+    event: dict[str, Any]
+    expected: str  # the summary's result
+    floor_aws: int
+    floor_joor: int
+    env: dict[str, str] = field(default_factory=dict)
+    operator: bool = False  # invoked through the operator alias
+    # What the stack looks like before the run: JOOR's token life, what the secret records.
+    expires_in: int = 36000
+    recorded: str | None = None
+
+
+SCENARIOS = (
+    # The token's metadata, the secret's (the login gate), the value, the write, and the
+    # record that these credentials work: a first login with a secret version.
+    Scenario("missing parameter", {}, "refreshed", 5, 1),
+    Scenario("fresh token", {}, "skipped", 1, 0),
+    # A routine refresh: the credentials are known to work, nothing is recorded.
+    Scenario(
+        "stale token",
+        {},
+        "refreshed",
+        4,
+        1,
+        env={"REFRESH_WINDOW_SECONDS": "36000"},
+        expires_in=40000,
+    ),
+    # A forced run needs no look at the token: the secret's metadata, the value, the write.
+    Scenario("operator's forced refresh", {"force": True}, "refreshed", 3, 1, operator=True),
+    # A consumer's force of a token written moments ago: the budget, from the token alone.
+    Scenario("consumer's forced refresh, token just written", {"force": True}, "skipped", 1, 0),
+    # Credentials JOOR rejected: the token's metadata and the secret's, no value, no login.
+    Scenario(
+        "credentials rejected earlier",
+        {},
+        "failed",
+        2,
+        0,
+        env={"REFRESH_WINDOW_SECONDS": "36000"},
+        recorded="rejected",
+    ),
 )
 VARIANTS = ("handler", "minimal", "naive", "deployed", "deployed_pyc")
 VARIANT_TITLES = {
@@ -177,35 +219,66 @@ def cold(
 def measure_calls(stack: LocalStack, env: dict[str, str]) -> dict[str, Any]:
     ssm = stack.client("ssm")
     rows = []
-    for name, event, extra, expected, floor_aws, floor_joor in SCENARIOS:
-        if name == "missing parameter":
+    for scenario in SCENARIOS:
+        if scenario.name == "missing parameter":
             with stack.moto.unrecorded(), contextlib.suppress(ssm.exceptions.ParameterNotFound):
                 ssm.delete_parameter(Name=PARAMETER_NAME)
+        if scenario.recorded is not None:
+            _record_login(stack, scenario.recorded)
+        stack.joor.state.expires_in = scenario.expires_in
         stack.moto.reset_recording()
         joor_before = stack.joor.calls
-        figures, _, _ = cold("handler", {**env, **extra}, event, "--inspect")
+        flags = ("--inspect", "--operator") if scenario.operator else ("--inspect",)
+        try:
+            figures, _, _ = cold("handler", {**env, **scenario.env}, scenario.event, *flags)
+        finally:
+            stack.joor.state.expires_in = 36000
+            if scenario.recorded is not None:
+                _forget_logins(stack)
         operations = stack.moto.recorded_calls()
         joor = stack.joor.calls - joor_before
         result = figures["result"]["result"]
-        if result != expected:
-            raise RuntimeError(f"{name}: the handler returned {result!r}, expected {expected!r}")
+        if result != scenario.expected:
+            raise RuntimeError(
+                f"{scenario.name}: the handler returned {result!r}, expected {scenario.expected!r}"
+            )
         rows.append(
             {
-                "scenario": name,
-                "event": event,
+                "scenario": scenario.name,
+                "event": scenario.event,
+                "operator": scenario.operator,
                 "result": result,
                 "aws_calls": len(operations),
                 "aws_operations": operations,
-                "floor_aws_calls": floor_aws,
+                "floor_aws_calls": scenario.floor_aws,
                 "joor_calls": joor,
-                "floor_joor_calls": floor_joor,
-                "at_floor": len(operations) <= floor_aws and joor <= floor_joor,
+                "floor_joor_calls": scenario.floor_joor,
+                "at_floor": len(operations) <= scenario.floor_aws and joor <= scenario.floor_joor,
                 "aws_clients_created": figures.get("aws_clients", []),
                 "requests_imported": figures["requests_loaded"],
                 "maxrss_kb": figures["maxrss_kb"],
             }
         )
     return {"counted_at": "moto server request recorder; local JOOR auth server", "rows": rows}
+
+
+def _forget_logins(stack: LocalStack) -> None:
+    from refresher.adapters.login_record import TAG
+
+    with stack.moto.unrecorded():
+        stack.client("secretsmanager").untag_resource(SecretId=SECRET_ID, TagKeys=[TAG])
+
+
+def _record_login(stack: LocalStack, result: str) -> None:
+    """What JOOR said to the secret's current version, as the refresher records it."""
+    from refresher.adapters.secrets_manager import SecretsManagerCredentials
+    from refresher.domain.models import LoginRecord
+
+    client = stack.client("secretsmanager")
+    source = SecretsManagerCredentials(SECRET_ID, lambda: client)
+    with stack.moto.unrecorded():
+        version = source.describe().current_version or ""
+        source.record(LoginRecord(result, datetime.now(UTC), version))
 
 
 # --- 2. cold start ----------------------------------------------------------------------
@@ -326,7 +399,10 @@ def measure_warm(env: dict[str, str], profile: Profile) -> dict[str, Any]:
     )
     result: dict[str, Any] = {"iterations": profile.warm_iterations}
     for series, floor_title in (
-        ("forced_refresh", "bare GetSecretValue + requests POST /auth/ + PutParameter"),
+        (
+            "forced_refresh",
+            "bare DescribeSecret + GetSecretValue + requests POST /auth/ + PutParameter",
+        ),
         ("fresh_token", "bare DescribeParameters"),
     ):
         handler = summary(figures[series]["handler_s"])
@@ -349,7 +425,10 @@ def measure_memory(
     limit_mb, limit_source = memory_limit()
     rows = []
     by_scenario = {row["scenario"]: row for row in calls["rows"]}
-    for title, event in (("fresh token", {}), ("forced refresh", {"force": True})):
+    for title, event, flags in (
+        ("fresh token", {}, ()),
+        ("operator's forced refresh", {"force": True}, ("--operator",)),
+    ):
         rss_kb = by_scenario[title]["maxrss_kb"]
         row = {
             "run": f"refresher, {title}, fresh process",
@@ -357,7 +436,7 @@ def measure_memory(
             "share_of_limit": rss_kb / 1024 / limit_mb,
         }
         if not profile.quick:  # tracemalloc slows a run several times over
-            traced, _, _ = cold("handler", env, event, "--tracemalloc")
+            traced, _, _ = cold("handler", env, event, "--tracemalloc", *flags)
             row["python_heap_peak_import_mb"] = traced["tracemalloc_import_peak_b"] / 2**20
             row["python_heap_peak_invocation_mb"] = traced["tracemalloc_invoke_peak_b"] / 2**20
         rows.append(row)
@@ -598,7 +677,7 @@ def measure_all(profile: Profile, *, artifact_size: bool = True) -> dict[str, An
                 "deployed_pyc": str(artifact.compiled_copy(build_dir)),
             }
         log("bench: starting moto server and the local JOOR auth server (loopback)...")
-        stack = cleanup.enter_context(LocalStack())
+        stack = cleanup.enter_context(LocalStack(secret_events=False))
         stack.put_secret()
         env = lambda_env(stack, memory_mb)
         log("bench: 1/5 calls per run")

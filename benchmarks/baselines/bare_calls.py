@@ -31,7 +31,9 @@ class BareCalls:
         return len(response["Parameters"])
 
     def forced_refresh(self) -> int:
-        """What a forced refresh needs: GetSecretValue, POST /auth/, PutParameter."""
+        """What a forced refresh that must not lock the JOOR account needs: DescribeSecret (did
+        JOOR reject this version?), GetSecretValue, POST /auth/, PutParameter."""
+        self.secrets.describe_secret(SecretId=self.secret_id)
         creds = json.loads(self.secrets.get_secret_value(SecretId=self.secret_id)["SecretString"])
         response = self.http.post(
             self.url,

@@ -14,6 +14,11 @@ Here: the function is found in the stack's outputs, the read timeout is the func
 Timeout (from its configuration) plus a margin, there is exactly one attempt, and the exit
 status is 1 with the function's errorType and errorMessage when it failed, or with a clear
 message when Lambda throttled the call or no answer came in time.
+
+It invokes the function's operator alias (an operator's tool: forced refreshes outside the
+login budget; `--event '{"retry_rejected": true}'` retries credentials JOOR rejected), which
+needs `lambda:InvokeFunction` on the alias (the stack's TokenOperatorPolicy); `--consumer`
+invokes the function itself, as a consumer would.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from infra.deploy.config import DEFAULT_CONFIG_FILE, DEFAULT_TEMPLATE_FILE, Conf
 
 FUNCTION_OUTPUT = "TokenRefresherFunctionName"
 FORCE_EVENT = '{"force": true}'
+OPERATOR_ALIAS = "operator"  # refresher.domain.errors.OPERATOR_ALIAS, as the stack names it
 # Beyond the function's Timeout: a cold start's initialisation and the network.
 READ_TIMEOUT_MARGIN_SECONDS = 30
 CONNECT_TIMEOUT_SECONDS = 10
@@ -64,7 +70,9 @@ def function_name(session: boto3.Session, stack_name: str) -> str:
     return outputs[FUNCTION_OUTPUT]
 
 
-def invoke_once(session: boto3.Session, name: str, event: str) -> dict[str, Any]:
+def invoke_once(
+    session: boto3.Session, name: str, event: str, qualifier: str | None = OPERATOR_ALIAS
+) -> dict[str, Any]:
     """One synchronous Invoke that waits as long as the function may run, and never retries."""
     timeout = int(session.client("lambda").get_function_configuration(FunctionName=name)["Timeout"])
     client = session.client(
@@ -75,10 +83,9 @@ def invoke_once(session: boto3.Session, name: str, event: str) -> dict[str, Any]
             retries={"mode": "standard", "total_max_attempts": 1},
         ),
     )
+    target = {"FunctionName": name, **({"Qualifier": qualifier} if qualifier else {})}
     try:
-        response = client.invoke(
-            FunctionName=name, InvocationType="RequestResponse", Payload=event.encode()
-        )
+        response = client.invoke(**target, InvocationType="RequestResponse", Payload=event.encode())
     except ReadTimeoutError:
         raise RefreshInvokeError(
             f"no answer from {name} within {timeout + READ_TIMEOUT_MARGIN_SECONDS} s (its "
@@ -94,8 +101,15 @@ def invoke_once(session: boto3.Session, name: str, event: str) -> dict[str, Any]
                 "refreshing right now (one at a time); read its logs, or invoke again in a "
                 "minute"
             ) from None
+        hint = ""
+        if error.get("Code") in ("AccessDeniedException", "AccessDenied") and qualifier:
+            hint = (
+                f"; invoking the alias {qualifier} needs lambda:InvokeFunction on "
+                f"{name}:{qualifier} (attach the stack's TokenOperatorPolicy)"
+            )
         raise RefreshInvokeError(
-            f"could not invoke {name}: {error.get('Code', 'error')}: {error.get('Message', '')}"
+            f"could not invoke {name}: {error.get('Code', 'error')}: "
+            f"{error.get('Message', '')}{hint}"
         ) from None
     payload = json.loads(response["Payload"].read() or b"null")
     if response.get("FunctionError"):
@@ -115,6 +129,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--config-env", default="default", help="samconfig.toml environment")
     parser.add_argument("--config-file", default=None, help="default: samconfig.toml")
     parser.add_argument("--event", default=FORCE_EVENT, help=f"default: {FORCE_EVENT}")
+    parser.add_argument(
+        "--consumer",
+        action="store_true",
+        help=f"invoke the function itself, as a consumer, not its alias {OPERATOR_ALIAS}",
+    )
     parser.add_argument("--region", default=None)
     parser.add_argument("--profile", default=None)
     args = parser.parse_args(argv)
@@ -130,8 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             region_name=args.region or config.region,
         )
         name = function_name(session, config.stack_name)
-        print(f"invoking {name} with {args.event} (one attempt; this can take a minute)")
-        summary = invoke_once(session, name, args.event)
+        qualifier = None if args.consumer else OPERATOR_ALIAS
+        shown = name if qualifier is None else f"{name}:{qualifier}"
+        print(f"invoking {shown} with {args.event} (one attempt; this can take a minute)")
+        summary = invoke_once(session, name, args.event, qualifier)
     except (ConfigError, RefreshInvokeError) as err:
         print(f"FAILED: {err}", file=sys.stderr)
         return 1

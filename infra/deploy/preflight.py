@@ -31,6 +31,7 @@ from infra.deploy.config import ConfigError, DeployConfig, load
 from refresher.adapters.secrets_manager import parse_secret
 from refresher.adapters.ssm_token_store import DESCRIPTION_FORMAT
 from refresher.adapters.tagged_secrets import PARAMETER_TAG, TaggedSecretsDirectory
+from refresher.config import AUTH_URLS
 from refresher.domain.errors import AccountDiscoveryError, SecretMalformedError
 from refresher.domain.models import Account, Refusal
 
@@ -46,7 +47,6 @@ WRITTEN_BY = DESCRIPTION_FORMAT.rsplit(". ", 1)[-1].rstrip(".")
 FUNCTION_LOGICAL_ID = "TokenRefresherFunction"
 # How the function words a tagged secret whose parameter lies under another path (another
 # stack's fleet, or a typo): a warning here, not a failure (refresher.adapters.tagged_secrets).
-OUTSIDE_PATH = "outside this stack's parameter path"
 # The most secrets one line names; the rest are counted.
 LISTED = 10
 
@@ -303,7 +303,7 @@ class Preflight:
         directory = TaggedSecretsDirectory(
             path,
             lambda: self._client("secretsmanager"),
-            lambda environment: environment,
+            {environment: environment for environment in AUTH_URLS},
             self.parameters.get("JoorEnvironment", "sandbox"),
             configured,
         )
@@ -318,7 +318,7 @@ class Preflight:
                 )
             ]
         claimed = [a for a in discovery.accounts if a is not configured]
-        elsewhere = [r for r in discovery.refused if OUTSIDE_PATH in r.problem]
+        elsewhere = [r for r in discovery.refused if r.elsewhere]
         refused = [r for r in discovery.refused if r not in elsewhere]
         checks = [self._claims(path, claimed)]
         if refused:

@@ -2,9 +2,10 @@
 
 Three secrets tagged ``joor-token-parameter`` (one holding a wrong password) and one
 scheduled run: two tokens written, the third account named in the failure, the other two
-unaffected. Then a fourth account joins by tagging its secret, with no redeploy, and an
-account whose tag is removed is no longer refreshed: its parameter stays, listed as
-unclaimed. Tokens are shown masked; nothing here prints a credential.
+unaffected; the next run does not try the rejected password again. Its fixed secret is used
+at once (Secrets Manager's change event). Then a fourth account joins by tagging its secret,
+with no redeploy, and an account whose tag is removed is no longer refreshed: its parameter
+stays, listed as unclaimed. Tokens are shown masked; nothing here prints a credential.
 
 Run alone: ``python -m infra.local.demo_fleet``.
 """
@@ -22,7 +23,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "functions" / "token_refresher"))
 
-from infra.local.demo import log_entries, masked, run_handler  # noqa: E402
+from infra.local.demo_tools import (  # noqa: E402
+    configure_process,
+    log_entries,
+    masked,
+    run_handler,
+)
 from infra.local.fleet_accounts import FleetAccount, add_account, correct_password  # noqa: E402
 from infra.local.stack import LocalStack  # noqa: E402
 from refresher.adapters.tagged_secrets import PARAMETER_TAG  # noqa: E402
@@ -37,14 +43,6 @@ Configure = Callable[..., None]
 
 def parameter(brand: str) -> str:
     return f"{PATH}/{brand}/access-token"
-
-
-def _configure_process(**env: str) -> None:
-    """The demo's own process: set the variables, then start a new execution environment."""
-    import app
-
-    os.environ.update(env)
-    app._refresher = None
 
 
 def fleet_view(output: str) -> list[str]:
@@ -111,11 +109,13 @@ def show_parameters(stack: LocalStack, brands: list[str]) -> None:
             )
 
 
-def fleet_scenes(
-    stack: LocalStack, configure: Configure = _configure_process
-) -> list[FleetAccount]:
-    """Scenes 6 to 8 of ``make demo``; returns the accounts made (their secrets, for tests)."""
+def fleet_scenes(stack: LocalStack, configure: Configure = configure_process) -> list[FleetAccount]:
+    """Scenes 13 to 17 of ``make demo``; returns the accounts made (their secrets, for tests).
+
+    ``configure`` sets this process's refresher environment; the Lambda stand-in, which runs
+    the function for a secret change, gets the same."""
     configure(**FLEET_ENV)
+    stack.lambda_.configure(**FLEET_ENV)
     print(f"\n-- A fleet: TOKEN_PARAMETER_PATH={PATH}, no CREDENTIALS_SECRET_ID")
     accounts = {
         brand: add_account(
@@ -127,19 +127,32 @@ def fleet_scenes(
         wrong = " (holds a wrong password)" if brand == "brand-c" else ""
         print(f"   secret {made.secret_name}: tag {PARAMETER_TAG}={made.parameter}{wrong}")
 
-    invoke(stack, "8. One scheduled run over three accounts, one with a wrong password", {})
+    invoke(stack, "13. One scheduled run over three accounts, one with a wrong password", {})
     show_parameters(stack, list(accounts))
+    invoke(stack, "14. The next scheduled run: the rejected password is not tried again", {})
 
+    print("\n== 15. brand-c's secret gets the right password (put-secret-value): used at once")
+    stack.lambda_.reset()
+    joor_before = stack.joor.calls
+    events = len(stack.lambda_.rule_events)
     correct_password(stack, accounts["brand-c"])
+    stack.lambda_.wait_for_rule_events(events + 1)
+    for record in stack.lambda_.records:
+        print(f"   event {record.event.get('detail-type')!r} for {record.event.get('resources')}")
+        for line in fleet_view("\n".join(x for x in record.log.splitlines() if x[:1] == "{")):
+            print(f"   log {line}")
+    print(f"   JOOR logins tried: {stack.joor.calls - joor_before}")
+    show_parameters(stack, ["brand-c"])
+
     accounts["brand-d"] = add_account(stack, "joor/fleet/brand-d", None)
     with stack.moto.unrecorded():
         stack.client("secretsmanager").tag_resource(
             SecretId=accounts["brand-d"].secret_arn,
             Tags=[{"Key": PARAMETER_TAG, "Value": parameter("brand-d")}],
         )
-    print("\n-- brand-c's secret gets the right password (put-secret-value); the existing secret")
-    print(f"   joor/fleet/brand-d is tagged {PARAMETER_TAG}={parameter('brand-d')} (tag-resource)")
-    invoke(stack, "9. The next scheduled run: no redeploy, the fourth account is served", {})
+    print(f"\n-- The existing secret joor/fleet/brand-d is tagged {PARAMETER_TAG}=")
+    print(f"   {parameter('brand-d')} (tag-resource)")
+    invoke(stack, "16. The next scheduled run: no redeploy, the fourth account is served", {})
     show_parameters(stack, list(accounts))
 
     with stack.moto.unrecorded():
@@ -147,7 +160,7 @@ def fleet_scenes(
             SecretId=accounts["brand-a"].secret_arn, TagKeys=[PARAMETER_TAG]
         )
     print(f"\n-- The tag {PARAMETER_TAG} is removed from joor/fleet/brand-a (untag-resource)")
-    invoke(stack, "10. The next scheduled run: brand-a is no longer refreshed", {})
+    invoke(stack, "17. The next scheduled run: brand-a is no longer refreshed", {})
     show_parameters(stack, ["brand-a"])
     print("   (the parameter stays until you delete it; each run lists it as unclaimed)")
     return list(accounts.values())

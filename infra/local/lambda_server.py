@@ -9,7 +9,10 @@ moto cannot run a function without Docker, so this small HTTP server speaks Lamb
 
 ``POST /2015-03-31/functions/{FunctionName}/invocations[?Qualifier=...]``
   FunctionName is a name, ``name:qualifier``, a full ARN or a partial ARN
-  (``123456789012:function:name``); only ``$LATEST`` exists as a qualifier.
+  (``123456789012:function:name``); the qualifiers are ``$LATEST`` and the function's aliases
+  (``aliases``: ``operator``, as the stack makes it), each pointing at ``$LATEST``. The
+  handler's context carries the ARN the caller addressed (``invoked_function_arn``), alias
+  included, as Lambda's does.
   ``X-Amz-Invocation-Type``:
     ``RequestResponse`` (default): runs the handler, answers 200 with what it returned (JSON).
       If it raised: 200 with ``X-Amz-Function-Error: Unhandled`` and the Python runtime's
@@ -19,6 +22,10 @@ moto cannot run a function without Docker, so this small HTTP server speaks Lamb
       time, when the reserved concurrency has room (Lambda queues asynchronous events and
       retries throttled ones itself; the template sets no retry of failed ones).
     ``DryRun``: 204, nothing runs.
+  ``POST /local-eventbridge/events``: not an AWS API; the stand-in for the stack's EventBridge
+  rule. moto (infra/local/moto_fidelity.py) posts Secrets Manager's events here; while
+  ``rule_enabled``, each runs as an ``Event`` invocation of the function, as EventBridge
+  delivers to a Lambda target; ``rule_events`` keeps every event received.
   ``X-Amz-Log-Type: Tail``: ``X-Amz-Log-Result`` is the base64 of the last 4 KB of the
   invocation's log: ``START``/``END``/``REPORT`` lines around what the handler printed and
   logged, and the runtime's ``[ERROR]`` line when it raised. Every answer carries
@@ -97,6 +104,7 @@ LOG_TAIL_BYTES = 4096
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 _INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 _CONFIGURATION_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/configuration/?$")
+RULE_PATH = "/local-eventbridge/events"
 _PARTIAL_ARN = re.compile(r"^(?P<account>\d{12}):function:(?P<rest>.+)$")
 
 Handler = Callable[[Any, Any], Any]
@@ -286,6 +294,10 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         request_id = str(uuid.uuid4())
+        if urlsplit(self.path).path == RULE_PATH:
+            self.server.owner._rule_delivery(_parse_payload(body), request_id)
+            self._answer(202, b"", {})
+            return
         try:
             self._invoke(body, request_id)
         except _ApiError as error:
@@ -436,6 +448,7 @@ class LambdaServer:
         context_factory: ContextFactory | None = None,
         sleep: Callable[[float], None] = time.sleep,
         port: int = 0,
+        aliases: tuple[str, ...] = ("operator",),
     ) -> None:
         self.handler: Handler = handler if handler is not None else RefresherHandler()
         self.function_name = function_name
@@ -444,6 +457,9 @@ class LambdaServer:
         self.timeout_seconds = timeout_seconds
         self.memory_mb = memory_mb
         self.reserved_concurrency = reserved_concurrency
+        self.aliases = aliases
+        self.rule_enabled = True
+        self.rule_events: list[Any] = []
         self.extra_latency = extra_latency
         self._sleep = sleep
         self.environment: dict[str, str] = dict(environment or {})
@@ -475,6 +491,24 @@ class LambdaServer:
     @property
     def function_arn(self) -> str:
         return self._arn(self.region, self.account_id, self.function_name)
+
+    @property
+    def rule_url(self) -> str:
+        """Where the stand-in for the stack's EventBridge rule takes events."""
+        return f"{self.url}{RULE_PATH}"
+
+    def wait_for_rule_events(self, count: int, timeout: float = 10.0) -> bool:
+        """Wait until the rule has received ``count`` events in all and their runs ended."""
+        with self._cond:
+            arrived = self._cond.wait_for(lambda: len(self.rule_events) >= count, timeout)
+        return arrived and self.wait_idle(timeout)
+
+    def _rule_delivery(self, event: Any, request_id: str) -> None:
+        with self._cond:
+            self.rule_events.append(event)
+            self._cond.notify_all()
+        if self.rule_enabled:
+            self._enqueue(event, request_id, self.function_arn)
 
     def configuration(self, arn: str | None = None) -> dict[str, Any]:
         """What ``GetFunctionConfiguration`` answers: the settings a caller reads."""
@@ -521,7 +555,7 @@ class LambdaServer:
         arn = self._arn(region, account, function, qualifier)
         if (region, account, function) != (self.region, self.account_id, self.function_name):
             raise self._not_found(arn)
-        if qualifier not in (None, LATEST):
+        if qualifier not in (None, LATEST, *self.aliases):
             raise self._not_found(arn)
         return arn
 

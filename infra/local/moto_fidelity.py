@@ -13,13 +13,31 @@ reference says AWS answers; nothing here invents behaviour.
   (and no policy needs Advanced) and Advanced otherwise; an Advanced parameter never goes
   back to Standard (Systems Manager user guide, "Managing parameter tiers"). moto stores the
   requested tier as given and accepts any size.
+- Secrets Manager sends EventBridge a ``Secret Label Updated`` event when a staging label
+  moves to a new version of a secret (all labels but AWSPENDING and AWSPREVIOUS: Secrets
+  Manager user guide, "Secret Label Updated event"); moto sends none. Here, whenever a
+  secret's AWSCURRENT moves (PutSecretValue, UpdateSecret with a value,
+  UpdateSecretVersionStage, RotateSecret), the event, shaped as that page shows it, is
+  posted to each URL in ``LOCAL_EVENT_TARGETS`` (comma-separated): the Lambda stand-in's
+  stand-in for the stack's EventBridge rule, which invokes the function asynchronously as
+  EventBridge does (infra/local/lambda_server.py). CreateSecret sends none here: a new secret's
+  first version gets AWSCURRENT without it moving.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import threading
+import urllib.request
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.core.responses import ActionResult
+from moto.secretsmanager.models import SecretsManagerBackend
 from moto.ssm.exceptions import ValidationException
 from moto.ssm.models import SimpleSystemManagerBackend
 from moto.ssm.responses import SimpleSystemManagerResponse
@@ -94,9 +112,66 @@ _PUT_PARAMETER_FIELDS = (
 )
 
 
+EVENT_TARGETS_VARIABLE = "LOCAL_EVENT_TARGETS"
+
+
+def label_updated_event(secret: Any, region: str, account: str) -> dict[str, Any]:
+    """The event as Secrets Manager sends it to EventBridge's default bus."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Secret Label Updated",
+        "source": "aws.secretsmanager",
+        "account": account,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [secret.arn],
+        "detail": {
+            "name": secret.name,
+            "labelUpdated": "AWSCURRENT",
+            "versionId": secret.default_version_id,
+        },
+    }
+
+
+def _deliver(event: dict[str, Any]) -> None:
+    for url in filter(None, os.environ.get(EVENT_TARGETS_VARIABLE, "").split(",")):
+        request = urllib.request.Request(
+            url,
+            data=json.dumps(event).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        # EventBridge drops what it cannot deliver (this stand-in has no dead-letter queue).
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(request, timeout=10).close()
+
+
+def _sending_label_events(method: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(self: Any, secret_id: str, *args: Any, **kwargs: Any) -> Any:
+        before = self.secrets[secret_id].default_version_id if secret_id in self.secrets else None
+        result = method(self, secret_id, *args, **kwargs)
+        secret = self.secrets[secret_id]
+        if before is not None and secret.default_version_id != before:
+            event = label_updated_event(secret, self.region_name, self.account_id)
+            threading.Thread(target=_deliver, args=(event,), daemon=True).start()
+        return result
+
+    return wrapper
+
+
 def install() -> None:
     SimpleSystemManagerResponse.describe_parameters = describe_parameters  # type: ignore[method-assign]
     SimpleSystemManagerBackend.put_parameter = put_parameter  # type: ignore[method-assign]
+    for name in (
+        "put_secret_value",
+        "update_secret",
+        "update_secret_version_stage",
+        "rotate_secret",
+    ):
+        setattr(
+            SecretsManagerBackend, name, _sending_label_events(getattr(SecretsManagerBackend, name))
+        )
 
 
 if __name__ == "__main__":

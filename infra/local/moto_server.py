@@ -29,8 +29,12 @@ def free_port() -> int:
 
 
 class MotoServer:
-    def __init__(self, port: int | None = None) -> None:
+    """``event_targets``: Lambda Invoke URLs that get Secrets Manager's ``Secret Label Updated``
+    events (moto_fidelity.py), as an EventBridge rule targeting the function would."""
+
+    def __init__(self, port: int | None = None, event_targets: tuple[str, ...] = ()) -> None:
         self.port = port or free_port()
+        self.event_targets = event_targets
         self.url = f"http://127.0.0.1:{self.port}"
         self._dir = tempfile.TemporaryDirectory(prefix="moto-")
         self._process: subprocess.Popen[bytes] | None = None
@@ -41,6 +45,7 @@ class MotoServer:
             MOTO_ENABLE_RECORDING="true",
             # The recording holds request bodies, the token included: keep it out of the tree.
             MOTO_RECORDER_FILEPATH=str(Path(self._dir.name) / "recording.jsonl"),
+            LOCAL_EVENT_TARGETS=",".join(self.event_targets),
         )
         # moto's own server, with the AWS behaviours it lacks added (moto_fidelity.py).
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))

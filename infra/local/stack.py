@@ -46,6 +46,8 @@ class LocalStack:
     The Lambda stand-in is an idle HTTP server until something invokes it; it runs the real
     handler in this process with ``env()`` as the function's environment.
     ``lambda_concurrency`` is its reserved concurrency (1 like the template; None: none).
+    ``secret_events``: whether a change of a secret's value invokes the function, as the
+    stack's EventBridge rule does (``lambda_.rule_enabled`` switches it later).
     """
 
     def __init__(
@@ -55,9 +57,9 @@ class LocalStack:
         login_latency: float = 0.0,
         lambda_concurrency: int | None = 1,
         lambda_handler: Handler | None = None,
+        secret_events: bool = True,
     ) -> None:
         self.account = random_account()
-        self.moto = MotoServer()
         self.proxy: AwsFaultProxy | None = None
         self.joor = JoorAuthServer(
             [self.account], expires_in=expires_in, login_latency=login_latency
@@ -69,6 +71,10 @@ class LocalStack:
             account_id=ACCOUNT_ID,
             reserved_concurrency=lambda_concurrency,
         )
+        # Secrets Manager's "Secret Label Updated" events reach the function as the stack's
+        # EventBridge rule sends them: an asynchronous invoke.
+        self.moto = MotoServer(event_targets=(self.lambda_.rule_url,))
+        self.lambda_.rule_enabled = secret_events
         self._session: boto3.Session | None = None
 
     def start(self) -> LocalStack:
@@ -111,6 +117,10 @@ class LocalStack:
     def lambda_url(self) -> str:
         """The Lambda stand-in: what ``AWS_ENDPOINT_URL_LAMBDA`` takes."""
         return self.lambda_.url
+
+    def secret_arn(self, secret_id: str = SECRET_ID) -> str:
+        with self.moto.unrecorded():
+            return str(self.client("secretsmanager").describe_secret(SecretId=secret_id)["ARN"])
 
     def consumer_env(self) -> dict[str, str]:
         """What a process that reads the token (and asks for a new one) needs.

@@ -12,9 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from infra.local.joor_auth_server import Fault, JoorAuthServer
+from infra.local.joor_auth_server import DOCUMENTED_FIELDS, Fault, JoorAuthServer
 from infra.local.moto_server import free_port
-from refresher.adapters.joor_auth import MAX_BODY_BYTES, USER_AGENT, JoorAuthEndpoint
+from refresher.adapters.joor_auth import USER_AGENT, JoorAuthEndpoint
 from refresher.domain.errors import (
     CredentialsRejectedError,
     EndpointUnavailableError,
@@ -24,6 +24,9 @@ from refresher.domain.errors import (
 from refresher.domain.models import Credentials
 from tests.tls import self_signed_certificate
 from tests.unit.fakes import START, FakeClock
+
+# The most of an answer the refresher reads: 64 KiB, far more than any token response.
+MAX_BODY_BYTES = 64 * 1024
 
 pytestmark = pytest.mark.integration
 
@@ -48,13 +51,8 @@ def test_the_request_is_a_multipart_form_with_the_documented_fields_and_our_user
     endpoint(joor).request_token(credentials, timeout=5)
 
     received = joor.state.received[-1]
-    assert received["fields"] == [
-        "client_id",
-        "client_secret",
-        "grant_type",
-        "password",
-        "username",
-    ]
+    # The page's five fields (../shared/reference/joor-v4-authenticate.txt), no more.
+    assert received["fields"] == sorted(DOCUMENTED_FIELDS)
     assert received["content_type"].startswith("multipart/form-data; boundary=")
     assert received["user_agent"] == USER_AGENT
     assert received["accept"] == "application/json"

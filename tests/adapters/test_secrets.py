@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -146,11 +147,16 @@ def tag(aws: Aws, name: str, **tags: str) -> str:
     return str(created["ARN"])
 
 
+def bare(accounts: tuple[Account, ...]) -> tuple[Account, ...]:
+    """The accounts without what the listing said of their credentials."""
+    return tuple(replace(a, credentials=None) for a in accounts)
+
+
 def directory(aws: Aws, configured: Account | None = None) -> TaggedSecretsDirectory:
     return TaggedSecretsDirectory(
         "/joor/fleet",
         lambda: aws.client("secretsmanager"),
-        URLS.__getitem__,
+        URLS,
         "sandbox",
         configured,
     )
@@ -164,7 +170,7 @@ def test_each_tagged_secret_is_an_account_with_the_auth_url_of_its_environment(
 
     found = directory(aws).discover()
 
-    assert found.accounts == (
+    assert bare(found.accounts) == (
         Account("/joor/fleet/a/access-token", a, URLS["sandbox"]),
         Account("/joor/fleet/b/access-token", b, URLS["production"]),
     )
@@ -174,7 +180,7 @@ def test_each_tagged_secret_is_an_account_with_the_auth_url_of_its_environment(
 def test_tag_values_are_read_without_surrounding_spaces(aws: Aws) -> None:
     arn = tag(aws, "brand-a", parameter=" /joor/fleet/a/access-token ", environment=" production ")
 
-    assert directory(aws).discover().accounts == (
+    assert bare(directory(aws).discover().accounts) == (
         Account("/joor/fleet/a/access-token", arn, URLS["production"]),
     )
 
@@ -182,7 +188,7 @@ def test_tag_values_are_read_without_surrounding_spaces(aws: Aws) -> None:
 def test_an_empty_environment_tag_means_the_stacks_environment(aws: Aws) -> None:
     arn = tag(aws, "brand-a", parameter="/joor/fleet/a/access-token", environment=" ")
 
-    assert directory(aws).discover().accounts == (
+    assert bare(directory(aws).discover().accounts) == (
         Account("/joor/fleet/a/access-token", arn, URLS["sandbox"]),
     )
 
@@ -227,6 +233,7 @@ def test_the_older_of_two_secrets_claiming_one_parameter_keeps_it(aws: Aws) -> N
             "a-newer",
             f"its tag joor-token-parameter names {parameter!r}, which secret 'z-older' "
             "already claims; give it a parameter of its own",
+            parameter=parameter,
         ),
     )
 
@@ -313,7 +320,8 @@ def test_a_secret_with_an_unusable_tag_is_refused_and_says_why(
 
     # A name outside the path is most likely another stack's: noted as elsewhere.
     elsewhere = "outside this stack's parameter path" in problem
-    assert directory(aws).discover().refused == (Refusal("brand-x", problem, elsewhere),)
+    [refused] = directory(aws).discover().refused
+    assert (refused.secret, refused.problem, refused.elsewhere) == ("brand-x", problem, elsewhere)
 
 
 def test_a_failed_listing_names_the_tag(aws: Aws) -> None:

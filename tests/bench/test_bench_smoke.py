@@ -46,8 +46,19 @@ def test_a_quick_bench_run_reports_every_section_with_runs_at_their_call_floor(
         "goals",
     }
     scenarios = {row["scenario"]: row for row in results["calls"]["rows"]}
-    assert set(scenarios) == {"missing parameter", "fresh token", "stale token", "forced refresh"}
+    assert set(scenarios) == {
+        "missing parameter",
+        "fresh token",
+        "stale token",
+        "operator's forced refresh",
+        "consumer's forced refresh, token just written",
+        "credentials rejected earlier",
+    }
     assert all(row["at_floor"] for row in scenarios.values()), scenarios
+    # A rejected secret costs neither its value nor a login.
+    rejected = scenarios["credentials rejected earlier"]
+    assert "secretsmanager.GetSecretValue" not in rejected["aws_operations"]
+    assert rejected["joor_calls"] == 0
     assert scenarios["fresh token"]["aws_clients_created"] == ["ssm"]
     assert scenarios["fresh token"]["requests_imported"] is False
     assert set(results["cold_start"]["variants"]) == {"handler", "minimal", "naive"}

@@ -97,6 +97,29 @@ def test_a_successful_refresh_prints_its_summary_and_exits_0(
     assert api.events == [{"force": True}]
 
 
+def test_it_invokes_the_operator_alias_and_a_consumer_the_function(
+    stack: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    invoked: list[str] = []
+    api = LambdaServer(
+        lambda _event, context: invoked.append(context.invoked_function_arn) or SUMMARY,
+        function_name=FUNCTION_NAME,
+        region=REGION,
+    ).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", api.url)
+    try:
+        operator = main(["--config-file", str(stack)])
+        consumer = main(["--config-file", str(stack), "--consumer", "--event", "{}"])
+    finally:
+        api.stop()
+
+    assert (operator, consumer) == (0, 0)
+    assert [arn.rsplit(":", 2)[1:] for arn in invoked] == [
+        [FUNCTION_NAME, "operator"],
+        ["function", FUNCTION_NAME],
+    ]
+
+
 def test_a_failed_refresh_exits_1_with_the_function_s_error(
     stack: Path, lambda_api: Callable[..., LambdaServer], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -12,12 +12,15 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from infra.local.aws_fault_proxy import AwsFault
 from infra.local.joor_auth_server import Fault, keycloak_error
+from infra.local.stack import SECRET_ID
 from refresher.domain.errors import (
     ConfigurationError,
+    CredentialsRejectedEarlierError,
     CredentialsRejectedError,
     EndpointUnavailableError,
     InvalidTokenResponseError,
@@ -29,6 +32,7 @@ from refresher.domain.errors import (
     TokenStoreWriteError,
     UnexpectedError,
 )
+from refresher.domain.models import LoginRecord
 from refresher.domain.retry import RetryPolicy
 from refresher.timing import AWS_ATTEMPTS, RESERVED_SECONDS
 from tests.faults.peers import UnacceptingPort, refused_url
@@ -39,6 +43,8 @@ if TYPE_CHECKING:
     from tests.integration.conftest import Harness, Invocation
 
 GET_SECRET = "secretsmanager.GetSecretValue"
+DESCRIBE_SECRET = "secretsmanager.DescribeSecret"
+TAG = "secretsmanager.TagResource"
 DESCRIBE = "AmazonSSM.DescribeParameters"
 PUT = "AmazonSSM.PutParameter"
 KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -146,10 +152,14 @@ class Case:
     fast_retries: bool = True
     # Anything more this row must show, after the four checks.
     check: Callable[[FaultContext, Invocation], None] | None = None
+    # The run must skip with this reason instead (no login, the token kept, no failure).
+    skip: str | None = None
+    # A WARNING line with this phrase must come with the one message.
+    warning: str | None = None
 
     @property
     def recovers(self) -> bool:
-        return self.error is None
+        return self.error is None and self.skip is None
 
 
 def _status(code: int, times: int = ATTEMPTS, **headers: str) -> Callable[[FaultContext], None]:
@@ -309,9 +319,31 @@ _HTML = (
     b"</body></html>"
 )
 
+
+def _recorded(
+    result: str, ago: float, *, older_version: bool = False
+) -> Callable[[FaultContext], None]:
+    """What the login gate finds on the secret: a login ``ago`` seconds back with ``result``,
+    with the current version or, with ``older_version``, the one before a new value."""
+
+    def inject(ctx: FaultContext) -> None:
+        from refresher.adapters.secrets_manager import SecretsManagerCredentials
+
+        stack = ctx.harness.stack
+        client = stack.client("secretsmanager")
+        source = SecretsManagerCredentials(SECRET_ID, lambda: client)
+        version = source.describe().current_version or ""
+        source.record(LoginRecord(result, datetime.now(UTC) - timedelta(seconds=ago), version))
+        if older_version:
+            stack.put_secret()  # a new value: AWSCURRENT moves on
+
+    return inject
+
+
 # The step a row's fault hits, as the table's "step" column names it.
 JOOR = "JOOR /auth/"
 SECRETS = "Secrets Manager"
+GATE = "login gate"
 SSM_READ = "SSM read"
 SSM_WRITE = "SSM/KMS write"
 LAMBDA_TIME = "Lambda time"
@@ -763,6 +795,76 @@ CASES: list[Case] = [
         inject=_raw(200, b'{"access_token": "' + b"a" * 2_000_000 + b'"}'),
         error=InvalidTokenResponseError,
         phrase="larger than 65536 bytes",
+        joor_calls=1,
+    ),
+    # The login gate: what JOOR said last time, kept on the secret
+    Case(
+        id="gate-rejected-earlier",
+        step=GATE,
+        fault="JOOR rejected the secret's current version 2 h ago",
+        inject=_recorded("rejected", 7200),
+        error=CredentialsRejectedEarlierError,
+        phrase="not logging in with them again",
+        joor_calls=0,
+    ),
+    Case(
+        id="gate-rejected-older-version",
+        step=GATE,
+        fault="JOOR rejected the version before the current one",
+        inject=_recorded("rejected", 60, older_version=True),
+        error=None,
+        phrase="Token refreshed",
+        joor_calls=1,
+    ),
+    Case(
+        id="gate-failed-recently",
+        step=GATE,
+        fault="a login with these credentials left no token 60 s ago",
+        inject=_recorded("failed", 60),
+        error=None,
+        skip="rate_limited",
+        phrase="login budget",
+        joor_calls=0,
+    ),
+    Case(
+        id="gate-describe-denied",
+        step=GATE,
+        fault="DescribeSecret access denied",
+        inject=_aws(DESCRIBE_SECRET, "AccessDeniedException", "not authorized"),
+        error=SecretUnavailableError,
+        phrase="Could not describe secret",
+        joor_calls=0,
+    ),
+    Case(
+        id="gate-describe-throttled",
+        step=GATE,
+        fault="DescribeSecret throttled on every SDK attempt",
+        inject=_aws(DESCRIBE_SECRET, "ThrottlingException", "Rate exceeded", times=AWS_ATTEMPTS),
+        error=SecretUnavailableError,
+        phrase="ThrottlingException",
+        joor_calls=0,
+    ),
+    Case(
+        id="gate-record-denied-rejection",
+        step=GATE,
+        fault="JOOR 401, then TagResource access denied",
+        inject=lambda c: (
+            c.joor(keycloak_error(401, "invalid_grant", "Invalid user credentials")),
+            c.aws(AwsFault(TAG, "AccessDeniedException", "not authorized")),
+        ),
+        error=CredentialsRejectedError,
+        phrase="JOOR rejected the credentials",
+        warning="the next run cannot know that JOOR answered with a rejection",
+        joor_calls=1,
+    ),
+    Case(
+        id="gate-record-denied-success",
+        step=GATE,
+        fault="first login with a version, then TagResource access denied",
+        inject=_aws(TAG, "AccessDeniedException", "not authorized"),
+        error=None,
+        phrase="Token refreshed",
+        warning="the next run cannot know that JOOR answered with a token",
         joor_calls=1,
     ),
     # Secrets Manager

@@ -36,6 +36,7 @@ _NORMALIZE = (
     (re.compile(r"waiting \d+\.\d s"), "waiting <t> s"),
     (re.compile(r"client-[0-9a-f]{16}"), "client-<id>"),
     (re.compile(r"(\w\.py):\d+"), r"\1:<line>"),
+    (re.compile(r"version [0-9a-f]{8}\b"), "version <id>"),
 )
 
 

@@ -44,17 +44,9 @@ def _install(policy: RetryPolicy | None = None) -> None:
 
 
 def _stale_token(harness: Harness) -> Snapshot:
-    """A valid token from JOOR, stored, with 2 h left: inside the default 3 h window."""
-    state = harness.stack.joor.state
-    state.expires_in = 7200
+    """A valid token from JOOR, stored earlier, with 2 h left: inside the default 3 h window."""
     _install()
-    try:
-        first = harness.invoke({})
-    finally:
-        state.expires_in = 36000
-    assert first.result is not None
-    assert first.result["result"] == "refreshed"
-    return harness.snapshot()
+    return harness.store_earlier_token(7200)
 
 
 def _secrets(ctx: FaultContext, before: Snapshot) -> list[str]:
@@ -93,7 +85,12 @@ def test_fault(case: Case, harness: Harness, redirect_target: CountingServer) ->
     after = harness.snapshot()
 
     # THEN 1. the outcome
-    if case.error is None:
+    if case.skip is not None:
+        assert run.error is None, f"expected a skip, got {run.error!r}"
+        assert run.result is not None
+        assert (run.result["result"], run.result["reason"]) == ("skipped", case.skip)
+        outcome = f"skipped: {case.skip}"
+    elif case.error is None:
         assert run.error is None, f"expected a refresh, got {run.error!r}"
         assert run.result is not None
         assert run.result["result"] == "refreshed"
@@ -107,7 +104,7 @@ def test_fault(case: Case, harness: Harness, redirect_target: CountingServer) ->
         outcome = f"failed: {case.error.reason}"
 
     # 2. the stored token
-    if case.error is None:
+    if case.recovers:
         assert after.version == (before.version or 0) + 1
         assert after.value is not None
         assert after.value != before.value
@@ -117,12 +114,14 @@ def test_fault(case: Case, harness: Harness, redirect_target: CountingServer) ->
         assert after == before, "a failed run must leave the stored token exactly as it was"
         kept = f"kept (v{before.version})"
 
-    # 3. one clear log message
-    (line,) = run.log_lines
+    # 3. one clear log message (and the one warning the row expects, if any)
+    warnings = [w for w in run.log_lines if w["level"] == "WARNING"]
+    (line,) = [entry for entry in run.log_lines if entry["level"] != "WARNING"]
+    assert [case.warning in str(w["message"]) for w in warnings] == ([True] if case.warning else [])
     message = str(line["message"])
     if case.error is None:
         assert line["level"] == "INFO"
-        assert message == "Token refreshed"
+        assert message == ("Token refreshed" if case.skip is None else message)
     else:
         assert line["level"] == "ERROR"
         assert message == str(run.error)
@@ -144,7 +143,8 @@ def test_fault(case: Case, harness: Harness, redirect_target: CountingServer) ->
     # run recovered.
     assert harness.stack.proxy is not None
     for fault in ctx.aws_faults:
-        expected = fault.times + (1 if case.error is None else 0)
+        # A fault the run tolerates with a warning is not retried away.
+        expected = fault.times + (1 if case.recovers and case.warning is None else 0)
         assert harness.stack.proxy.seen[fault.operation] == expected, fault
     if case.check is not None:
         case.check(ctx, run)

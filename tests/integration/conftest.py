@@ -7,10 +7,12 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from infra.local.joor_auth_server import Account, JoorAuthServer
 from infra.local.lambda_context import LocalLambdaContext
 from infra.local.lambda_server import LambdaServer
 from infra.local.stack import PARAMETER_NAME, REGION, LocalStack
@@ -19,7 +21,8 @@ from tests.leakwatch import WATCH
 
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[LocalStack]:
-    with LocalStack() as stack:
+    # A test that saves a secret runs the function only when it turns the rule on.
+    with LocalStack(secret_events=False) as stack:
         WATCH.add_secrets(*stack.fixture_secrets())
         yield stack
 
@@ -73,7 +76,11 @@ class Harness:
 
         app._refresher = None  # a new execution environment: settings and clients re-read
 
-    def invoke(self, event: Any = None, timeout_seconds: float = 100.0) -> Invocation:
+    def invoke(
+        self, event: Any = None, timeout_seconds: float = 100.0, *, operator: bool = False
+    ) -> Invocation:
+        """The handler, as the schedule or a consumer invokes it (the function's own ARN), or
+        with ``operator`` through the operator alias."""
         import app
 
         buffer = io.StringIO()
@@ -83,7 +90,10 @@ class Harness:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr("sys.stdout", buffer)
             try:
-                result = app.lambda_handler(event, LocalLambdaContext(timeout_seconds))
+                context = LocalLambdaContext(timeout_seconds)
+                if operator:
+                    context.invoked_function_arn += ":operator"
+                result = app.lambda_handler(event, context)
             except Exception as caught:  # noqa: BLE001 - the test inspects it
                 error = caught
         output = buffer.getvalue()
@@ -114,6 +124,21 @@ class Harness:
         )["Parameters"][0]
         return Snapshot(parameter["Value"].encode(), parameter["Version"], meta.get("Description"))
 
+    def store_earlier_token(self, seconds_left: float) -> Snapshot:
+        """A token JOOR issued, stored with ``seconds_left`` of life as an earlier run would
+        have stored it: a login at the JOOR stand-in and the refresher's own store adapter,
+        with nothing remembered on the secret (the earlier run is long past)."""
+        from refresher.adapters.ssm_token_store import SsmTokenStore
+        from refresher.domain.models import IssuedToken
+
+        access_token = joor_login(self.stack.joor, self.stack.account)
+        expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=seconds_left)
+        token = IssuedToken(access_token, expires_at, timedelta(seconds=36000))
+        with self.stack.moto.unrecorded():
+            SsmTokenStore(PARAMETER_NAME, self.ssm).write(token)
+        WATCH.add_secrets(*self.stack.fixture_secrets())
+        return self.snapshot()
+
     def stored_token(self) -> str:
         value = self.snapshot().value
         assert value is not None, "no token stored"
@@ -132,6 +157,27 @@ class Harness:
     @property
     def joor_calls(self) -> int:
         return self.stack.joor.calls - self._joor_calls_before
+
+
+def joor_login(server: JoorAuthServer, account: Account | None = None, timeout: float = 10) -> str:
+    """POST /auth/ as the refresher does (multipart); returns the access token."""
+    import requests
+
+    account = account or next(iter(server.state.accounts.values()))
+    fields = {
+        "client_id": account.client_id,
+        "client_secret": account.client_secret,
+        "username": account.username,
+        "password": account.password,
+        "grant_type": "password",
+    }
+    response = requests.post(
+        server.url, files={k: (None, v) for k, v in fields.items()}, timeout=timeout
+    )
+    assert response.status_code == 200, response.status_code
+    token = str(response.json()["access_token"])
+    WATCH.add_secrets(token, str(response.json()["refresh_token"]))
+    return token
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ DESCRIBE = "AmazonSSM.DescribeParameters"
 LIST_SECRETS = "secretsmanager.ListSecrets"
 GET_SECRET = "secretsmanager.GetSecretValue"
 PUT = "AmazonSSM.PutParameter"
+TAG = "secretsmanager.TagResource"
 
 
 def parameter(i: int) -> str:
@@ -133,7 +134,9 @@ def test_a_new_secret_is_picked_up_by_the_next_run_without_a_redeploy(fleet: Har
     run = fleet.invoke({})
 
     assert outcomes(run.result) == {parameter(0): "skipped", parameter(1): "refreshed"}
-    assert fleet.aws_calls() == [LIST_SECRETS, DESCRIBE, GET_SECRET, PUT]
+    # The listing tells what the login gate needs; the first success with its credentials is
+    # remembered on the new account's secret.
+    assert fleet.aws_calls() == [LIST_SECRETS, DESCRIBE, GET_SECRET, PUT, TAG]
 
 
 def test_removing_the_tag_stops_the_refreshes_and_leaves_the_parameter(fleet: Harness) -> None:
@@ -289,3 +292,24 @@ def test_a_named_account_and_tagged_ones_are_served_together(fleet: Harness) -> 
         f"{PATH}/named/access-token": "refreshed",
         parameter(0): "refreshed",
     }
+
+
+def test_the_fleet_takes_its_login_budget_from_the_configuration(fleet: Harness) -> None:
+    add_brand(fleet, 0)
+    fleet.configure(REJECTED_TOKEN_MIN_AGE_SECONDS="1200")
+    first = fleet.invoke({})
+    assert first.error is None, first.error
+
+    run = fleet.invoke({"force": True, "seen_version": 1, "parameter": parameter(0)})
+
+    assert run.result is not None, run.error
+    assert run.result["reason"] == "rate_limited"
+    assert 1190 <= run.result["retry_after_seconds"] <= 1200
+
+
+def test_a_parameter_beside_the_fleets_path_is_not_under_it(fleet: Harness) -> None:
+    run = fleet.invoke({"force": True, "seen_version": 1, "parameter": "/joor/fleetx/access-token"})
+
+    assert isinstance(run.error, InvalidEventError)
+    assert "outside this fleet's path /joor/fleet/" in str(run.error)
+    assert fleet.aws_calls() == []

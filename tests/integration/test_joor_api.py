@@ -11,6 +11,7 @@ import requests
 
 from infra.local.joor_auth_server import REFUSED_PATH, Account, JoorAuthServer
 from infra.local.stack import random_account
+from tests.integration.conftest import joor_login as login
 from tests.leakwatch import WATCH
 
 pytestmark = pytest.mark.integration
@@ -36,25 +37,6 @@ def serve() -> Iterator[Callable[..., JoorAuthServer]]:
         WATCH.add_secrets(*(r.access_token for r in server.state.issued))
         WATCH.add_secrets(*(r.refresh_token for r in server.state.issued))
         server.stop()
-
-
-def login(server: JoorAuthServer, account: Account | None = None, timeout: float = 10) -> str:
-    """POST /auth/ as the refresher does (multipart); returns the access token."""
-    account = account or next(iter(server.state.accounts.values()))
-    fields = {
-        "client_id": account.client_id,
-        "client_secret": account.client_secret,
-        "username": account.username,
-        "password": account.password,
-        "grant_type": "password",
-    }
-    response = requests.post(
-        server.url, files={k: (None, v) for k, v in fields.items()}, timeout=timeout
-    )
-    assert response.status_code == 200, response.status_code
-    token = str(response.json()["access_token"])
-    WATCH.add_secrets(token, str(response.json()["refresh_token"]))
-    return token
 
 
 def call_api(url: str, token: str | None) -> requests.Response:

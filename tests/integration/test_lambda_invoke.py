@@ -179,7 +179,7 @@ def test_a_consumer_process_needs_nothing_but_the_consumer_environment(
     assert lambda_stack.lambda_.counts.completed == 1
 
 
-def test_after_joor_revokes_the_token_a_forced_invoke_stores_one_the_api_accepts(
+def test_after_joor_revokes_the_token_an_operators_forced_invoke_stores_one_the_api_accepts(
     lambda_stack: LocalStack, harness: Harness
 ) -> None:
     import requests
@@ -192,7 +192,9 @@ def test_after_joor_revokes_the_token_a_forced_invoke_stores_one_the_api_accepts
         lambda_stack.joor.api_url, headers={"Authorization": f"Bearer {old}"}, timeout=10
     )
 
-    response = client.invoke(FunctionName=FUNCTION_NAME, Payload=b'{"force": true}')
+    response = client.invoke(
+        FunctionName=FUNCTION_NAME, Qualifier="operator", Payload=b'{"force": true}'
+    )
 
     new = harness.stored_token()
     accepted = requests.get(
@@ -201,6 +203,40 @@ def test_after_joor_revokes_the_token_a_forced_invoke_stores_one_the_api_accepts
     assert refused.status_code == 401
     assert payload(response)["version"] == 2
     assert accepted.status_code == 200
+
+
+def test_the_same_forced_invoke_without_the_alias_is_held_to_the_login_budget(
+    lambda_stack: LocalStack, harness: Harness
+) -> None:
+    client = lambda_client(lambda_stack.lambda_url)
+    client.invoke(FunctionName=FUNCTION_NAME, Payload=b"{}")
+    harness.start_counting()
+
+    response = client.invoke(FunctionName=FUNCTION_NAME, Payload=b'{"force": true}')
+
+    assert payload(response)["reason"] == "rate_limited"
+    assert harness.joor_calls == 0
+
+
+def test_a_retry_of_rejected_credentials_without_the_alias_is_refused(
+    lambda_stack: LocalStack, harness: Harness
+) -> None:
+    client = lambda_client(lambda_stack.lambda_url)
+
+    response = client.invoke(FunctionName=FUNCTION_NAME, Payload=b'{"retry_rejected": true}')
+
+    assert response["FunctionError"] == "Unhandled"
+    error = payload(response)
+    assert error["errorType"] == "OperatorOnlyError"
+    assert "alias 'operator'" in error["errorMessage"]
+    assert harness.joor_calls == 0
+
+
+def test_an_alias_the_function_does_not_have_is_not_found(lambda_stack: LocalStack) -> None:
+    client = lambda_client(lambda_stack.lambda_url)
+
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.invoke(FunctionName=FUNCTION_NAME, Qualifier="admin", Payload=b"{}")
 
 
 # -- the Invoke API's shapes -------------------------------------------------------------------

@@ -7,13 +7,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from infra.local.joor_auth_server import DOCUMENTED_FIELDS
 from tests.integration.conftest import Harness
 
 pytestmark = pytest.mark.integration
 
 DESCRIBE = "AmazonSSM.DescribeParameters"
+DESCRIBE_SECRET = "secretsmanager.DescribeSecret"
 GET_SECRET = "secretsmanager.GetSecretValue"
 PUT = "AmazonSSM.PutParameter"
+TAG = "secretsmanager.TagResource"
 
 
 def test_a_run_with_no_stored_token_fetches_one_and_stores_it_as_a_secure_string(
@@ -36,7 +39,7 @@ def test_a_run_with_no_stored_token_fetches_one_and_stores_it_as_a_secure_string
     assert expires_at <= datetime.now(UTC) + timedelta(seconds=36000)
 
 
-def test_a_fresh_run_costs_one_aws_call_and_no_joor_call(harness: Harness) -> None:
+def assert_a_second_run_skips_at_the_cost_of_one_describe(harness: Harness) -> None:
     harness.invoke({})
     harness.start_counting()
 
@@ -48,23 +51,48 @@ def test_a_fresh_run_costs_one_aws_call_and_no_joor_call(harness: Harness) -> No
     assert harness.joor_calls == 0
 
 
-def test_a_stale_run_costs_one_joor_call_and_three_aws_calls(harness: Harness) -> None:
+def test_a_fresh_run_costs_one_aws_call_and_no_joor_call(harness: Harness) -> None:
+    assert_a_second_run_skips_at_the_cost_of_one_describe(harness)
+
+
+def test_a_first_login_with_a_secret_version_costs_one_joor_call_and_five_aws_calls(
+    harness: Harness,
+) -> None:
     run = harness.invoke({})
 
     assert run.result is not None, run.error
     assert run.result["result"] == "refreshed"
-    assert harness.aws_calls() == [DESCRIBE, GET_SECRET, PUT]
+    # The token's metadata, the secret's metadata (the login gate), the value, the write, and
+    # the record that these credentials work.
+    assert harness.aws_calls() == [DESCRIBE, DESCRIBE_SECRET, GET_SECRET, PUT, TAG]
     assert harness.joor_calls == 1
 
 
-def test_a_forced_run_replaces_a_fresh_token_without_reading_the_parameter_first(
+def test_a_routine_refresh_costs_one_joor_call_and_four_aws_calls(harness: Harness) -> None:
+    harness.invoke({})
+    harness.configure(REFRESH_WINDOW_SECONDS="36000")  # now the stored one is inside the window
+    harness.stack.joor.state.expires_in = 40000  # and the next one outside it
+    harness.start_counting()
+
+    try:
+        run = harness.invoke({})
+    finally:
+        harness.stack.joor.state.expires_in = 36000
+
+    assert run.result is not None, run.error
+    assert run.result["result"] == "refreshed"
+    assert harness.aws_calls() == [DESCRIBE, DESCRIBE_SECRET, GET_SECRET, PUT]
+    assert harness.joor_calls == 1
+
+
+def test_an_operators_forced_run_replaces_a_fresh_token_without_reading_it_first(
     harness: Harness,
 ) -> None:
     harness.invoke({})
     first = harness.snapshot()
     harness.start_counting()
 
-    run = harness.invoke({"force": True})
+    run = harness.invoke({"force": True}, operator=True)
 
     assert run.result is not None, run.error
     assert run.result["result"] == "refreshed"
@@ -72,7 +100,7 @@ def test_a_forced_run_replaces_a_fresh_token_without_reading_the_parameter_first
     second = harness.snapshot()
     assert second.version == (first.version or 0) + 1
     assert second.value != first.value
-    assert harness.aws_calls() == [GET_SECRET, PUT]
+    assert harness.aws_calls() == [DESCRIBE_SECRET, GET_SECRET, PUT]
     assert harness.joor_calls == 1
     # Several tokens live at once: the previous holder is not broken.
     assert first.value is not None
@@ -135,13 +163,8 @@ def test_the_request_carries_exactly_the_documented_fields_and_names_this_projec
     harness.invoke({})
 
     received = harness.stack.joor.state.received[-1]
-    assert received["fields"] == [
-        "client_id",
-        "client_secret",
-        "grant_type",
-        "password",
-        "username",
-    ]
+    # The page's five fields (../shared/reference/joor-v4-authenticate.txt), no more.
+    assert received["fields"] == sorted(DOCUMENTED_FIELDS)
     assert received["content_type"].startswith("multipart/form-data; boundary=")
     assert "joor-token-refresher" in received["user_agent"]
 
@@ -197,14 +220,8 @@ def test_parameters_whose_names_begin_with_the_token_s_name_do_not_hide_it(
         harness.ssm.put_parameter(
             Name=f"/joor/sandbox/access-token-old-{i:02}", Value="old", Type="SecureString"
         )
-    harness.invoke({})
-    harness.start_counting()
 
-    run = harness.invoke({})
-
-    assert run.result is not None, run.error
-    assert run.result["result"] == "skipped"
-    assert harness.aws_calls() == [DESCRIBE]
+    assert_a_second_run_skips_at_the_cost_of_one_describe(harness)
 
 
 def test_a_plain_string_parameter_is_not_trusted_even_with_a_far_expiry(harness: Harness) -> None:

@@ -41,7 +41,7 @@ def test_a_rejected_version_still_stored_is_replaced_at_the_cost_of_a_scheduled_
     assert run.result["version"] == version + 1
     assert harness.snapshot().version == version + 1
     assert harness.stored_token() != rejected
-    assert harness.aws_calls() == [DESCRIBE, GET_SECRET, PUT]
+    assert harness.aws_calls() == [DESCRIBE, "secretsmanager.DescribeSecret", GET_SECRET, PUT]
     assert harness.joor_calls == 1
 
 
@@ -81,7 +81,7 @@ def test_a_rejection_of_a_token_written_moments_ago_is_rate_limited_and_counted(
     assert harness.joor_calls == 0
     assert run.metric_values("TokenRefreshRateLimited") == [1.0]
     (info,) = run.logs_at("INFO")
-    assert "too recently" in info["message"]
+    assert "login budget" in info["message"]
 
 
 def test_a_rejection_when_no_token_is_stored_logs_in(harness: Harness) -> None:

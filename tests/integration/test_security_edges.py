@@ -14,12 +14,15 @@ from pathlib import Path
 import pytest
 import requests
 
-from refresher.adapters.joor_auth import MAX_BODY_BYTES, JoorAuthEndpoint
+from refresher.adapters.joor_auth import JoorAuthEndpoint
 from refresher.adapters.system_clock import SystemClock
 from refresher.domain.errors import EndpointUnavailableError, InvalidTokenResponseError
 from refresher.domain.models import Credentials
 from tests.leakwatch import WATCH
 from tests.tls import self_signed_certificate
+
+# The most of an answer the refresher reads: 64 KiB, far more than any token response.
+MAX_BODY_BYTES = 64 * 1024
 
 pytestmark = pytest.mark.integration
 

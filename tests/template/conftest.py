@@ -148,6 +148,17 @@ def build_required() -> bool:
     return os.environ.get("TEMPLATE_TESTS_REQUIRE_BUILD") == "1"
 
 
+def require_build(folder: Path) -> Path:
+    """``folder`` of `sam build`'s output; without it the test fails under `make template-test`
+    and skips elsewhere."""
+    if not folder.is_dir():
+        message = f"no build at {folder}: run `make sam-build` first"
+        if build_required():
+            pytest.fail(message)
+        pytest.skip(message)
+    return folder
+
+
 # --- Evaluating intrinsic functions (enough for this template) -------------------------------
 
 NO_VALUE = object()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+
+from tests.template.conftest import require_build
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCE_DIR = REPO_ROOT / "functions" / "token_refresher"
@@ -27,12 +28,7 @@ FORBIDDEN_NAMES = {
 
 @pytest.fixture(scope="module")
 def artifact() -> Path:
-    if not ARTIFACT_DIR.is_dir():
-        message = f"no build at {ARTIFACT_DIR}: run `make sam-build` first"
-        if os.environ.get("TEMPLATE_TESTS_REQUIRE_BUILD") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    return ARTIFACT_DIR
+    return require_build(ARTIFACT_DIR)
 
 
 def _distribution_top_level_names(artifact: Path) -> set[str]:
@@ -98,7 +94,7 @@ def test_compiled_extensions_match_the_arm64_architecture(artifact: Path) -> Non
 
 def test_artifact_ships_hash_checked_byte_code_for_python_3_13(artifact: Path) -> None:
     """Lambda cannot write .pyc files into /var/task: without them every cold start compiles."""
-    for module in ("app.py", "refresher/domain/service.py", "requests/sessions.py"):
+    for module in ("app.py", "refresher/service_layer/account.py", "requests/sessions.py"):
         source = artifact / module
         pyc = source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"
         assert pyc.is_file(), f"{pyc} missing: run make sam-build"
@@ -111,11 +107,7 @@ PACKAGE_DIR = REPO_ROOT / "clients" / "python" / "joor_token"
 
 
 def test_the_layer_holds_the_consumer_package_and_nothing_built_beside_it() -> None:
-    if not LAYER_DIR.is_dir():
-        message = f"no layer build at {LAYER_DIR}: run `make sam-build` first"
-        if os.environ.get("TEMPLATE_TESTS_REQUIRE_BUILD") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+    require_build(LAYER_DIR)
 
     # Lambda puts a layer's python/ on sys.path: python/joor_token is importable as joor_token.
     assert {p.name for p in (LAYER_DIR / "python").iterdir()} <= {

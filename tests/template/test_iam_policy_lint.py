@@ -88,6 +88,8 @@ ARN_SHAPES: dict[str, str] = {
     "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT_ID}:role/{STACK}-{{id}}-ABC123",
     "AWS::IAM::ManagedPolicy": f"arn:aws:iam::{ACCOUNT_ID}:policy/{STACK}-{{id}}-ABC123",
     "AWS::Lambda::LayerVersion": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:layer:{STACK}-{{id}}:1",
+    "AWS::Lambda::Alias": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{STACK}-fn-ABC123:{{id}}",
+    "AWS::Events::Rule": f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{STACK}-{{id}}-ABC123",
 }
 
 

@@ -17,10 +17,12 @@ import pytest
 # properties are covered by test_template_contract.py on the translated template instead.
 MOTO_SKIPPED_TYPES = {
     "AWS::CloudWatch::Alarm",
+    "AWS::Lambda::Alias",
     "AWS::Lambda::EventInvokeConfig",
     "AWS::Lambda::LayerVersionPermission",
     "AWS::Scheduler::Schedule",
     "AWS::SNS::Subscription",
+    "AWS::SQS::QueuePolicy",
 }
 
 

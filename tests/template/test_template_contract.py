@@ -299,6 +299,9 @@ def _expected_grants(with_kms: bool) -> dict[str, set[tuple[str, str]]]:
         ("logs:CreateLogStream", "GETATT:TokenRefresherLogGroup.Arn"),
         ("logs:PutLogEvents", "GETATT:TokenRefresherLogGroup.Arn"),
         ("secretsmanager:GetSecretValue", SECRET_ARN),
+        # The login gate: the secret's metadata before a login, one tag after it.
+        ("secretsmanager:DescribeSecret", SECRET_ARN),
+        ("secretsmanager:TagResource", SECRET_ARN),
         ("ssm:DescribeParameters", "*"),
         ("ssm:PutParameter", PARAMETER_ARN),
     }
@@ -320,6 +323,9 @@ def _expected_grants(with_kms: bool) -> dict[str, set[tuple[str, str]]]:
         "TokenReaderPolicy": reader,
         "TokenRefreshRequesterPolicy": {
             ("lambda:InvokeFunction", "GETATT:TokenRefresherFunction.Arn"),
+        },
+        "TokenOperatorPolicy": {
+            ("lambda:InvokeFunction", "GETATT:TokenRefresherFunction.Arn:operator"),
         },
     }
 
@@ -353,6 +359,7 @@ def test_a_fleet_reads_only_secrets_tagged_for_its_path_and_writes_only_under_it
         ("logs:PutLogEvents", "GETATT:TokenRefresherLogGroup.Arn"),
         ("secretsmanager:ListSecrets", "*"),
         ("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:us-east-1:123456789012:secret:*"),
+        ("secretsmanager:TagResource", "arn:aws:secretsmanager:us-east-1:123456789012:secret:*"),
         ("ssm:DescribeParameters", "*"),
         ("ssm:PutParameter", FLEET_PARAMETERS_ARN),
     }
@@ -415,10 +422,11 @@ def test_the_dashboard_lists_the_accounts_closest_to_expiry_and_the_failed_ones(
     )
     queries = [w["properties"]["query"] for w in body["widgets"] if w["type"] == "log"]
 
-    assert len(queries) == 2
+    assert len(queries) == 3
     assert all(q.startswith("SOURCE 'REF:TokenRefresherLogGroup'") for q in queries)
     assert "sort seconds_left asc" in queries[0]
-    assert "result = 'failed'" in queries[1]
+    assert "credentials = 'rejected'" in queries[1]
+    assert "result = 'failed'" in queries[2]
 
 
 def test_kms_use_is_limited_to_the_owning_service_and_resource(evaluate: Any) -> None:
@@ -470,15 +478,14 @@ def test_every_alarm_notifies_the_alarm_topic(evaluate: Any) -> None:
     }
 
     assert set(alarms) == {
-        "FunctionErrorsAlarm",
+        "CredentialsRejectedAlarm",
+        "RefreshFailingAlarm",
         "ScheduleDeadLetterAlarm",
         "TokenRemainingLifeAlarm",
     }
     for name, alarm in alarms.items():
         assert alarm["AlarmActions"] == ["REF:AlarmTopic"], name
-    assert alarms["FunctionErrorsAlarm"]["Dimensions"] == [
-        {"Name": "FunctionName", "Value": "REF:TokenRefresherFunction"}
-    ]
+        assert alarm["OKActions"] == ["REF:AlarmTopic"], name
     assert (
         alarms["ScheduleDeadLetterAlarm"]["Dimensions"][0]["Value"]
         == "GETATT:ScheduleDeadLetterQueue.QueueName"

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from refresher.domain.errors import RefreshError, TransientEndpointError
+from refresher.domain.errors import RefreshError, TransientEndpointError, UnknownAccountError
 from refresher.domain.models import (
     Account,
     Credentials,
+    CredentialState,
     Discovery,
     IssuedToken,
+    LoginRecord,
     Refusal,
+    SecretChange,
     StoredToken,
 )
 
@@ -100,14 +104,50 @@ CREDENTIALS = Credentials(
 
 @dataclass
 class FakeCredentials:
+    """A secret: its current version, its value's readers, and the login record kept on it."""
+
+    secret: str = "joor/test"
+    version: str = "version-1"
+    last_login: LoginRecord | None = None
     loads: int = 0
+    describes: int = 0
+    records: list[LoginRecord] = field(default_factory=list)
     fail: RefreshError | None = None
+    fail_describe: RefreshError | None = None
+    fail_record: RefreshError | None = None
+
+    @property
+    def secret_id(self) -> str:
+        return self.secret
+
+    def state(self) -> CredentialState:
+        return CredentialState(self.secret, self.version, self.last_login)
+
+    def describe(self) -> CredentialState:
+        self.describes += 1
+        if self.fail_describe:
+            raise self.fail_describe
+        return self.state()
 
     def load(self) -> Credentials:
         self.loads += 1
         if self.fail:
             raise self.fail
-        return CREDENTIALS
+        return replace(CREDENTIALS, source=self.secret, version=self.version)
+
+    def record(self, record: LoginRecord) -> None:
+        if self.fail_record:
+            raise self.fail_record
+        self.records.append(record)
+        self.last_login = record
+
+    def change(self, version: str) -> None:
+        """A new value saved: AWSCURRENT moves to ``version``."""
+        self.version = version
+
+    @property
+    def results(self) -> list[str]:
+        return [r.result for r in self.records]
 
 
 @dataclass
@@ -140,15 +180,32 @@ class FakeEndpoint:
 
 @dataclass
 class FakeDirectory:
-    """The tagged secrets a fleet finds: its accounts, and the ones it refused."""
+    """The tagged secrets a fleet finds: its accounts, and the ones it refused. ``state_of``
+    gives each listed account's credential state (what ListSecrets returns with the tags)."""
 
     accounts: list[Account]
     refused: list[Refusal] = field(default_factory=list)
+    state_of: Callable[[Account], CredentialState | None] = lambda account: account.credentials
     calls: int = 0
+
+    def _listed(self) -> list[Account]:
+        return [replace(a, credentials=self.state_of(a)) for a in self.accounts]
 
     def discover(self) -> Discovery:
         self.calls += 1
-        return Discovery(tuple(self.accounts), tuple(self.refused))
+        return Discovery(tuple(self._listed()), tuple(self.refused))
+
+    def account_for(self, parameter: str) -> Account:
+        self.calls += 1
+        for account in self._listed():
+            if account.parameter == parameter:
+                return account
+        refused = [(r.secret, r.problem) for r in self.refused if r.parameter == parameter]
+        raise UnknownAccountError.of(parameter, refused)
+
+    def account_of(self, change: SecretChange) -> Account | None:
+        self.calls += 1
+        return next((a for a in self._listed() if a.secret_id == change.secret), None)
 
 
 @dataclass
@@ -158,7 +215,6 @@ class FakeInventory:
     stores: dict[str, FakeStore]
     extra: dict[str, StoredToken] = field(default_factory=dict)
     calls: int = 0
-    path: str = "/joor/fleet"
 
     def read_all(self) -> dict[str, StoredToken]:
         self.calls += 1
@@ -170,3 +226,20 @@ def transient(
     message: str = "JOOR answered HTTP 503", retry_after: float | None = None
 ) -> Exception:
     return TransientEndpointError(message, retry_after)
+
+
+class InlinePool[R]:
+    """A worker pool that runs each job when it is started, on the calling thread."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.results: list[R] = []
+
+    def wait_for_room(self) -> None:
+        pass
+
+    def start(self, job: Callable[[], R]) -> None:
+        self.results.append(job())
+
+    def finish(self) -> list[R]:
+        return self.results

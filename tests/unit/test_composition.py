@@ -12,8 +12,8 @@ import boto3
 
 from refresher.composition import build_refresher
 from refresher.config import Settings
-from refresher.domain.fleet import FleetRefresher
-from refresher.domain.service import TokenRefresher
+from refresher.service_layer.account import TokenRefresher
+from refresher.service_layer.fleet import FleetRefresher
 
 SINGLE = {
     "CREDENTIALS_SECRET_ID": "joor/sandbox/api-credentials",

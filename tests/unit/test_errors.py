@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback
+from pathlib import Path
 
 import pytest
 
@@ -22,8 +23,8 @@ def test_a_rejection_keeps_joors_status_error_and_description_and_names_the_secr
     )
     assert str(error) == (
         "JOOR rejected the credentials in secret 'joor/s' (HTTP 401, invalid_grant: Invalid "
-        "user credentials). Not retried, since retrying rejected credentials can lock the JOOR "
-        "account; fix the secret, then force a refresh."
+        "user credentials). Not tried again, since repeated failed logins can lock the JOOR "
+        "account: save corrected credentials in the secret (the new version is tried at once)."
     )
 
 
@@ -64,6 +65,29 @@ def test_an_unexpected_error_from_outside_the_refresher_names_its_own_innermost_
     )
 
 
+def test_code_beside_the_function_folder_is_not_the_refreshers_own() -> None:
+    # In Lambda the function's folder is /var/task; beside it, under /var, lie the runtime's
+    # own packages (/var/lang, /var/runtime). An error raised in one of those, called from
+    # our code, must name our line: only the function's folder is ours.
+    from refresher.domain import errors
+
+    function_folder = Path(errors.__file__).resolve().parents[2]
+    beside = function_folder.parent / "lang" / "site-packages" / "library.py"
+    scope: dict[str, object] = {}
+    exec(compile("def call():\n    raise KeyError('x')\n", str(beside), "exec"), scope)  # noqa: S102
+
+    from refresher.composition import _once
+
+    with pytest.raises(KeyError) as caught:
+        _once(scope["call"])()  # type: ignore[arg-type]  # our code calls the library
+    frames = traceback.extract_tb(caught.value.__traceback__)
+    assert (Path(frames[-2].filename).name, frames[-1].filename) == ("composition.py", str(beside))
+
+    assert str(UnexpectedError.wrap(caught.value)) == (
+        f"Unexpected KeyError at composition.py:{frames[-2].lineno}; the stored token is unchanged"
+    )
+
+
 def test_an_unexpected_error_never_raised_names_no_place() -> None:
     assert str(UnexpectedError.wrap(ValueError("secret"))) == (
         "Unexpected ValueError; the stored token is unchanged"
@@ -86,3 +110,18 @@ def test_text_up_to_the_limit_is_kept_whole_and_longer_text_is_cut() -> None:
 def test_the_longest_secret_is_redacted_first_whatever_its_letters() -> None:
     # Alphabetically "zz" comes last; by length "azzz" goes first, leaving nothing of it.
     assert redact("key=azzz", ["zz", "azzz"]) == "key=[redacted]"
+
+
+def test_the_credential_reasons_are_those_of_the_errors_an_operator_fixes_in_the_secret() -> None:
+    from refresher.domain.errors import (
+        CredentialsRejectedEarlierError,
+        CredentialsRejectedError,
+        SecretMalformedError,
+    )
+    from refresher.domain.models import CREDENTIAL_REASONS
+
+    assert {
+        CredentialsRejectedError.reason,
+        CredentialsRejectedEarlierError.reason,
+        SecretMalformedError.reason,
+    } == CREDENTIAL_REASONS

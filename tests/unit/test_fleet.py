@@ -3,10 +3,8 @@ rules, failures isolated, the most urgent first, paced, and bounded by the time 
 
 from __future__ import annotations
 
-import random
 import threading
 import time
-from datetime import timedelta
 
 import pytest
 
@@ -16,104 +14,16 @@ from refresher.domain.errors import (
     InvalidEventError,
     UnknownAccountError,
 )
-from refresher.domain.fleet import FleetRefresher
 from refresher.domain.models import (
     Account,
     Credentials,
     FleetOutcome,
     IssuedToken,
     Refusal,
-    StoredToken,
 )
-from refresher.domain.retry import RetryPolicy
-from refresher.domain.service import TokenRefresher
-from tests.unit.fakes import (
-    START,
-    FakeClock,
-    FakeCredentials,
-    FakeDirectory,
-    FakeEndpoint,
-    FakeInventory,
-    FakeStore,
-    transient,
-)
-
-WINDOW = timedelta(hours=3)
-MIN_AGE = timedelta(minutes=5)
-INTERVAL = timedelta(minutes=15)
-PATH = "/joor/fleet"
-
-
-def name(i: int) -> str:
-    return f"{PATH}/brand-{i}/access-token"
-
-
-def stored(seconds_left: float, version: int = 3, written_ago: float = 7200) -> StoredToken:
-    return StoredToken(
-        exists=True,
-        expires_at=START + timedelta(seconds=seconds_left),
-        version=version,
-        last_modified=START - timedelta(seconds=written_ago),
-    )
-
-
-class Fleet:
-    def __init__(
-        self, lives: list[float | None], *, in_flight: int = 1, per_second: float = 1000.0
-    ) -> None:
-        self.clock = FakeClock()
-        self.stores = {
-            name(i): FakeStore(
-                stored=StoredToken(exists=False) if life is None else stored(life),
-                clock=self.clock,
-                parameter=name(i),
-            )
-            for i, life in enumerate(lives)
-        }
-        self.credentials = {n: FakeCredentials() for n in self.stores}
-        self.endpoint = FakeEndpoint(self.clock)
-        self.directory = FakeDirectory(
-            [Account(n, f"secret-{n}", "https://joor") for n in self.stores]
-        )
-        self.inventory = FakeInventory(self.stores, path=PATH)
-        self.logins: list[str] = []
-        self.fleet = FleetRefresher(
-            directory=self.directory,
-            inventory=self.inventory,
-            refresher_for=self.refresher_for,
-            store_for=lambda n: self.stores[n],
-            clock=self.clock,
-            window=WINDOW,
-            rejected_token_min_age=MIN_AGE,
-            interval=INTERVAL,
-            logins_in_flight=in_flight,
-            logins_per_second=per_second,
-        )
-
-    def refresher_for(self, account: Account) -> TokenRefresher:
-        fleet = self
-
-        class Recording(FakeCredentials):
-            def load(self) -> Credentials:
-                fleet.logins.append(account.parameter)
-                return fleet.credentials[account.parameter].load()
-
-        return TokenRefresher(
-            store=self.stores[account.parameter],
-            credentials=Recording(),
-            endpoint=self.endpoint,
-            clock=self.clock,
-            window=WINDOW,
-            rejected_token_min_age=MIN_AGE,
-            retry=RetryPolicy(rng=random.Random(3)),
-        )
-
-    def run(self, time_limit: float = 58.0, **event: object) -> FleetOutcome:
-        outcome = self.fleet.run(
-            force=bool(event.pop("force", False)), time_limit=time_limit, **event
-        )  # type: ignore[arg-type]
-        assert isinstance(outcome, FleetOutcome)
-        return outcome
+from refresher.service_layer.account import TokenRefresher
+from tests.unit.fakes import FakeCredentials, FakeEndpoint, transient
+from tests.unit.worlds import INTERVAL, PATH, WINDOW, Fleet, name, stored
 
 
 def test_a_fleet_whose_tokens_are_all_fresh_reads_no_secret_and_calls_no_one() -> None:
@@ -310,7 +220,7 @@ def test_no_more_logins_are_in_flight_than_the_bound() -> None:
 def test_an_operator_force_replaces_every_token_without_listing_them_first() -> None:
     fleet = Fleet([30000.0, 30000.0])
 
-    outcome = fleet.run(force=True)
+    outcome = fleet.run(force=True, operator=True)
 
     assert outcome.count("refreshed") == 2
     assert fleet.inventory.calls == 0
@@ -361,7 +271,7 @@ def test_the_least_life_left_across_the_fleet_is_reported() -> None:
 def test_a_report_of_a_replaced_version_costs_one_read_and_no_discovery() -> None:
     fleet = Fleet([30000.0, 30000.0])
 
-    outcome = fleet.fleet.run(force=True, time_limit=58, seen_version=2, parameter=name(1))
+    outcome = fleet.one(force=True, seen_version=2, parameter=name(1))
 
     assert not outcome.refreshed  # type: ignore[union-attr]
     assert outcome.summary()["reason"] == "already_replaced"
@@ -373,7 +283,7 @@ def test_a_report_of_a_replaced_version_costs_one_read_and_no_discovery() -> Non
 def test_a_report_of_the_stored_version_refreshes_that_account_only() -> None:
     fleet = Fleet([30000.0, 30000.0])
 
-    outcome = fleet.fleet.run(force=True, time_limit=58, seen_version=3, parameter=name(1))
+    outcome = fleet.one(force=True, seen_version=3, parameter=name(1))
 
     assert outcome.summary()["reason"] == "rejected"
     assert outcome.summary()["version"] == 4
@@ -384,7 +294,7 @@ def test_a_report_of_the_stored_version_refreshes_that_account_only() -> None:
 def test_an_operator_force_of_one_parameter_refreshes_it() -> None:
     fleet = Fleet([30000.0, 30000.0])
 
-    outcome = fleet.fleet.run(force=True, time_limit=58, parameter=name(0))
+    outcome = fleet.one(force=True, parameter=name(0))
 
     assert outcome.summary()["reason"] == "forced"
     assert fleet.logins == [name(0)]
@@ -394,7 +304,7 @@ def test_a_parameter_outside_the_path_is_refused_before_any_call() -> None:
     fleet = Fleet([30000.0])
 
     with pytest.raises(InvalidEventError, match=r"outside this fleet's path /joor/fleet/"):
-        fleet.fleet.run(force=True, time_limit=58, seen_version=3, parameter="/joor/other/token")
+        fleet.one(force=True, seen_version=3, parameter="/joor/other/token")
     assert fleet.directory.calls == 0
 
 
@@ -402,11 +312,33 @@ def test_a_parameter_no_secret_claims_is_an_unknown_account() -> None:
     fleet = Fleet([30000.0])
 
     with pytest.raises(UnknownAccountError, match="No secret tagged for parameter"):
-        fleet.fleet.run(force=True, time_limit=58, parameter=f"{PATH}/nobody/access-token")
+        fleet.one(force=True, parameter=f"{PATH}/nobody/access-token")
 
 
 def test_seen_version_without_a_parameter_is_refused_in_a_fleet() -> None:
     fleet = Fleet([30000.0])
 
     with pytest.raises(InvalidEventError, match="needs 'parameter' in a fleet"):
-        fleet.fleet.run(force=True, time_limit=58, seen_version=3)
+        fleet.one(force=True, seen_version=3)
+
+
+def test_an_account_whose_joor_failed_and_whose_retry_no_longer_fits_is_failed_not_left() -> None:
+    # The wait before a retry ran over (a sleep is never exact): the retry no longer fits.
+    # JOOR was asked and failed, so the account failed; "left for the next run" is only for
+    # an account JOOR was never asked about.
+    fleet = Fleet([60.0])
+
+    class Oversleeping(type(fleet.clock)):  # type: ignore[misc]
+        def sleep(self, seconds: float) -> None:
+            super().sleep(seconds + 12.0)  # 14 s: after 1 s asked, less than 2 s left
+
+    fleet.clock.__class__ = Oversleeping
+    fleet.endpoint.script.append(transient("JOOR answered HTTP 429", retry_after=1.0))
+
+    with pytest.raises(FleetRefreshError) as caught:
+        fleet.run(time_limit=14.0)
+
+    outcome = caught.value.outcome
+    assert [(r.parameter, r.failure) for r in outcome.failed] == [(name(0), "joor_unavailable")]
+    assert outcome.count("left_for_next_run") == 0
+    assert fleet.endpoint.calls == 1

@@ -14,17 +14,9 @@ from refresher.domain.errors import (
     UnknownAccountError,
 )
 from refresher.domain.models import Account, FleetOutcome, RefreshOutcome, Refusal
-from refresher.domain.service import TokenRefresher
-from tests.unit.test_fleet import (
-    INTERVAL,
-    MIN_AGE,
-    PATH,
-    WINDOW,
-    Fleet,
-    fleet_whose_secret_reads_take,
-    name,
-    stored,
-)
+from refresher.service_layer.account import TokenRefresher
+from tests.unit.test_fleet import fleet_whose_secret_reads_take
+from tests.unit.worlds import INTERVAL, MIN_AGE, PATH, WINDOW, Fleet, name, stored
 
 
 class CountingFleet(Fleet):
@@ -182,7 +174,7 @@ def test_a_rate_limited_report_names_its_parameter_and_when_to_ask_again() -> No
     fleet = Fleet([30000.0, 30000.0])
     fleet.stores[name(1)].stored = stored(30000.0, version=3, written_ago=60)
 
-    outcome = fleet.fleet.run(force=True, time_limit=58, seen_version=3, parameter=name(1))
+    outcome = fleet.one(force=True, seen_version=3, parameter=name(1))
 
     assert isinstance(outcome, RefreshOutcome)
     assert (outcome.parameter, outcome.reason, outcome.retry_after) == (
@@ -195,7 +187,7 @@ def test_a_rate_limited_report_names_its_parameter_and_when_to_ask_again() -> No
 def test_a_report_of_the_stored_version_is_a_forced_refresh_after_one_read() -> None:
     fleet = Fleet([30000.0, 30000.0])
 
-    outcome = fleet.fleet.run(force=False, time_limit=58, seen_version=3, parameter=name(1))
+    outcome = fleet.one(force=True, seen_version=3, parameter=name(1))
 
     assert isinstance(outcome, RefreshOutcome)
     assert (outcome.refreshed, outcome.forced, outcome.reason) == (True, True, "rejected")
@@ -205,12 +197,16 @@ def test_a_report_of_the_stored_version_is_a_forced_refresh_after_one_read() -> 
 def test_an_unknown_account_names_the_secret_refused_for_that_parameter() -> None:
     fleet = Fleet([30000.0])
     fleet.directory.refused = [
-        Refusal("other", "its tag names '/joor/fleet/x/access-token', outside"),
-        Refusal("brand-z", f"its tag names {name(5)!r}, which secret 's' already claims"),
+        Refusal("other", "its tag names '/joor/other/access-token', outside", elsewhere=True),
+        Refusal(
+            "brand-z",
+            f"its tag names {name(5)!r}, which secret 's' already claims",
+            parameter=name(5),
+        ),
     ]
 
     with pytest.raises(UnknownAccountError) as caught:
-        fleet.fleet.run(force=True, time_limit=58, parameter=name(5))
+        fleet.one(force=True, parameter=name(5))
 
     assert str(caught.value) == (
         f"No secret tagged for parameter {name(5)!r} in this fleet; refused: secret 'brand-z': "
@@ -223,14 +219,14 @@ def test_an_unknown_account_no_secret_asked_for_says_only_that() -> None:
     fleet.directory.refused = [Refusal("other", "its tag names '/joor/fleet/x/access-token'")]
 
     with pytest.raises(UnknownAccountError) as caught:
-        fleet.fleet.run(force=True, time_limit=58, parameter=name(5))
+        fleet.one(force=True, parameter=name(5))
 
     assert str(caught.value) == f"No secret tagged for parameter {name(5)!r} in this fleet"
 
 
 def test_a_version_report_without_a_parameter_says_what_is_missing() -> None:
     with pytest.raises(InvalidEventError) as caught:
-        Fleet([30000.0]).fleet.run(force=True, time_limit=58, seen_version=3)
+        Fleet([30000.0]).one(force=True, seen_version=3)
 
     assert str(caught.value) == (
         "The event's 'seen_version' needs 'parameter' in a fleet: name the parameter whose "

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from refresher.domain.names import MAX_NAME_LENGTH, parameter_name_problem
+from refresher.domain.names import parameter_name_problem
+
+# SSM's limit on a fully qualified parameter name, ARN prefix excluded (SSM API reference).
+MAX_NAME_LENGTH = 1011
 
 
 def test_a_name_as_long_as_ssm_allows_is_accepted() -> None:

@@ -15,9 +15,28 @@ from typing import Any
 import pytest
 from aws_lambda_powertools import Logger, Metrics
 
-from refresher.domain.errors import CredentialsRejectedError, FleetRefreshError
-from refresher.domain.models import AccountResult, FleetOutcome, RefreshOutcome, Refusal
-from refresher.observability import report_failure, report_outcome
+from refresher.domain.errors import (
+    ConfigurationError,
+    CredentialsRejectedError,
+    EndpointUnavailableError,
+    FleetRefreshError,
+    InvalidEventError,
+    OperatorOnlyError,
+    RefreshError,
+    SecretMalformedError,
+    TokenStoreWriteError,
+    UnknownAccountError,
+)
+from refresher.domain.models import (
+    AccountResult,
+    CredentialState,
+    FleetOutcome,
+    IgnoredEvent,
+    LoginRecord,
+    RefreshOutcome,
+    Refusal,
+)
+from refresher.observability import failure_states, outcome_states, report_failure, report_outcome
 from tests.unit.fakes import START
 
 
@@ -86,7 +105,12 @@ def test_a_refresh_logs_its_summary_and_counts_one_refresh_and_the_life_left(
     assert (line["level"], line["message"]) == ("INFO", "Token refreshed")
     assert line["parameter"] == "/joor/a/access-token"
     assert line["seconds_left"] == 35999
-    assert report.metric_values() == {"TokenRefreshed": [1.0], "TokenSecondsRemaining": [35999.0]}
+    assert report.metric_values() == {
+        "TokenRefreshed": [1.0],
+        "TokenSecondsRemaining": [35999.0],
+        "CredentialsRejected": [0.0],
+        "RefreshFailing": [0.0],
+    }
 
 
 @pytest.mark.parametrize(
@@ -96,7 +120,8 @@ def test_a_refresh_logs_its_summary_and_counts_one_refresh_and_the_life_left(
         ("already_replaced", "The rejected version was already replaced; nothing to do"),
         (
             "rate_limited",
-            "A consumer reported a rejected token written too recently to replace; not logging in",
+            "A login now would exceed this account's login budget; not logging in "
+            "(retry_after_seconds says when one may be asked for)",
         ),
     ],
 )
@@ -153,6 +178,8 @@ def test_a_failure_logs_its_message_reason_and_type_and_counts_it_by_reason(
     assert report.metric_values() == {
         "TokenRefreshFailed": [1.0],
         "TokenSecondsRemaining": [1200.0],
+        "CredentialsRejected": [1.0],
+        "RefreshFailing": [0.0],
     }
     [by_reason] = report.reason_metrics()
     assert by_reason["TokenRefreshFailed"] == 1.0
@@ -200,7 +227,8 @@ def test_a_fleet_run_logs_a_line_per_account_then_refusals_warnings_and_the_run(
         ("ERROR", "rejected b"),
         (
             "INFO",
-            "A consumer reported a rejected token written too recently to replace; not logging in",
+            "A login now would exceed this account's login budget; not logging in "
+            "(retry_after_seconds says when one may be asked for)",
         ),
         ("WARNING", "Left for the next run: no time left in this one"),
         ("ERROR", "rejected e"),
@@ -229,6 +257,8 @@ def test_a_fleet_run_counts_each_kind_of_result_and_the_least_life_left(report: 
         "SecretsRefused": [1.0],
         "TokenRefreshRateLimited": [1.0],
         "TokenSecondsRemaining": [30.0],
+        "CredentialsRejected": [2.0],
+        "RefreshFailing": [1.0],
     }
     assert [(b["Reason"], b["TokenRefreshFailed"]) for b in report.reason_metrics()] == [
         ("credentials_rejected", 2.0),
@@ -247,3 +277,86 @@ def test_a_fleet_run_without_failures_logs_the_run_as_info_and_counts_no_rate_li
     assert report.lines()[-1]["message"] == "Fleet run"
     assert "TokenRefreshRateLimited" not in report.metric_values()
     assert report.reason_metrics() == []
+
+
+# --- the two state metrics ----------------------------------------------------------------
+
+
+def state(result: str | None, current: str = "v1", recorded: str = "v1") -> CredentialState:
+    last = None if result is None else LoginRecord(result, START, recorded)
+    return CredentialState("joor/a", current, last)
+
+
+@pytest.mark.parametrize(
+    ("run", "states"),
+    [
+        (outcome(), {"CredentialsRejected": 0, "RefreshFailing": 0}),
+        (outcome(refreshed=False, reason="fresh"), {"RefreshFailing": 0}),
+        (outcome(refreshed=False, reason="already_replaced"), {}),
+        (outcome(refreshed=False, reason="rate_limited"), {}),
+        (
+            outcome(refreshed=False, reason="rate_limited", credentials=state("failed")),
+            {"CredentialsRejected": 0, "RefreshFailing": 1},
+        ),
+        (
+            outcome(refreshed=False, reason="fresh", credentials=state("rejected")),
+            {"CredentialsRejected": 1, "RefreshFailing": 0},
+        ),
+        (
+            outcome(refreshed=False, reason="rate_limited", credentials=state("rejected", "v2")),
+            {"CredentialsRejected": 0, "RefreshFailing": 0},
+        ),
+    ],
+    ids=[
+        "refreshed",
+        "fresh",
+        "report skipped",
+        "budget from the token",
+        "budget after a failed login",
+        "rejected earlier",
+        "rejected version no longer current",
+    ],
+)
+def test_a_run_reports_the_states_it_knows(run: RefreshOutcome, states: dict[str, int]) -> None:
+    assert outcome_states(run) == states
+
+
+@pytest.mark.parametrize(
+    ("error", "states"),
+    [
+        (
+            CredentialsRejectedError(401, "invalid_grant", ""),
+            {"CredentialsRejected": 1, "RefreshFailing": 0},
+        ),
+        (SecretMalformedError("m"), {"CredentialsRejected": 1}),
+        (EndpointUnavailableError("down"), {"RefreshFailing": 1}),
+        (TokenStoreWriteError("throttled"), {"RefreshFailing": 1}),
+        (ConfigurationError("X", "is not set"), {"RefreshFailing": 1}),
+        (InvalidEventError("bad"), {}),
+        (OperatorOnlyError("Retrying"), {}),
+        (UnknownAccountError("no secret"), {}),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, Exception) else "",
+)
+def test_a_failed_run_reports_the_states_it_knows(
+    error: RefreshError, states: dict[str, int]
+) -> None:
+    assert failure_states(error) == states
+
+
+def test_a_run_for_one_account_of_a_fleet_reports_no_state(report: Report) -> None:
+    report_outcome(report.logger, report.metrics, outcome(), states=False)
+    report_failure(
+        report.logger, report.metrics, EndpointUnavailableError("down"), None, states=False
+    )
+
+    assert "RefreshFailing" not in report.metric_values()
+    assert "CredentialsRejected" not in report.metric_values()
+
+
+def test_an_ignored_secret_change_is_logged_and_counts_nothing(report: Report) -> None:
+    report_outcome(report.logger, report.metrics, IgnoredEvent("arn:aws:secretsmanager:x"))
+
+    [line] = report.lines()
+    assert line["reason"] == "not_our_secret"
+    assert report.metrics.metric_set == {}

@@ -82,7 +82,16 @@ def test_a_failed_account_summary_gives_its_reason_message_and_the_kept_tokens_l
         "reason": "credentials_rejected",
         "error": "JOOR rejected the credentials",
         "seconds_left": 600,
+        "credentials": "rejected",
     }
+
+
+def test_an_account_kept_because_its_credentials_were_rejected_earlier_says_so() -> None:
+    fresh = RefreshOutcome(False, False, "/joor/fleet/d/access-token", START, 2, 20000.0, "fresh")
+
+    summary = AccountResult(fresh.parameter, fresh, credentials_rejected=True).summary()
+
+    assert (summary["result"], summary["credentials"]) == ("skipped", "rejected")
 
 
 def test_an_account_left_for_the_next_run_says_so_without_a_reason() -> None:
@@ -112,6 +121,9 @@ def fleet_outcome() -> FleetOutcome:
             ),
             AccountResult("/joor/fleet/c/access-token", left_for_next_run=True, seconds_left=300.2),
             AccountResult(fresh.parameter, fresh, seconds_left=20000.0),
+            AccountResult(
+                "/joor/fleet/e/access-token", failure="credentials_rejected_earlier", message="m"
+            ),
         ),
         refused=(Refusal("brand-z", "its tag is wrong"),),
         unclaimed=("/joor/fleet/old/access-token",),
@@ -125,12 +137,13 @@ def test_a_fleet_summary_counts_each_kind_of_result_and_names_the_least_life_lef
     assert summary == {
         "result": "failed",
         "forced": False,
-        "accounts": 4,
+        "accounts": 5,
         "refreshed": 1,
         "skipped": 1,
-        "failed": 1,
+        "failed": 2,
         "left_for_next_run": 1,
         "least_seconds_left": 300,
+        "credentials_rejected": ["/joor/fleet/e/access-token"],
         "refused": [{"secret": "brand-z", "problem": "its tag is wrong"}],
         "outside_path": [],
         "unclaimed": ["/joor/fleet/old/access-token"],
@@ -141,6 +154,7 @@ def test_a_fleet_summary_counts_each_kind_of_result_and_names_the_least_life_lef
         "/joor/fleet/b/access-token": "failed",
         "/joor/fleet/c/access-token": "left_for_next_run",
         "/joor/fleet/d/access-token": "skipped",
+        "/joor/fleet/e/access-token": "failed",
     }
 
 

@@ -7,9 +7,14 @@ from datetime import timedelta
 
 import pytest
 
-from refresher.adapters.joor_auth import MAX_EXPIRES_IN, MAX_TOKEN_BYTES, parse_token_response
+from refresher.adapters.joor_auth import parse_token_response
 from refresher.domain.errors import InvalidTokenResponseError
 from tests.unit.fakes import START
+
+# The limits the refresher promises, as numbers: 8 KB, what an Advanced parameter holds; 30
+# days, beyond which a lifetime is a broken answer.
+MAX_TOKEN_BYTES = 8 * 1024
+MAX_EXPIRES_IN = 30 * 24 * 3600
 
 
 def answer(**fields: object) -> bytes:

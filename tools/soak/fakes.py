@@ -22,12 +22,20 @@ from datetime import UTC, datetime
 from refresher.adapters.joor_auth import parse_token_response
 from refresher.domain.errors import (
     AccountDiscoveryError,
+    LoginRecordError,
     SecretUnavailableError,
     TokenStoreReadError,
     TokenStoreWriteError,
     TransientEndpointError,
 )
-from refresher.domain.models import Credentials, Discovery, IssuedToken, StoredToken
+from refresher.domain.models import (
+    Credentials,
+    CredentialState,
+    Discovery,
+    IssuedToken,
+    LoginRecord,
+    StoredToken,
+)
 from refresher.timing import AWS_ATTEMPTS
 from tests.unit import fakes as unit
 
@@ -97,15 +105,28 @@ class ThrottledStore(unit.FakeStore):
 
 @dataclass
 class ThrottledSecrets(unit.FakeCredentials):
-    """Secrets Manager: the credentials, behind an AWS call that may fail."""
+    """Secrets Manager: the credentials and the login record on them, behind AWS calls that
+    may fail."""
 
     aws: Aws = field(kw_only=True)
+
+    def describe(self) -> CredentialState:
+        self.aws.calls_or_raise(
+            SecretUnavailableError("Could not describe secret: ThrottlingException (simulated)")
+        )
+        return super().describe()
 
     def load(self) -> Credentials:
         self.aws.calls_or_raise(
             SecretUnavailableError("Could not read secret: ThrottlingException (simulated)")
         )
         return super().load()
+
+    def record(self, record: LoginRecord) -> None:
+        self.aws.calls_or_raise(
+            LoginRecordError("Could not tag secret: ThrottlingException (simulated)")
+        )
+        super().record(record)
 
 
 @dataclass

@@ -7,11 +7,11 @@ alike (a failed listing fails the whole run). The real ``FleetRefresher`` runs e
 minutes with the function's bounds: 4 logins in flight, 3 started a second, and the JOOR time
 the function's timeout leaves after the reserve (refresher/timing.py).
 
-``FleetRefresher`` runs its logins on a thread pool. Here a deterministic stand-in takes the
-pool's place: each login runs whole when it is started, on its own view of the simulated
-clock, and gives its slot back at the simulated moment it ended. So the bounds act as they do
-in Lambda (a login stuck in timeouts holds one slot for its 15 s, the other slots go on) and
-the same seed gives the same figures.
+``FleetRefresher`` runs its logins on the worker pool it is given (threads, in Lambda). Here
+``SimulatedPool`` is that pool: each login runs whole when it is started, on its own view of
+the simulated clock, and gives its slot back at the simulated moment it ended. So the bounds
+act as they do in Lambda (a login stuck in timeouts holds one slot for its 15 s, the other
+slots go on) and the same seed gives the same figures.
 
 The guarantee is checked for each account: the least life a consumer could find on its
 token (just before each replacement) against window - interval, counting only the stretches
@@ -24,15 +24,11 @@ import heapq
 import math
 import random
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from types import SimpleNamespace
 from typing import Any
-from unittest.mock import patch
 
-import refresher.domain.fleet as fleet_module
 from refresher.config import (
     DEFAULT_FLEET_LOGINS_IN_FLIGHT,
     DEFAULT_FLEET_LOGINS_PER_SECOND,
@@ -42,10 +38,11 @@ from refresher.domain.errors import (
     FleetRefreshError,
     RefreshError,
 )
-from refresher.domain.fleet import FleetRefresher
-from refresher.domain.models import Account, FleetOutcome
+from refresher.domain.gate import GatePolicy
+from refresher.domain.models import Account, FleetOutcome, RefreshRequest
 from refresher.domain.retry import RetryPolicy
-from refresher.domain.service import TokenRefresher
+from refresher.service_layer.account import TokenRefresher
+from refresher.service_layer.fleet import FleetRefresher
 from tests.unit.fakes import FakeClock
 from tools.soak.fakes import (
     START,
@@ -70,6 +67,10 @@ from tools.soak.simulation import (
 )
 
 PATH = "/joor/soak-fleet"
+POLICY = GatePolicy(
+    window=timedelta(seconds=WINDOW),
+    min_interval=timedelta(seconds=DEFAULT_REJECTED_TOKEN_MIN_AGE_SECONDS),
+)
 ACCOUNTS = 100
 # Each account's own outages, up to W - I: the longest one account can ride out (README).
 OUTAGES = Band("per account, up to W-I", 300, WINDOW - INTERVAL - 1)
@@ -111,121 +112,45 @@ class TaskClock(FakeClock):
         return ended
 
 
-class _Future:
-    """A login that ran whole when started; "done" once the run's clock reaches its end."""
+class SimulatedPool:
+    """The fleet's worker pool on the simulated clock (the ``WorkerPool`` port): a login runs
+    whole when it is started, on its own view of the clock, and holds its slot until the
+    run's clock reaches the moment it ended. Waiting for room lets simulated time pass."""
 
-    def __init__(self) -> None:
-        self.value: Any = None
-        self.error: BaseException | None = None
-        self.ended = 0.0
-        self.done = False
-        self._callbacks: list[Callable[[_Future], object]] = []
-
-    def add_done_callback(self, callback: Callable[[_Future], object]) -> None:
-        if self.done:
-            callback(self)
-        else:
-            self._callbacks.append(callback)
-
-    def settle(self) -> None:
-        self.done = True
-        for callback in self._callbacks:
-            callback(self)
-
-    def result(self) -> Any:
-        if self.error is not None:
-            raise self.error
-        return self.value
-
-
-class _Scheduler:
-    """Logins in flight, by the simulated moment each ends."""
-
-    def __init__(self, clock: TaskClock) -> None:
+    def __init__(self, clock: TaskClock, size: int) -> None:
         self.clock = clock
-        self._in_flight: list[tuple[float, int, _Future]] = []
-        self._started = 0
+        self.size = size
+        self.most_in_flight = 0
+        self.started: list[float] = []  # when each job started, on the run's clock
+        self._in_flight: list[tuple[float, int]] = []  # (ended at, start order)
+        self._results: list[Any] = []
 
-    def start(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> _Future:
-        future = _Future()
+    def _settle(self) -> None:
+        while self._in_flight and self._in_flight[0][0] <= self.clock.t:
+            heapq.heappop(self._in_flight)
+
+    def wait_for_room(self) -> None:
+        self._settle()
+        while len(self._in_flight) >= self.size:
+            ended, _ = heapq.heappop(self._in_flight)
+            self.clock.advance_to(ended)
+
+    def start(self, job: Callable[[], Any]) -> None:
+        assert len(self._in_flight) < self.size, "started without room"
+        self.started.append(self.clock.t)
         self.clock.begin_task()
         try:
-            future.value = fn(*args)
-        except Exception as error:  # noqa: BLE001 - handed to whoever reads the result
-            future.error = error
+            self._results.append(job())
         finally:
-            future.ended = self.clock.end_task()
-        heapq.heappush(self._in_flight, (future.ended, self._started, future))
-        self._started += 1
-        return future
+            ended = self.clock.end_task()
+        heapq.heappush(self._in_flight, (ended, len(self._results)))
+        self.most_in_flight = max(self.most_in_flight, len(self._in_flight))
 
-    def settle_ended(self) -> None:
-        while self._in_flight and self._in_flight[0][0] <= self.clock.t:
-            heapq.heappop(self._in_flight)[2].settle()
-
-    def wait_for_one(self) -> None:
-        ended, _, future = heapq.heappop(self._in_flight)
-        self.clock.advance_to(ended)
-        future.settle()
-
-    def wait_for_all(self) -> None:
+    def finish(self) -> list[Any]:
         while self._in_flight:
-            self.wait_for_one()
-
-
-class _Slots:
-    """``threading.BoundedSemaphore`` on the simulated clock: waiting lets time pass."""
-
-    def __init__(self, scheduler: _Scheduler, value: int) -> None:
-        self._scheduler = scheduler
-        self._free = value
-        self._most = value
-
-    def acquire(self) -> bool:
-        self._scheduler.settle_ended()
-        while self._free == 0:
-            self._scheduler.wait_for_one()
-        self._free -= 1
-        return True
-
-    def release(self) -> None:
-        assert self._free < self._most, "released more often than acquired"
-        self._free += 1
-
-
-class _Pool:
-    """``ThreadPoolExecutor`` on the simulated clock; leaving it waits for every login."""
-
-    def __init__(self, scheduler: _Scheduler) -> None:
-        self._scheduler = scheduler
-
-    def __enter__(self) -> _Pool:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._scheduler.wait_for_all()
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any) -> _Future:
-        return self._scheduler.start(fn, args)
-
-
-@contextmanager
-def simulated_concurrency(clock: TaskClock) -> Iterator[None]:
-    """FleetRefresher's thread pool and semaphore, replaced by their simulated-clock twins."""
-    scheduler = _Scheduler(clock)
-
-    def pool(max_workers: int, thread_name_prefix: str = "") -> _Pool:
-        return _Pool(scheduler)
-
-    def slots(value: int) -> _Slots:
-        return _Slots(scheduler, value)
-
-    # patch.object fails loudly if the module stops using these names.
-    with (
-        patch.object(fleet_module, "ThreadPoolExecutor", pool),
-        patch.object(fleet_module, "threading", SimpleNamespace(BoundedSemaphore=slots)),
-    ):
-        yield
+            ended, _ = heapq.heappop(self._in_flight)
+            self.clock.advance_to(ended)
+        return self._results
 
 
 # --- one simulated fleet ----------------------------------------------------------------
@@ -331,25 +256,31 @@ def simulate_fleet(
     refreshers = {
         n: TokenRefresher(
             store=stores[n],
-            credentials=ThrottledSecrets(aws=aws),
+            credentials=ThrottledSecrets(secret=f"joor/{n}", aws=aws),
             endpoint=joors[n],
             clock=clock,
-            window=timedelta(seconds=WINDOW),
-            rejected_token_min_age=timedelta(seconds=DEFAULT_REJECTED_TOKEN_MIN_AGE_SECONDS),
+            policy=POLICY,
             retry=RetryPolicy(rng=random.Random(rng.random())),
         )
         for n in names
     }
+    pools: list[SimulatedPool] = []
+
+    def pool_for(size: int) -> SimulatedPool:
+        pools.append(SimulatedPool(clock, size))
+        return pools[-1]
+
     fleet = FleetRefresher(
+        path=PATH,
         directory=ThrottledDirectory(
             [Account(n, f"joor/{n}", "https://joor") for n in names], aws=aws
         ),
-        inventory=ThrottledInventory(stores, path=PATH, aws=aws),
+        inventory=ThrottledInventory(stores, aws=aws),
         refresher_for=lambda account: refreshers[account.parameter],
         store_for=lambda name: stores[name],
+        pool_for=pool_for,
         clock=clock,
-        window=timedelta(seconds=WINDOW),
-        rejected_token_min_age=timedelta(seconds=DEFAULT_REJECTED_TOKEN_MIN_AGE_SECONDS),
+        policy=POLICY,
         interval=timedelta(seconds=INTERVAL),
         logins_in_flight=logins_in_flight,
         logins_per_second=logins_per_second,
@@ -371,7 +302,9 @@ def simulate_fleet(
         started = clock.t
         stats["runs"] += 1
         try:
-            outcome = fleet.run(force=force, time_limit=LAMBDA_TIMEOUT - RESERVED)
+            outcome = fleet.run(
+                RefreshRequest(force=force, operator=force), time_limit=LAMBDA_TIMEOUT - RESERVED
+            )
         except FleetRefreshError as error:
             outcome = error.outcome
         except RefreshError as error:
@@ -389,16 +322,15 @@ def simulate_fleet(
             if result.status in ("failed", "left_for_next_run"):
                 events.account[result.parameter].append((started, result.failure or "left"))
 
-    with simulated_concurrency(clock):
-        tick = 0
-        while (start := tick * INTERVAL) < end:
-            tick += 1
-            while forced and forced[0] < start:
-                clock.advance_to(forced.pop(0))
-                stats["forced"] += 1
-                run(force=True)
-            clock.advance_to(start)
-            run(force=False)
+    tick = 0
+    while (start := tick * INTERVAL) < end:
+        tick += 1
+        while forced and forced[0] < start:
+            clock.advance_to(forced.pop(0))
+            stats["forced"] += 1
+            run(force=True)
+        clock.advance_to(start)
+        run(force=False)
     assert longest <= LAMBDA_TIMEOUT, f"a run took {longest:.1f} s, past the Lambda timeout"
     figures = [_account_figures(n, stores[n], outages[n], events, end) for n in names]
     return FleetResult(

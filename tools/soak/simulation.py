@@ -26,8 +26,10 @@ from datetime import timedelta
 
 from refresher.config import DEFAULT_REJECTED_TOKEN_MIN_AGE_SECONDS
 from refresher.domain.errors import RefreshError
+from refresher.domain.gate import GatePolicy
+from refresher.domain.models import RefreshRequest
 from refresher.domain.retry import RetryPolicy
-from refresher.domain.service import TokenRefresher
+from refresher.service_layer.account import TokenRefresher
 from refresher.timing import AWS_ATTEMPTS, FUNCTION_TIMEOUT_SECONDS, RESERVED_SECONDS
 from tools.soak.fakes import (
     LIFETIME,
@@ -39,6 +41,9 @@ from tools.soak.fakes import (
     ThrottledStore,
     soak_clock,
 )
+
+SCHEDULED = RefreshRequest()
+OPERATOR_FORCE = RefreshRequest(force=True, operator=True)
 
 # The design defaults (README, "The guarantee").
 WINDOW = 10_800  # REFRESH_WINDOW_SECONDS
@@ -143,9 +148,10 @@ def simulate(
         credentials=ThrottledSecrets(aws=aws),
         endpoint=joor,
         clock=clock,
-        window=timedelta(seconds=window),
-        # Only consumers' reports of a rejected token read it; the soak has none.
-        rejected_token_min_age=timedelta(seconds=DEFAULT_REJECTED_TOKEN_MIN_AGE_SECONDS),
+        policy=GatePolicy(
+            window=timedelta(seconds=window),
+            min_interval=timedelta(seconds=DEFAULT_REJECTED_TOKEN_MIN_AGE_SECONDS),
+        ),
         retry=RetryPolicy(rng=random.Random(rng.random())),
     )
     failed: dict[str, int] = {}
@@ -167,7 +173,7 @@ def simulate(
             clock.advance_to(forced.pop(0))
             runs += 1
             try:
-                refresher.run(force=True, time_limit=LAMBDA_TIMEOUT - RESERVED)
+                refresher.run(OPERATOR_FORCE, time_limit=LAMBDA_TIMEOUT - RESERVED)
             except RefreshError as err:
                 failed[err.reason] = failed.get(err.reason, 0) + 1
         clock.advance_to(start)
@@ -184,7 +190,7 @@ def simulate(
         runs += 1
         invoked = clock.t
         try:
-            refresher.run(force=False, time_limit=LAMBDA_TIMEOUT - RESERVED)
+            refresher.run(SCHEDULED, time_limit=LAMBDA_TIMEOUT - RESERVED)
         except RefreshError as err:
             failed[err.reason] = failed.get(err.reason, 0) + 1
         assert clock.t - invoked <= LAMBDA_TIMEOUT, "a run outlived the Lambda timeout"

@@ -18,6 +18,7 @@ import sys
 
 from refresher.config import VARIABLES, Settings
 from refresher.domain.errors import RefreshError
+from refresher.domain.models import RefreshRequest
 from refresher.timing import JOOR_WORST_SECONDS
 
 
@@ -33,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
         "--force", action="store_true", help="refresh now, however long the token has left"
     )
     parser.add_argument(
+        "--retry-rejected",
+        action="store_true",
+        help="log in once more with credentials JOOR rejected (after JOOR itself erred)",
+    )
+    parser.add_argument(
         "--time-limit",
         type=float,
         default=float(math.ceil(JOOR_WORST_SECONDS)),
@@ -44,13 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from refresher.composition import build_refresher
 
-        outcome = build_refresher(Settings.from_env()).run(
-            force=args.force, time_limit=args.time_limit
+        # Whoever runs this holds the credentials themselves: an operator.
+        request = RefreshRequest(
+            force=args.force, retry_rejected=args.retry_rejected, operator=True
         )
+        outcome = build_refresher(Settings.from_env()).run(request, time_limit=args.time_limit)
     except RefreshError as error:
         print(f"error ({error.reason}): {error}", file=sys.stderr)  # noqa: T201
         return 1
-    for warning in outcome.warnings:
+    for warning in getattr(outcome, "warnings", ()):
         print(f"warning: {warning}", file=sys.stderr)  # noqa: T201
     print(json.dumps(outcome.summary(), indent=2))  # noqa: T201
     return 0

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from refresher.adapters.joor_auth import JoorAuthEndpoint
@@ -14,12 +13,14 @@ from refresher.adapters.secrets_manager import SecretsManagerCredentials
 from refresher.adapters.ssm_token_store import SsmTokenInventory, SsmTokenStore
 from refresher.adapters.system_clock import SystemClock
 from refresher.adapters.tagged_secrets import TaggedSecretsDirectory
-from refresher.config import Settings
+from refresher.adapters.thread_pool import ThreadWorkerPool
+from refresher.config import AUTH_URLS, Settings
 from refresher.domain.errors import ConfigurationError
-from refresher.domain.fleet import FleetRefresher
-from refresher.domain.models import Account
+from refresher.domain.gate import GatePolicy
+from refresher.domain.models import Account, AccountResult
 from refresher.domain.retry import RetryPolicy
-from refresher.domain.service import TokenRefresher
+from refresher.service_layer.account import TokenRefresher
+from refresher.service_layer.fleet import FleetRefresher
 from refresher.timing import AWS_ATTEMPTS, AWS_CONNECT_TIMEOUT, AWS_READ_TIMEOUT
 
 if TYPE_CHECKING:
@@ -52,17 +53,22 @@ def build_refresher(
     # and shared: boto3 clients are thread-safe, their creation is not cheap.
     secrets = _once(lambda: session.client("secretsmanager", config=aws_config))
     endpoint_for = _per_key(lambda url: JoorAuthEndpoint(url, clock))
+    policy = GatePolicy(
+        window=settings.refresh_window, min_interval=settings.rejected_token_min_age
+    )
 
     def refresher_for(account: Account) -> TokenRefresher:
         return TokenRefresher(
             store=SsmTokenStore(account.parameter, ssm, settings.kms_key_id),
-            credentials=SecretsManagerCredentials(account.secret_id, secrets),
+            credentials=SecretsManagerCredentials(account.secret_id, secrets, account.credentials),
             endpoint=endpoint_for(account.auth_url),
             clock=clock,
-            window=timedelta(seconds=settings.refresh_window.total_seconds()),
-            rejected_token_min_age=settings.rejected_token_min_age,
+            policy=policy,
             retry=retry,
         )
+
+    def pool_for(size: int) -> ThreadWorkerPool[AccountResult]:
+        return ThreadWorkerPool(size)
 
     configured = None
     if settings.credentials_secret_id and settings.token_parameter_name:
@@ -74,19 +80,20 @@ def build_refresher(
             raise ConfigurationError("CREDENTIALS_SECRET_ID", "is not set")
         return refresher_for(configured)
     return FleetRefresher(
+        path=settings.parameter_path,
         directory=TaggedSecretsDirectory(
             settings.parameter_path,
             secrets,
-            settings.auth_url_for,
+            {environment: settings.auth_url_for(environment) for environment in AUTH_URLS},
             settings.joor_environment,
             configured,
         ),
         inventory=SsmTokenInventory(settings.parameter_path, ssm),
         refresher_for=refresher_for,
         store_for=lambda name: SsmTokenStore(name, ssm, settings.kms_key_id),
+        pool_for=pool_for,
         clock=clock,
-        window=settings.refresh_window,
-        rejected_token_min_age=settings.rejected_token_min_age,
+        policy=policy,
         interval=settings.schedule_interval,
         logins_in_flight=settings.fleet_logins_in_flight,
         logins_per_second=settings.fleet_logins_per_second,

@@ -1,16 +1,19 @@
-"""Credentials from a Secrets Manager secret holding a JSON object."""
+"""Credentials from a Secrets Manager secret holding a JSON object, and the login gate's
+memory of what JOOR said to them (a tag on the same secret: adapters/login_record.py)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from refresher.adapters import login_record
 from refresher.adapters.aws_errors import describe, error_code
-from refresher.domain.errors import SecretMalformedError, SecretUnavailableError
-from refresher.domain.models import Credentials
+from refresher.domain.errors import LoginRecordError, SecretMalformedError, SecretUnavailableError
+from refresher.domain.models import Credentials, CredentialState, LoginRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -23,18 +26,49 @@ class SecretsManagerCredentials:
     """Reads the secret on each refresh, so a rotated password is picked up at once.
 
     The client comes from a factory: a run that finds the token fresh never creates it.
+    ``state`` is what a listing of the secret already said (a fleet's): then ``describe``
+    makes no call.
     """
 
-    def __init__(self, secret_id: str, client_factory: Callable[[], SecretsManagerClient]) -> None:
+    def __init__(
+        self,
+        secret_id: str,
+        client_factory: Callable[[], SecretsManagerClient],
+        state: CredentialState | None = None,
+    ) -> None:
         self._secret_id = secret_id
         self._client_factory = client_factory
         self._client: SecretsManagerClient | None = None
+        self._state = state
 
-    def load(self) -> Credentials:
+    @property
+    def secret_id(self) -> str:
+        return self._secret_id
+
+    def _secrets(self) -> SecretsManagerClient:
         if self._client is None:
             self._client = self._client_factory()
+        return self._client
+
+    def describe(self) -> CredentialState:
+        """One DescribeSecret call (tags and version stages), unless the listing told."""
+        if self._state is not None:
+            return self._state
         try:
-            response = self._client.get_secret_value(SecretId=self._secret_id)
+            response = self._secrets().describe_secret(SecretId=self._secret_id)
+        except (ClientError, BotoCoreError) as err:
+            raise SecretUnavailableError(
+                f"Could not describe secret {self._secret_id!r}: {_why(err)}"
+            ) from None
+        return login_record.credential_state(
+            self._secret_id,
+            response.get("Tags"),  # type: ignore[arg-type]
+            response.get("VersionIdsToStages"),
+        )
+
+    def load(self) -> Credentials:
+        try:
+            response = self._secrets().get_secret_value(SecretId=self._secret_id)
         except (ClientError, BotoCoreError) as err:
             raise SecretUnavailableError(
                 f"Could not read secret {self._secret_id!r}: {_why(err)}"
@@ -44,7 +78,24 @@ class SecretsManagerCredentials:
                 f"Secret {self._secret_id!r} holds binary data; it must be a JSON object "
                 f"with keys {', '.join(REQUIRED_KEYS)}"
             )
-        return parse_secret(self._secret_id, response["SecretString"])
+        return parse_secret(
+            self._secret_id,
+            response["SecretString"],
+            login_record.version_key(response.get("VersionId", "")),
+            response.get("CreatedDate"),
+        )
+
+    def record(self, record: LoginRecord) -> None:
+        """One TagResource call; the function's role may set only this tag."""
+        try:
+            self._secrets().tag_resource(
+                SecretId=self._secret_id,
+                Tags=[{"Key": login_record.TAG, "Value": login_record.encode(record)}],
+            )
+        except (ClientError, BotoCoreError) as err:
+            raise LoginRecordError(
+                f"Could not tag secret {self._secret_id!r} with {login_record.TAG}: {describe(err)}"
+            ) from None
 
 
 def _why(err: ClientError | BotoCoreError) -> str:
@@ -56,7 +107,9 @@ def _why(err: ClientError | BotoCoreError) -> str:
     return describe(err)
 
 
-def parse_secret(secret_id: str, text: str) -> Credentials:
+def parse_secret(
+    secret_id: str, text: str, version: str = "", version_created: datetime | None = None
+) -> Credentials:
     """Validate the secret's shape; errors name the secret and keys, never a value."""
     try:
         data: Any = json.loads(text)
@@ -89,4 +142,6 @@ def parse_secret(secret_id: str, text: str) -> Credentials:
         password=data["password"],
         grant_type=data.get("grant_type", "password"),
         source=secret_id,
+        version=version,
+        version_created=version_created,
     )

@@ -1,25 +1,28 @@
 """A fleet's accounts: the Secrets Manager secrets tagged with the parameter they feed.
 
 A secret tagged ``joor-token-parameter=/joor/brand-a/access-token`` (and optionally
-``joor-environment=production``) is one account. Listing them reads tags only: no value is
-read until an account's token is due.
+``joor-environment=production``) is one account. Listing them reads names and tags only (and
+so what JOOR said to each one's last login, adapters/login_record.py): no value is read until
+an account's token is due.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from refresher.adapters import login_record
 from refresher.adapters.aws_errors import describe
-from refresher.domain.errors import AccountDiscoveryError
-from refresher.domain.models import Account, Discovery, Refusal
-from refresher.domain.names import is_under, parameter_name_problem
+from refresher.domain.errors import AccountDiscoveryError, UnknownAccountError
+from refresher.domain.models import Account, Discovery, Refusal, SecretChange
+from refresher.domain.names import is_under, parameter_name_problem, same_secret
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_secretsmanager.type_defs import FilterTypeDef
 
 PARAMETER_TAG = "joor-token-parameter"
 ENVIRONMENT_TAG = "joor-environment"
@@ -34,23 +37,69 @@ class TaggedSecretsDirectory:
         self,
         path: str,
         client_factory: Callable[[], SecretsManagerClient],
-        auth_url_for: Callable[[str], str],
+        auth_urls: Mapping[str, str],
         default_environment: str,
         configured: Account | None = None,
     ) -> None:
         self._path = path
         self._client_factory = client_factory
-        self._auth_url_for = auth_url_for
+        self._auth_urls = auth_urls
         self._default_environment = default_environment
         self._configured = configured
 
     def discover(self) -> Discovery:
+        return self._claims(self._list([{"Key": "tag-key", "Values": [PARAMETER_TAG]}]))
+
+    def account_for(self, parameter: str) -> Account:
+        """One ListSecrets call for the secrets whose tag names ``parameter``, and the same
+        rules as a whole listing among them."""
+        if self._configured is not None and self._configured.parameter == parameter:
+            return self._configured
+        found = self._claims(
+            self._list(
+                [
+                    {"Key": "tag-key", "Values": [PARAMETER_TAG]},
+                    {"Key": "tag-value", "Values": [parameter]},
+                ]
+            )
+        )
+        for account in found.accounts:
+            if account.parameter == parameter:
+                return account
+        refused = [(r.secret, r.problem) for r in found.refused if r.parameter == parameter]
+        raise UnknownAccountError.of(parameter, refused)
+
+    def account_of(self, change: SecretChange) -> Account | None:
+        """The changed secret's account: one listing call for a secret that is not ours."""
+        configured = self._configured
+        if configured is not None and same_secret(configured.secret_id, change.secret, change.name):
+            return configured
+        entries = self._list(
+            [
+                {"Key": "name", "Values": [change.name]},
+                {"Key": "tag-key", "Values": [PARAMETER_TAG]},
+            ]
+        )
+        entry = next((e for e in entries if e.get("ARN") == change.secret), None)
+        if entry is None:
+            return None
+        parameter = _tags(entry).get(PARAMETER_TAG, "").strip()
+        if parameter_name_problem(parameter) or not is_under(self._path, parameter):
+            return None
+        try:
+            owner = self.account_for(parameter)
+        except UnknownAccountError:
+            return None
+        # Two secrets claiming one parameter: only the one that keeps it is an account.
+        return owner if owner.secret_id == change.secret else None
+
+    def _claims(self, entries: Iterable[dict[str, Any]]) -> Discovery:
         accounts: list[Account] = [self._configured] if self._configured else []
         claimed = {a.parameter: a.secret_id for a in accounts}
         refused: list[Refusal] = []
-        for entry in sorted(self._list(), key=_age_order):
+        for entry in sorted(entries, key=_age_order):
             name = str(entry.get("Name") or entry.get("ARN"))
-            tags = {t.get("Key"): t.get("Value") for t in entry.get("Tags", [])}
+            tags = _tags(entry)
             if PARAMETER_TAG not in tags:  # the filter matches tag keys by prefix
                 continue
             found = self._account(name, entry, tags)
@@ -59,6 +108,7 @@ class TaggedSecretsDirectory:
                     name,
                     f"its tag {PARAMETER_TAG} names {found.parameter!r}, which secret "
                     f"{claimed[found.parameter]!r} already claims; give it a parameter of its own",
+                    parameter=found.parameter,
                 )
             if isinstance(found, Refusal):
                 refused.append(found)
@@ -67,10 +117,8 @@ class TaggedSecretsDirectory:
             accounts.append(found)
         return Discovery(accounts=tuple(accounts), refused=tuple(refused))
 
-    def _account(
-        self, name: str, entry: dict[str, Any], tags: dict[str | None, str | None]
-    ) -> Account | Refusal:
-        parameter = (tags.get(PARAMETER_TAG) or "").strip()
+    def _account(self, name: str, entry: dict[str, Any], tags: dict[str, str]) -> Account | Refusal:
+        parameter = tags.get(PARAMETER_TAG, "").strip()
         problem = parameter_name_problem(parameter)
         if problem:
             return Refusal(name, f"its tag {PARAMETER_TAG} {problem}")
@@ -80,26 +128,33 @@ class TaggedSecretsDirectory:
                 f"its tag {PARAMETER_TAG} names {parameter!r}, outside this stack's parameter "
                 f"path {self._path}/ (another stack's? if not, tag it with a name under the path)",
                 elsewhere=True,
+                parameter=parameter,
             )
-        environment = (tags.get(ENVIRONMENT_TAG) or "").strip() or self._default_environment
-        if environment not in ("sandbox", "production"):
+        environment = tags.get(ENVIRONMENT_TAG, "").strip() or self._default_environment
+        if environment not in self._auth_urls:
             return Refusal(
                 name,
-                f"its tag {ENVIRONMENT_TAG} must be 'sandbox' or 'production', got {environment!r}",
+                f"its tag {ENVIRONMENT_TAG} must be {_either(self._auth_urls)}, "
+                f"got {environment!r}",
+                parameter=parameter,
             )
+        arn = str(entry["ARN"])
         return Account(
             parameter=parameter,
-            secret_id=str(entry["ARN"]),
-            auth_url=self._auth_url_for(environment),
+            secret_id=arn,
+            auth_url=self._auth_urls[environment],
+            credentials=login_record.credential_state(
+                arn, entry.get("Tags"), entry.get("SecretVersionsToStages")
+            ),
         )
 
-    def _list(self) -> list[dict[str, Any]]:
+    def _list(self, filters: list[FilterTypeDef]) -> list[dict[str, Any]]:
         try:
             pages = (
                 self._client_factory()
                 .get_paginator("list_secrets")
                 .paginate(
-                    Filters=[{"Key": "tag-key", "Values": [PARAMETER_TAG]}],
+                    Filters=filters,
                     PaginationConfig={"PageSize": 100},  # the most one call may return
                 )
             )
@@ -108,6 +163,19 @@ class TaggedSecretsDirectory:
             raise AccountDiscoveryError(
                 f"Could not list the secrets tagged {PARAMETER_TAG}: {describe(err)}"
             ) from None
+
+
+def _tags(entry: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        str(t.get("Key")): str(t.get("Value") or "")
+        for t in entry.get("Tags", [])
+        if t.get("Key") is not None
+    }
+
+
+def _either(names: Iterable[str]) -> str:
+    quoted = [f"'{n}'" for n in names]
+    return " or ".join(quoted)
 
 
 def _age_order(entry: dict[str, Any]) -> tuple[datetime, str]:

@@ -7,7 +7,16 @@ Messages never contain a credential or a token: adapters pass outside text throu
 from __future__ import annotations
 
 import traceback
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from refresher.domain.models import FleetOutcome, LoginRecord
+
+# What an operator sends to retry rejected credentials, named in messages and the docs.
+RETRY_EVENT = '{"retry_rejected": true}'
+OPERATOR_ALIAS = "operator"
 
 
 class RefreshError(Exception):
@@ -16,6 +25,8 @@ class RefreshError(Exception):
     reason = "unknown"
     # Life left on the token that was kept, when the run got far enough to know it.
     seconds_left: float | None = None
+    # What else went wrong on the way out (e.g. the login's result could not be recorded).
+    warnings: tuple[str, ...] = ()
 
 
 class ConfigurationError(RefreshError):
@@ -32,6 +43,20 @@ class InvalidEventError(RefreshError):
     """The invocation event is not one the refresher understands."""
 
     reason = "invalid_event"
+
+
+class OperatorOnlyError(InvalidEventError):
+    """The event asks for what only an operator may (retrying rejected credentials, forcing a
+    whole fleet), through the function consumers may invoke."""
+
+    reason = "operator_only"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what} is an operator's action: invoke the function's alias "
+            f"'{OPERATOR_ALIAS}' (the stack's TokenOperatorPolicy allows it). Consumers' "
+            "policies allow only the function itself, where forced refreshes share a budget."
+        )
 
 
 class SecretUnavailableError(RefreshError):
@@ -61,9 +86,37 @@ class CredentialsRejectedError(RefreshError):
         if description:
             detail = f"{detail}: {description}"
         super().__init__(
-            f"JOOR rejected {source} (HTTP {status}, {detail}). Not retried, since retrying "
-            "rejected credentials can lock the JOOR account; fix the secret, then force a refresh."
+            f"JOOR rejected {source} (HTTP {status}, {detail}). Not tried again, since repeated "
+            "failed logins can lock the JOOR account: save corrected credentials in the secret "
+            "(the new version is tried at once)."
         )
+
+
+class CredentialsRejectedEarlierError(RefreshError):
+    """JOOR rejected the secret's current version before: it is not tried again (the JOOR
+    account would lock) until the secret changes or an operator retries it."""
+
+    reason = "credentials_rejected_earlier"
+
+    def __init__(self, secret: str, last: LoginRecord, now: datetime) -> None:
+        self.secret_id = secret
+        version = f"version {last.version[:8]}"
+        if last.version_created is not None:
+            version += f", saved {_ago(now, last.version_created)}"
+        super().__init__(
+            f"JOOR rejected the credentials in secret {secret!r} ({version}) at "
+            f"{_iso(last.at)}, {_ago(now, last.at)}; not logging in with them again, since "
+            "repeated failed logins can lock the JOOR account. Save corrected credentials in "
+            "the secret (the new version is tried at once), or, if JOOR rejected valid "
+            f"credentials, retry them once: invoke the alias '{OPERATOR_ALIAS}' with "
+            f"{RETRY_EVENT}."
+        )
+
+
+class LoginRecordError(RefreshError):
+    """What JOOR answered could not be remembered on the secret."""
+
+    reason = "login_record"
 
 
 class InvalidTokenResponseError(RefreshError):
@@ -124,14 +177,20 @@ class UnknownAccountError(RefreshError):
 
     reason = "unknown_account"
 
+    @classmethod
+    def of(cls, parameter: str, refused: list[tuple[str, str]]) -> UnknownAccountError:
+        """For ``parameter``, naming the first of the (secret, problem) refusals that claim it."""
+        detail = f"; refused: secret {refused[0][0]!r}: {refused[0][1]}" if refused else ""
+        return cls(f"No secret tagged for parameter {parameter!r} in this fleet{detail}")
+
 
 class FleetRefreshError(RefreshError):
     """One or more accounts of a fleet run failed; the others had their chance."""
 
     reason = "accounts_failed"
 
-    def __init__(self, message: str, outcome: object) -> None:
-        self.outcome = outcome  # the FleetOutcome, for the report
+    def __init__(self, message: str, outcome: FleetOutcome) -> None:
+        self.outcome = outcome  # for the report
         super().__init__(message)
 
 
@@ -139,6 +198,22 @@ class TokenStoreWriteError(RefreshError):
     """The new token could not be written; the previous value stays in place."""
 
     reason = "token_store_write"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ago(now: datetime, then: datetime) -> str:
+    """How long ago, to the unit that matters: "45 s ago", "12 min ago", "3 h ago", "2 days ago"."""
+    seconds = max(0, int((now - then).total_seconds()))
+    if seconds < 120:
+        return f"{seconds} s ago"
+    if seconds < 2 * 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} days ago"
 
 
 def redact(text: str, secrets: tuple[str, ...] | list[str], limit: int = 300) -> str:

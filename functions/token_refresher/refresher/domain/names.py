@@ -1,4 +1,5 @@
-"""What makes a usable token parameter name, and what lies under a fleet's path."""
+"""What makes a usable token parameter name, what lies under a fleet's path, and which
+secret a name or ARN designates."""
 
 from __future__ import annotations
 
@@ -30,3 +31,12 @@ def path_problem(path: str) -> str | None:
 def is_under(path: str, name: str) -> bool:
     """True for ``/joor/a/token`` under ``/joor``; ``/joorx/token`` is not under ``/joor``."""
     return name.startswith(path + "/")
+
+
+def same_secret(configured: str, arn: str, name: str) -> bool:
+    """Whether a secret change (its ARN and name) is of the secret configured as ``configured``:
+    its full ARN, its name, or its ARN without the six-character suffix Secrets Manager adds."""
+    if configured in (arn, name):
+        return True
+    suffix = arn.removeprefix(configured)
+    return configured.startswith("arn:") and len(suffix) == 7 and suffix.startswith("-")

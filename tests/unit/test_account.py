@@ -1,4 +1,5 @@
-"""The refresh decision and the retry loop, with in-memory fakes."""
+"""One account's run: the refresh decision, the retry loop and the login record, with
+in-memory fakes."""
 
 from __future__ import annotations
 
@@ -17,47 +18,8 @@ from refresher.domain.errors import (
 )
 from refresher.domain.models import StoredToken
 from refresher.domain.retry import RetryPolicy
-from refresher.domain.service import TokenRefresher
-from tests.unit.fakes import (
-    START,
-    FakeClock,
-    FakeCredentials,
-    FakeEndpoint,
-    FakeStore,
-    transient,
-)
-
-WINDOW = timedelta(hours=3)
-MIN_AGE = timedelta(minutes=5)
-
-
-class World:
-    def __init__(self, stored: StoredToken | None = None) -> None:
-        self.clock = FakeClock()
-        self.store = FakeStore(stored=stored or StoredToken(exists=False), clock=self.clock)
-        self.credentials = FakeCredentials()
-        self.endpoint = FakeEndpoint(self.clock)
-        self.refresher = TokenRefresher(
-            store=self.store,
-            credentials=self.credentials,
-            endpoint=self.endpoint,
-            clock=self.clock,
-            window=WINDOW,
-            rejected_token_min_age=MIN_AGE,
-            retry=RetryPolicy(rng=random.Random(7)),
-        )
-
-    def run(self, force: bool = False, time_limit: float = 82.0, **request):  # type: ignore[no-untyped-def]
-        return self.refresher.run(force=force, time_limit=time_limit, **request)
-
-
-def stored_with(seconds_left: float, version: int = 4, written_ago: float = 3600.0) -> StoredToken:
-    return StoredToken(
-        exists=True,
-        expires_at=START + timedelta(seconds=seconds_left),
-        version=version,
-        last_modified=START - timedelta(seconds=written_ago),
-    )
+from tests.unit.fakes import START, transient
+from tests.unit.worlds import MIN_AGE, WINDOW, World, stored_with
 
 
 def test_a_token_with_more_than_the_window_left_is_kept_without_touching_credentials() -> None:
@@ -98,10 +60,10 @@ def test_a_missing_token_or_one_without_expiry_is_stale(stored: StoredToken) -> 
     assert world.endpoint.calls == 1
 
 
-def test_a_forced_run_refreshes_a_fresh_token_without_reading_the_store() -> None:
-    world = World(stored_with(30000))
+def test_an_operators_forced_run_refreshes_a_fresh_token_without_reading_the_store() -> None:
+    world = World(stored_with(30000, written_ago=1))
 
-    outcome = world.run(force=True)
+    outcome = world.run(force=True, operator=True)
 
     assert outcome.refreshed
     assert outcome.forced
@@ -252,7 +214,7 @@ def test_a_forced_run_replaces_even_a_longer_lived_token() -> None:
     world = World(stored_with(30000))
     world.endpoint.script.append(1000.0)
 
-    outcome = world.run(force=True)
+    outcome = world.run(force=True, operator=True)
 
     assert outcome.refreshed
 
@@ -371,11 +333,11 @@ def test_a_rejection_without_a_stored_token_logs_in() -> None:
 def test_an_operator_force_ignores_the_minimum_age() -> None:
     world = World(stored_with(30000, version=4, written_ago=1))
 
-    outcome = world.run(force=True)
+    outcome = world.run(force=True, operator=True)
 
     assert outcome.refreshed
     assert outcome.reason == "forced"
-    assert world.store.reads == 0
+    assert world.credentials.describes == 1
 
 
 def test_a_rejected_token_is_replaced_even_by_one_expiring_sooner() -> None:

@@ -4,16 +4,20 @@ time left and of the retry wait, and what each outcome says."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
-from refresher.domain.errors import EndpointUnavailableError, SecretUnavailableError
+from refresher.domain.errors import (
+    EndpointUnavailableError,
+    SecretUnavailableError,
+    TokenStoreReadError,
+)
 from refresher.domain.models import Credentials, IssuedToken, StoredToken
 from refresher.domain.retry import Deadline, RetryPolicy
-from refresher.domain.service import TokenRefresher
 from tests.unit.fakes import CREDENTIALS, START, FakeClock, FakeEndpoint, transient
-from tests.unit.test_service import MIN_AGE, WINDOW, World, stored_with
+from tests.unit.worlds import WINDOW, World, stored_with
 
 
 class RecordingEndpoint(FakeEndpoint):
@@ -30,15 +34,8 @@ def rebuild(world: World, retry: RetryPolicy, endpoint: FakeEndpoint | None = No
     """The world's refresher with this retry policy (and endpoint)."""
     if endpoint is not None:
         world.endpoint = endpoint
-    world.refresher = TokenRefresher(
-        store=world.store,
-        credentials=world.credentials,
-        endpoint=world.endpoint,
-        clock=world.clock,
-        window=WINDOW,
-        rejected_token_min_age=MIN_AGE,
-        retry=retry,
-    )
+    world.retry = retry
+    world.refresher = world.build()
 
 
 def test_the_credentials_loaded_are_the_ones_sent_to_joor() -> None:
@@ -48,7 +45,7 @@ def test_the_credentials_loaded_are_the_ones_sent_to_joor() -> None:
 
     world.run()
 
-    assert endpoint.sent == [CREDENTIALS]
+    assert endpoint.sent == [replace(CREDENTIALS, version=world.credentials.version)]
 
 
 def test_a_retry_policy_given_is_the_one_used() -> None:
@@ -94,12 +91,22 @@ def test_a_skipped_report_of_a_replaced_version_counts_as_forced() -> None:
     assert outcome.expires_at == START + timedelta(seconds=20000)
 
 
-def test_a_forced_run_that_fails_before_reading_reports_no_life_left() -> None:
+def test_an_operators_forced_run_that_fails_reports_no_life_left_since_it_read_none() -> None:
     world = World(stored_with(20000.0))
     world.credentials.fail = SecretUnavailableError("gone")
 
     with pytest.raises(SecretUnavailableError) as caught:
-        world.run(force=True)
+        world.run(force=True, operator=True)
+
+    assert caught.value.seconds_left is None
+
+
+def test_a_run_whose_store_read_fails_reports_no_life_left() -> None:
+    world = World(stored_with(20000.0))
+    world.store.fail_read = TokenStoreReadError("Could not read parameter")
+
+    with pytest.raises(TokenStoreReadError) as caught:
+        world.run()
 
     assert caught.value.seconds_left is None
 
