@@ -1,11 +1,12 @@
-"""docs/soak.md's generated block records only what the seed decides: regenerating it with the
+"""docs/soak.md's generated blocks record only what the seed decides: regenerating them with the
 same seed changes nothing. Short runs, small fleets."""
 
 from __future__ import annotations
 
 import platform
 
-from tools.soak.document import block
+from tools.soak.alarm_timelines import refused_secret, render
+from tools.soak.document import block, gate_block
 
 # Two days, a fleet of 5 accounts, and the capacity check at 0.03 logins a second (fleets of 50
 # and 72 accounts): every part of the block, in about a second.
@@ -34,3 +35,28 @@ def test_the_block_names_no_machine_and_no_wall_time() -> None:
     assert f"Python {platform.python_version()}" not in text
     assert "real time" not in text
     assert "cores" not in text
+
+
+# The login gate's block, short: 3 days, consumers every 10 minutes, a storm of half an hour.
+GATE = {"every": 600.0, "storm_hours": 0.5}
+
+
+def test_the_login_gate_block_is_the_same_for_the_same_seed() -> None:
+    first = gate_block(3, 11, **GATE)
+
+    assert first.encode() == gate_block(3, 11, **GATE).encode()
+    assert first != gate_block(3, 12, **GATE)
+    assert first.startswith("Produced by `make soak SOAK_DAYS=3 SOAK_SEED=11`.")
+    assert "| none | 1 |" in first  # one failed login without consumers
+    assert "| plain forces | 500 |" in first
+    assert platform.machine() not in first
+
+
+def test_the_alarm_table_is_the_same_for_the_same_seed() -> None:
+    def table(seed: int) -> str:
+        return render([refused_secret(seed, accounts=2)])
+
+    first = table(11)
+
+    assert first.encode() == table(11).encode()
+    assert "| SecretsRefused | 2 | ALARM " in first

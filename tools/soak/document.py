@@ -1,10 +1,13 @@
-"""``make soak``: both soaks on the simulated clock, written up in docs/soak.md.
+"""``make soak``: the soaks on the simulated clock, written up in docs/soak.md.
 
     PYTHONPATH=functions/token_refresher .venv/bin/python -m tools.soak.document \
         --days 30 --seed N [--doc docs/soak.md]
 
-The generated block holds only what the seed and the options decide, so the same seed writes
-the same bytes; the wall time and the machine go to the terminal instead.
+Three generated blocks: the token's life through JOOR outages (one account, then a fleet), the
+login gate (a wrong password, a consumer storm), and the alarms replayed through an outage, a
+week of a wrong password, a refused secret and a fleet beyond its capacity. Each holds only what
+the seed and the options decide, so the same seed writes the same bytes; the wall time and the
+machine go to the terminal instead.
 """
 
 from __future__ import annotations
@@ -18,10 +21,14 @@ import time
 from pathlib import Path
 
 from infra.docs_section import write_section
+from tools.soak import alarm_timelines
 from tools.soak.fleet_simulation import ACCOUNTS, fleet_section
+from tools.soak.gate import storm_section, wrong_password_section
 from tools.soak.simulation import DAY, report, run_all
 
 SECTION = "soak"
+GATE_SECTION = "soak-gate"
+ALARMS_SECTION = "soak-alarms"
 DEFAULTS = {"aws_throttle": 0.1, "jitter": 0.0, "force_every_days": 3.0}
 
 
@@ -65,6 +72,30 @@ def block(
     )
 
 
+def gate_block(days: int, seed: int, *, every: float = 10.0, storm_hours: float = 24.0) -> str:
+    """docs/soak.md's login gate block: a wrong password, then a consumer storm."""
+    again = command(days, seed, **DEFAULTS)
+    # The password goes wrong a third of the way in, for 3 days (less in a short soak).
+    wrong = wrong_password_section(
+        seed, days, every=every, changed_on_day=days // 3, wrong_days=min(3.0, days / 3)
+    )
+    storm = storm_section(seed, hours=storm_hours)
+    return f"Produced by `{again}`.\n\n{wrong}\n\n{storm}\n"
+
+
+def alarms_block(days: int, seed: int, *, capacity_hours: float = 24.0) -> str:
+    """docs/soak.md's alarms block: the stack's alarms replayed through four stories."""
+    stories = [
+        alarm_timelines.joor_outage(seed, hours=0.2),  # one failed run at the due moment
+        alarm_timelines.joor_outage(seed),
+        alarm_timelines.wrong_password_week(seed),
+        alarm_timelines.refused_secret(seed),
+        *alarm_timelines.capacity(seed, hours=capacity_hours),
+    ]
+    again = command(days, seed, **DEFAULTS)
+    return f"Produced by `{again}`, seed {seed}.\n\n{alarm_timelines.render(stories)}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=30)
@@ -86,21 +117,27 @@ def main(argv: list[str] | None = None) -> int:
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
     print(f"seed {seed} (repeat with --seed {seed})", flush=True)  # noqa: T201
     started = time.perf_counter()
-    text = block(
-        args.days,
-        seed,
-        aws_throttle=args.aws_throttle,
-        jitter=args.jitter,
-        force_every_days=args.force_every_days,
-    )
-    print(text)  # noqa: T201
+    texts = {
+        SECTION: block(
+            args.days,
+            seed,
+            aws_throttle=args.aws_throttle,
+            jitter=args.jitter,
+            force_every_days=args.force_every_days,
+        ),
+        GATE_SECTION: gate_block(args.days, seed),
+        ALARMS_SECTION: alarms_block(args.days, seed),
+    }
+    for text in texts.values():
+        print(text)  # noqa: T201
     elapsed = time.perf_counter() - started
     print(  # noqa: T201
         f"({platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, {elapsed:.1f} s of real time)"
     )
     if args.doc:
-        write_section(args.doc, SECTION, text)
+        for name, text in texts.items():
+            write_section(args.doc, name, text)
         print(f"written to {args.doc}")  # noqa: T201
     return 0
 

@@ -6,22 +6,30 @@ failures a soak draws at random added on top.
 * The store, the secret, a fleet's listing and its inventory fail when their AWS call does.
 * ``OutageJoor``: JOOR issues real token responses (through the real parser), except during
   an outage, when every attempt fails the way the outage says.
+* ``AccountJoor``: the same, and it knows the account's password: a login with credentials
+  from a secret version whose password is not the one JOOR holds is rejected, as Keycloak
+  rejects it (HTTP 401, ``invalid_grant``), and counted as a failed login.
+* ``VersionedSecret``: a secret whose value is saved anew (AWSCURRENT moves to a new version),
+  each version with credentials of its own; ``ForgetfulSecret`` is the same secret with the
+  login gate's memory taken away (what every path did before the gate).
 
 Each draws from the random generator it is given, in a fixed order, so a seed decides all.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import random
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from refresher.adapters.joor_auth import parse_token_response
 from refresher.domain.errors import (
     AccountDiscoveryError,
+    CredentialsRejectedError,
     LoginRecordError,
     SecretUnavailableError,
     TokenStoreReadError,
@@ -210,3 +218,82 @@ class OutageJoor(unit.FakeEndpoint):
         if self.rng.random() < 0.3:
             raise TransientEndpointError("JOOR answered HTTP 429", self.rng.choice((1, 5, 30)))
         raise TransientEndpointError(f"JOOR answered HTTP {self.rng.choice((500, 502, 503, 504))}")
+
+
+@dataclass
+class VersionedSecret(ThrottledSecrets):
+    """A credentials secret: each ``save`` is a new version, and each version holds credentials
+    of its own (long enough for the leak scan to look for them)."""
+
+    name: str = field(kw_only=True, default="joor/soak/api-credentials")
+    lost_records: int = 0  # records of JOOR's answer that AWS throttling kept from the secret
+
+    def record(self, record: LoginRecord) -> None:
+        try:
+            super().record(record)
+        except LoginRecordError:
+            self.lost_records += 1
+            raise
+
+    def save(self, version: str) -> None:
+        """A new value saved: AWSCURRENT moves to ``version``."""
+        self.change(version)
+
+    def load(self) -> Credentials:
+        base = super().load()
+        return replace(
+            base,
+            client_id=self._value("client-id"),
+            client_secret=self._value("client-secret"),
+            username=self._value("user"),
+            password=self._value("password"),
+        )
+
+    def _value(self, part: str) -> str:
+        digest = hashlib.sha256(f"{self.secret} {self.version} {part}".encode()).hexdigest()
+        return f"{part}-{digest[:24]}"
+
+    def secret_values(self, versions: list[str]) -> list[str]:
+        """Every credential value of these versions, for the leak scan."""
+        current, values = self.version, []
+        for version in versions:
+            self.version = version
+            values += [self._value(p) for p in ("client-id", "client-secret", "user", "password")]
+        self.version = current
+        return values
+
+
+@dataclass
+class ForgetfulSecret(VersionedSecret):
+    """The same secret with the login gate's memory taken away: nothing is recorded, and no run
+    learns what JOOR answered the last login. What every path did before the gate."""
+
+    def describe(self) -> CredentialState:
+        return replace(super().describe(), last_login=None)
+
+    def record(self, record: LoginRecord) -> None:
+        pass
+
+
+@dataclass
+class AccountJoor(OutageJoor):
+    """JOOR /auth/ for one account. ``accepted``: the secret versions whose password JOOR holds
+    (None: any). While JOOR answers, another version's login is rejected (HTTP 401,
+    ``invalid_grant``, as Keycloak answers a wrong password); during an outage nothing is
+    checked. Keeps when each request came and each failed login."""
+
+    accepted: set[str] | None = field(kw_only=True, default=None)
+    requests: list[float] = field(default_factory=list)
+    failed_logins: list[float] = field(default_factory=list)
+
+    def request_token(self, credentials: Credentials, timeout: float) -> IssuedToken:
+        self.requests.append(self.clock.t)
+        wrong = self.accepted is not None and credentials.version not in self.accepted
+        if wrong and self._outage() is None:
+            self.timeouts.append(timeout)
+            self.clock.sleep(self.rng.uniform(0.05, 0.3))
+            self.failed_logins.append(self.clock.t)
+            raise CredentialsRejectedError(
+                401, "invalid_grant", "Invalid user credentials", credentials.source
+            )
+        return super().request_token(credentials, timeout)

@@ -253,10 +253,11 @@ def simulate_fleet(
     joors = {
         n: OutageJoor(clock, rng=random.Random(rng.random()), outages=outages[n]) for n in names
     }
+    secrets = {n: ThrottledSecrets(secret=f"joor/{n}", aws=aws) for n in names}
     refreshers = {
         n: TokenRefresher(
             store=stores[n],
-            credentials=ThrottledSecrets(secret=f"joor/{n}", aws=aws),
+            credentials=secrets[n],
             endpoint=joors[n],
             clock=clock,
             policy=POLICY,
@@ -273,7 +274,11 @@ def simulate_fleet(
     fleet = FleetRefresher(
         path=PATH,
         directory=ThrottledDirectory(
-            [Account(n, f"joor/{n}", "https://joor") for n in names], aws=aws
+            [Account(n, f"joor/{n}", "https://joor") for n in names],
+            aws=aws,
+            # As ListSecrets returns each secret with its tags: its current version and what
+            # JOOR said to its last login, so a due account's login reads no more metadata.
+            state_of=lambda account: secrets[account.parameter].state(),
         ),
         inventory=ThrottledInventory(stores, aws=aws),
         refresher_for=lambda account: refreshers[account.parameter],
