@@ -11,12 +11,16 @@ export PYTHON313
 VENV := .venv
 VENV_STAMP := $(VENV)/.installed
 
-.PHONY: help demo test lint typecheck pytest refresh clean
+.PHONY: help demo local local-revoke test lint typecheck pytest refresh clean
 
 help:
 	@echo "The two commands:"
 	@echo "  make demo            the refresher doing its real job against local stand-ins for AWS and JOOR"
 	@echo "  make test            everything that checks the project (what CI runs)"
+	@echo "For a consumer of your own:"
+	@echo "  make local           the local stack in the foreground: prints the export lines; Ctrl-C stops it"
+	@echo "  make local-revoke    from another shell: JOOR revokes every live token"
+	@echo "  make dist            the consumer package's wheel and sdist, in dist/"
 	@echo "Parts of make test:"
 	@echo "  make lint            ruff (lint and format)"
 	@echo "  make typecheck       mypy, strict, on the function and the consumer package"
@@ -61,6 +65,24 @@ $(VENV_STAMP): requirements.txt functions/token_refresher/requirements.txt clien
 demo: $(VENV_STAMP)
 	$(VENV)/bin/python -m infra.local.demo
 
+# The local stack for a consumer of your own, in the foreground until Ctrl-C; LOCAL_DIR holds
+# the export lines (LOCAL_DIR/env) and the JOOR stand-in's admin address while it runs.
+LOCAL_DIR ?= .local-stack
+local: $(VENV_STAMP)
+	@$(VENV)/bin/python -m infra.local.serve --state-dir $(LOCAL_DIR)
+
+local-revoke: $(VENV_STAMP)
+	@$(VENV)/bin/python -m infra.local.serve revoke --state-dir $(LOCAL_DIR)
+
+# The consumer package's wheel and sdist, in dist/ (outside clients/python, which the layer ships).
+DIST_DIR ?= dist
+.PHONY: dist
+dist: $(VENV_STAMP)
+	rm -rf $(DIST_DIR)
+	$(VENV)/bin/python -m build --sdist --wheel --outdir $(DIST_DIR) clients/python
+	@# What the build leaves beside the package; sam build would copy it into the layer.
+	rm -rf clients/python/build clients/python/*.egg-info
+
 lint: $(VENV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -83,7 +105,7 @@ refresh: $(VENV_STAMP)
 include make/template.mk
 
 clean:
-	rm -rf $(VENV) .venv-* .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage mutants
+	rm -rf $(VENV) .venv-* .aws-sam .pytest_cache .mypy_cache .ruff_cache .coverage mutants dist
 
 # What a run costs against its floor (calls, cold start, warm overhead, memory, artifact
 # size); writes benchmarks/results/latest.json and docs/benchmarks.md (which says how long).

@@ -9,8 +9,14 @@
 // refresher with {"force": true, "seen_version": <the version sent>, "parameter": <name>}, once
 // per rejected version for all concurrent callers, and reads the version its summary names;
 // while the refresher is busy (HTTP 429) the reader waits for a newer version, up to
-// busyWaitSeconds; "rate_limited" means no new token exists, so the 401 is returned.
-// Nothing here logs or throws a token.
+// busyWaitSeconds; "rate_limited" means no new token exists, so the 401 is returned, with a
+// warning that says why. Nothing here logs or throws a token.
+//
+// Log lines go to `logger` (default: warnings to console.warn, nothing else); pass
+// `logger: console` to see when a token is renewed as well.
+//
+// The region: the AWS SDK for JavaScript v3 reads AWS_REGION (and the config profile's
+// `region`), not AWS_DEFAULT_REGION (@smithy/core config: REGION_ENV_NAME = "AWS_REGION").
 
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
@@ -23,6 +29,7 @@ export class JoorTokenError extends Error {
     this.name = this.constructor.name;
   }
 }
+export class ConfigurationError extends JoorTokenError {}
 export class TokenUnavailableError extends JoorTokenError {}
 export class RefreshFailedError extends JoorTokenError {}
 export class RefreshRateLimitedError extends RefreshFailedError {
@@ -31,6 +38,11 @@ export class RefreshRateLimitedError extends RefreshFailedError {
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
+
+const QUIET_LOGGER = Object.freeze({
+  info() {},
+  warn: (...args) => console.warn(...args),
+});
 
 function redact(text, secrets) {
   let result = String(text ?? "");
@@ -49,6 +61,7 @@ export class TokenReader {
   #loading = null; // the read in progress, shared by concurrent callers
   #flights = new Map(); // rejected version -> promise of the renewal
   #rateLimited = null; // { version, until, after }
+  #logger;
 
   constructor({
     parameterName = process.env.JOOR_TOKEN_PARAMETER,
@@ -57,15 +70,17 @@ export class TokenReader {
     busyWaitSeconds = 120,
     ssmClient,
     lambdaClient,
+    logger = QUIET_LOGGER,
   } = {}) {
     if (!parameterName) {
-      throw new JoorTokenError(
+      throw new ConfigurationError(
         "No token parameter: pass parameterName or set JOOR_TOKEN_PARAMETER (the stack's TokenParameterName output)",
       );
     }
     if (!(maxAgeSeconds > 0 && maxAgeSeconds <= MAX_AGE_LIMIT_SECONDS)) {
-      throw new JoorTokenError(`maxAgeSeconds must be more than 0 and at most 3600, got ${maxAgeSeconds}`);
+      throw new ConfigurationError(`maxAgeSeconds must be more than 0 and at most 3600, got ${maxAgeSeconds}`);
     }
+    this.#logger = logger;
     this.#name = parameterName;
     this.#fn = refresherFunction;
     this.#maxAgeMs = maxAgeSeconds * 1000;
@@ -83,6 +98,11 @@ export class TokenReader {
 
   get parameterName() {
     return this.#name;
+  }
+
+  /** Where this reader's log lines go (fetchWithToken writes there too). */
+  get logger() {
+    return this.#logger;
   }
 
   /** The bare token: one GetParameter on first use, then from memory for maxAgeSeconds. */
@@ -120,9 +140,16 @@ export class TokenReader {
         new GetParameterCommand({ Name: selector, WithDecryption: true }),
       ));
     } catch (error) {
+      if (error.message === "Region is missing") {
+        throw new ConfigurationError(
+          "No AWS region to read the token in: set AWS_REGION to the region the stack is deployed in " +
+            "(the AWS SDK for JavaScript reads AWS_REGION, not AWS_DEFAULT_REGION) or give the profile a region",
+          { cause: error },
+        );
+      }
       const hint =
         error.name === "ParameterNotFound"
-          ? "check JOOR_TOKEN_PARAMETER and the region"
+          ? "check JOOR_TOKEN_PARAMETER (the stack's TokenParameterName output) and AWS_REGION"
           : error.name === "AccessDeniedException"
             ? "attach the stack's TokenReaderPolicy to this workload's role"
             : redact(error.message, []);
@@ -130,7 +157,17 @@ export class TokenReader {
         cause: error,
       });
     }
-    return { value: parameter.Value, version: parameter.Version, readAt };
+    const value = parameter?.Value;
+    if (typeof value !== "string" || !value.trim()) {
+      throw new TokenUnavailableError(
+        `Parameter '${this.#name}' is empty; the token refresher writes a token there on its first run: ` +
+          'invoke it with {"force": true}',
+      );
+    }
+    if (!Number.isInteger(parameter.Version)) {
+      throw new TokenUnavailableError(`Parameter '${this.#name}' came back without a version number`);
+    }
+    return { value, version: parameter.Version, readAt };
   }
 
   /** A token to use instead of `rejectedToken` (default: the one held), which JOOR answered 401 to. */
@@ -170,9 +207,13 @@ export class TokenReader {
           "set JOOR_TOKEN_REFRESHER_FUNCTION so that the reader can ask for a new token",
       );
     }
+    this.#logger.info(
+      `JOOR rejected version ${rejected.version} of ${this.#name}; asking ${this.#fn} for a new token`,
+    );
     const payload = JSON.stringify({ force: true, seen_version: rejected.version, parameter: this.#name });
     const deadline = Date.now() + this.#busyWaitMs;
     let backoff = 500;
+    let busyInvocations = 0;
     for (;;) {
       let response;
       try {
@@ -188,12 +229,22 @@ export class TokenReader {
         }
         // Busy: the running invocation may be replacing this very version; if it is a
         // scheduled run that found the token fresh, invoke again after a pause.
+        busyInvocations += 1;
+        if (busyInvocations === 1) {
+          this.#logger.warn(
+            `Token refresher ${this.#fn} is busy (${redact(error.Reason ?? "HTTP 429", [])}); waiting up to ` +
+              `${this.#busyWaitMs / 1000} s for a version of ${this.#name} newer than ${rejected.version}`,
+          );
+        }
         const left = deadline - Date.now();
         if (left > 0) {
           await new Promise((resolve) => setTimeout(resolve, Math.min(backoff * (0.5 + Math.random() / 2), left)));
           backoff = Math.min(backoff * 2, 5_000);
           const fresh = await this.#read(this.#name);
-          if (fresh.version > rejected.version) return fresh;
+          if (fresh.version > rejected.version) {
+            this.#logger.info(`Version ${fresh.version} of ${this.#name} appeared while the refresher was busy`);
+            return fresh;
+          }
         }
         if (Date.now() >= deadline) {
           throw new RefreshFailedError(
@@ -216,12 +267,24 @@ export class TokenReader {
         );
       }
       if (body?.reason === "rate_limited") {
-        const after = Number(body.retry_after_seconds ?? 60);
+        const after = Number.isFinite(body.retry_after_seconds) ? body.retry_after_seconds : 60;
         this.#rateLimited = { version: rejected.version, until: Date.now() + after * 1000, after };
-        throw new RefreshRateLimitedError(this.#rateLimitedMessage(rejected.version, after), after);
+        const message = this.#rateLimitedMessage(rejected.version, after);
+        this.#logger.warn(message);
+        throw new RefreshRateLimitedError(message, after);
+      }
+      if (body?.parameter != null && body.parameter !== this.#name) {
+        throw new RefreshFailedError(
+          `The token refresher '${this.#fn}' keeps parameter '${redact(body.parameter, [])}', not '${this.#name}': ` +
+            "point JOOR_TOKEN_PARAMETER and JOOR_TOKEN_REFRESHER_FUNCTION at the same stack",
+        );
       }
       if (Number.isInteger(body?.version) && body.version > rejected.version) {
-        return this.#read(`${this.#name}:${body.version}`);
+        const renewed = await this.#read(`${this.#name}:${body.version}`);
+        this.#logger.info(
+          `Token version ${renewed.version} of ${this.#name} ready (refresher: ${redact(body.result, [])}, ${redact(body.reason, [])})`,
+        );
+        return renewed;
       }
       throw new RefreshFailedError(
         `The token refresher '${this.#fn}' answered result=${redact(body?.result, [])}, ` +
@@ -250,10 +313,19 @@ export async function fetchWithToken(reader, url, init = {}) {
   try {
     renewed = await reader.refreshAfterRejection(sent);
   } catch (error) {
-    if (error instanceof RefreshRateLimitedError) return first;
+    if (error instanceof RefreshRateLimitedError) {
+      reader.logger.warn(`JOOR answered 401 and no new token is to be had: ${error.message}`);
+      return first;
+    }
     throw error;
   }
-  if (init.body instanceof ReadableStream) return first;
+  if (init.body instanceof ReadableStream) {
+    reader.logger.warn(
+      "JOOR answered 401; the token is renewed, but this request's body is a stream and cannot be " +
+        "sent a second time, so the 401 is returned: pass a string, a Buffer or URLSearchParams to have it resent",
+    );
+    return first;
+  }
   await first.arrayBuffer(); // free the connection
   return send(renewed);
 }

@@ -13,6 +13,11 @@ every token, live or not: a stand-in for a wrong endpoint or an account without 
 where a fresh token cannot help and a consumer must not loop. Neither path is a documented
 JOOR path; JOOR's real resources live under other names.
 
+``POST /local/revoke`` is the stand-in's own admin path, not JOOR's: it revokes every live
+token (``revoke_all``) and answers ``{"revoked": <how many>, "logins": <so far>}``, so that
+another process can play JOOR revoking tokens (``make local-revoke``). The server listens on
+loopback only.
+
 Run on its own: ``python -m infra.local.joor_auth_server --port 8765``.
 """
 
@@ -36,6 +41,7 @@ AUTH_PATH = "/auth/"
 # Stand-ins, not documented JOOR paths: see the module docstring.
 PROTECTED_PATH = "/v4/local/protected"
 REFUSED_PATH = "/v4/local/refused"
+ADMIN_REVOKE_PATH = "/local/revoke"
 
 
 @dataclass(frozen=True)
@@ -197,6 +203,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
+        if self.path.split("?", 1)[0] == ADMIN_REVOKE_PATH:
+            revoked = self.server.state.revoke_all()
+            self._send(200, {"revoked": revoked, "logins": self.server.state.logins})
+            return
         if self.path.rstrip("/") != "/auth":
             self._send(404, {"error": "not_found"})
             return

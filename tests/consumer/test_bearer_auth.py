@@ -73,6 +73,18 @@ def test_when_the_refresher_declines_the_401_is_returned_and_a_warning_logged(
     assert "minimum interval" in caplog.text
 
 
+def test_a_form_body_is_resent_after_a_401(
+    session: requests.Session, api: FakeJoorApi, ssm: FakeSsm
+) -> None:
+    # requests encodes a dict as a str body: order=7&note=caf%C3%A9
+    response = session.post(JOOR_API_URL, data={"order": "7", "note": "café"}, timeout=5)
+
+    assert response.status_code == 200
+    assert [r.status_code for r in response.history] == [401]
+    assert [r["body"] for r in api.received] == ["order=7&note=caf%C3%A9"] * 2
+    assert api.received[1]["authorization"] == f"Bearer {ssm.versions[-1].value}"
+
+
 def test_a_body_that_cannot_be_read_twice_is_not_resent_but_the_token_is_renewed(
     session: requests.Session, api: FakeJoorApi, ssm: FakeSsm, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -46,7 +46,8 @@ def test_a_reader_given_no_lambda_client_makes_its_own_once(
     clock.advance(3600)
     made: list[FakeLambda] = []
 
-    def new_lambda_client() -> FakeLambda:
+    def new_lambda_client(session: object = None) -> FakeLambda:
+        assert session is None
         made.append(FakeLambda(FakeRefresher(ssm)))
         return made[-1]
 
@@ -60,3 +61,78 @@ def test_a_reader_given_no_lambda_client_makes_its_own_once(
 
     assert len(made) == 1
     assert len(made[0].events) == 2
+
+
+# --- the region ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_aws_config(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No region from anywhere but what the test sets: no profile, no config file."""
+    import os
+
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return monkeypatch
+
+
+def test_the_clients_take_aws_region_when_aws_default_region_is_unset(
+    no_aws_config: pytest.MonkeyPatch,
+) -> None:
+    no_aws_config.setenv("AWS_REGION", "ap-southeast-2")
+
+    assert _aws.new_ssm_client().meta.region_name == "ap-southeast-2"
+    assert _aws.new_lambda_client().meta.region_name == "ap-southeast-2"
+
+
+def test_aws_default_region_wins_over_aws_region_as_boto3_has_it(
+    no_aws_config: pytest.MonkeyPatch,
+) -> None:
+    no_aws_config.setenv("AWS_REGION", "ap-southeast-2")
+    no_aws_config.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+
+    assert _aws.new_ssm_client().meta.region_name == "eu-central-1"
+
+
+def test_without_any_region_reading_the_token_is_a_configuration_error_naming_aws_region(
+    no_aws_config: pytest.MonkeyPatch,
+) -> None:
+    from botocore.exceptions import NoRegionError
+
+    from joor_token import ConfigurationError, TokenReader
+
+    reader = TokenReader("/joor/sandbox/access-token")
+
+    with pytest.raises(ConfigurationError) as caught:
+        reader.token()
+
+    assert str(caught.value) == (
+        "No AWS region to read the token in: set AWS_REGION to the region the stack is deployed "
+        "in (e.g. AWS_REGION=eu-west-1; AWS_DEFAULT_REGION or the AWS config profile's region "
+        "work too), or pass ssm_client= and lambda_client="
+    )
+    assert isinstance(caught.value.__cause__, NoRegionError)
+
+
+def test_without_any_region_a_renewal_is_the_same_configuration_error(
+    no_aws_config: pytest.MonkeyPatch,
+) -> None:
+    from botocore.exceptions import NoRegionError
+
+    from joor_token import ConfigurationError, TokenReader
+    from tests.consumer.fakes import FUNCTION, PARAMETER, FakeClock, FakeSsm
+
+    clock = FakeClock()
+    ssm = FakeSsm(clock)
+    ssm.write()
+    clock.advance(3600)
+    reader = TokenReader(PARAMETER, refresher_function=FUNCTION, ssm_client=ssm, clock=clock)  # type: ignore[arg-type]
+    reader.token()
+
+    with pytest.raises(ConfigurationError, match=r"^No AWS region") as caught:
+        reader.refresh_after_rejection()
+
+    assert isinstance(caught.value.__cause__, NoRegionError)

@@ -33,7 +33,7 @@ def test_without_requests_the_auth_says_which_extra_to_install(
 
     assert str(caught.value) == (
         "joor_token.JoorBearerAuth needs the requests package: install joor-token with its "
-        'requests extra (pip install "clients/python[requests]") or install requests'
+        'requests extra ("joor-token[requests]" in the requirement) or install requests'
     )
     assert isinstance(caught.value.__cause__, ModuleNotFoundError)
 

@@ -32,8 +32,9 @@ def read_error(make_reader: Make, ssm: FakeSsm, error: Exception) -> str:
 def test_a_missing_parameter_says_which_setting_to_check(make_reader: Make, ssm: FakeSsm) -> None:
     assert read_error(make_reader, ssm, client_error("GetParameter", "ParameterNotFound", "")) == (
         f"Parameter {PARAMETER!r} does not exist in this account and region. Check "
-        "JOOR_TOKEN_PARAMETER (the stack's TokenParameterName output) and AWS_REGION; the token "
-        "refresher creates the parameter on its first run."
+        "JOOR_TOKEN_PARAMETER (the stack's TokenParameterName output) and the region (AWS_REGION, "
+        "or AWS_DEFAULT_REGION, which wins when both are set, or the region of the AWS config "
+        "profile); the token refresher creates the parameter on its first run."
     )
 
 
@@ -83,7 +84,8 @@ def test_an_unreachable_ssm_says_what_to_check(make_reader: Make, ssm: FakeSsm) 
     assert read_error(make_reader, ssm, error) == (
         f"Could not read parameter {PARAMETER!r}: EndpointConnectionError: Could not connect to "
         'the endpoint URL: "https://ssm.eu-west-1.amazonaws.com/" (check the network, the '
-        "region and this workload's AWS credentials)"
+        "region (AWS_REGION, or AWS_DEFAULT_REGION, which wins when both are "
+        "set, or the region of the AWS config profile) and this workload's AWS credentials)"
     )
 
 
@@ -155,8 +157,9 @@ def test_a_refresher_that_does_not_exist_says_which_setting_to_check(
 
     assert renew_error(make_reader, lambda_, error) == (
         f"The token refresher {FUNCTION!r} does not exist in this account and region: check "
-        "JOOR_TOKEN_REFRESHER_FUNCTION (the stack's TokenRefresherFunctionName output) and "
-        "AWS_REGION"
+        "JOOR_TOKEN_REFRESHER_FUNCTION (the stack's TokenRefresherFunctionName output) and the "
+        "region (AWS_REGION, or AWS_DEFAULT_REGION, which wins when both are "
+        "set, or the region of the AWS config profile)"
     )
 
 

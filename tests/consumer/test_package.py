@@ -61,7 +61,7 @@ def test_without_requests_the_reader_works_and_the_auth_class_says_how_to_get_it
     lines = done.stdout.splitlines()
     assert lines[0] == "/joor/sandbox/access-token"
     assert "needs the requests package" in lines[1]
-    assert 'pip install "clients/python[requests]"' in lines[1]
+    assert '"joor-token[requests]"' in lines[1]
 
 
 def test_the_public_surface_is_what_all_names() -> None:

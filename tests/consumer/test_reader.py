@@ -125,15 +125,36 @@ def test_a_read_that_loses_a_race_with_a_renewal_does_not_bring_back_the_old_tok
     slow = threading.Thread(target=lambda: answered.setdefault("slow", reader.token()))
     slow.start()
     assert held.wait(10)
-    # WHEN a renewal replaces the token while that read (which saw the old version) is held
+    # WHEN a renewal replaces the token while that read (which saw the old version) is held,
+    # time passing before and after it: the held read is answered last, but was sent first
     ssm.calls.clear()
+    clock.advance(5)
     renewed = reader.refresh_after_rejection(rejected_token=old)
+    clock.advance(5)
     release.set()
     slow.join(10)
 
     # THEN the reader keeps the renewed token
     assert renewed == ssm.versions[-1].value != old
     assert reader.token() == renewed
+
+
+def test_a_tokens_age_counts_from_before_its_read_was_sent(
+    make_reader: MakeReader, ssm: FakeSsm, clock: FakeClock
+) -> None:
+    # GIVEN a first read that takes 100 s to be answered
+    ssm.gate = lambda: clock.advance(100)
+    reader = make_reader()  # max_age_seconds=300
+    reader.token()
+    ssm.gate = None
+    ssm.calls.clear()
+
+    # WHEN 250 s pass after the answer: 350 s after the read was sent
+    clock.advance(250)
+    reader.token()
+
+    # THEN the token is older than 300 s, and read again
+    assert ssm.calls == [PARAMETER]
 
 
 # --- max age ------------------------------------------------------------------------------
@@ -249,6 +270,69 @@ def test_threads_reporting_the_same_version_make_one_invocation_and_all_get_the_
     assert refresher.logins == 1
     assert set(tokens) == {ssm.versions[-1].value}
     assert ssm.version == 2
+
+
+class PausingLock:
+    """Stands in for the reader's lock: the thread named ``name`` runs ``pause`` before it
+    takes the lock for the ``nth`` time. The reader has no other seam between admitting a
+    report and taking its lock, so this is the one place a test reaches into it."""
+
+    def __init__(self, name: str, nth: int, pause: Callable[[], None]) -> None:
+        self._lock = threading.Lock()
+        self._name, self._nth, self._pause = name, nth, pause
+        self._taken = 0
+
+    def __enter__(self) -> PausingLock:
+        if threading.current_thread().name == self._name:
+            self._taken += 1
+            if self._taken == self._nth:
+                self._pause()
+        self._lock.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+def test_a_report_looks_for_a_renewal_in_flight_under_the_lock_that_starts_one(
+    make_reader: MakeReader, lambda_: FakeLambda, ssm: FakeSsm
+) -> None:
+    # GIVEN two threads reporting the same token, where the second has read the cache and is
+    # about to take the lock to look for a renewal in flight when the first starts one
+    reader = make_reader()
+    rejected = reader.token()
+    second_paused, first_invoking, release = (threading.Event() for _ in range(3))
+
+    def pause() -> None:
+        second_paused.set()
+        assert first_invoking.wait(10)
+
+    def hold_invocations() -> None:
+        first_invoking.set()
+        release.wait(10)
+
+    reader._lock = PausingLock("second", 2, pause)  # type: ignore[assignment]
+    lambda_.gate = hold_invocations
+    threads = [
+        threading.Thread(
+            target=reader.refresh_after_rejection, kwargs={"rejected_token": rejected}, name=name
+        )
+        for name in ("second", "first")
+    ]
+    threads[0].start()
+    assert second_paused.wait(10)
+
+    # WHEN the first starts its renewal while the second waits for the lock
+    threads[1].start()
+    assert first_invoking.wait(10)
+    threading.Event().wait(0.3)  # time for a second invocation, were there one
+    release.set()
+    for thread in threads:
+        thread.join(10)
+
+    # THEN the second found the first's renewal and waited for it: one invocation
+    assert lambda_.events == [{"force": True, "seen_version": 1, "parameter": PARAMETER}]
+    assert reader.token() == ssm.versions[-1].value != rejected
 
 
 def test_a_thread_reporting_a_token_already_replaced_gets_the_new_one_without_any_call(

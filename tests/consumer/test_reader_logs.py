@@ -153,7 +153,7 @@ def test_a_reader_makes_its_own_ssm_client_once(
 ) -> None:
     made: list[FakeSsm] = []
 
-    def new_ssm_client() -> Any:
+    def new_ssm_client(session: object = None) -> Any:
         made.append(ssm)
         return ssm
 

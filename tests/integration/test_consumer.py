@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import requests
 
-from infra.local.stack import FUNCTION_NAME, PARAMETER_NAME, LocalStack
+from infra.local.stack import FUNCTION_NAME, PARAMETER_NAME, REGION, LocalStack
 from infra.local.stampede import Stampede
-from joor_token import JoorBearerAuth, RefreshFailedError, TokenReader
+from joor_token import JoorBearerAuth, RefreshFailedError, TokenReader, TokenUnavailableError
 from tests.integration.conftest import Harness, lambda_client, record_lambda_logs
 from tests.leakwatch import WATCH
 
@@ -273,3 +273,68 @@ def test_the_example_consumer_returns_a_refusing_endpoint_s_401_without_looping(
 
     assert [a["status"] for a in answers] == [401, 401, 401]
     assert logins_since(stack, before) <= 1
+
+
+@pytest.fixture
+def only_aws_region(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> LocalStack:
+    """A consumer's environment as Lambda and ECS give it: the region in AWS_REGION alone."""
+    import os
+
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    assert os.environ["AWS_REGION"] == REGION
+    return stack
+
+
+def test_a_reader_with_only_aws_region_set_reads_and_renews_the_token(
+    only_aws_region: LocalStack,
+) -> None:
+    stack = only_aws_region
+    reader = TokenReader()
+    revoked, version = stored(stack)
+    assert reader.token() == revoked
+    stack.joor.revoke_all()
+
+    response = requests.get(stack.joor.api_url, auth=JoorBearerAuth(reader), timeout=30)
+
+    assert response.status_code == 200
+    assert stored(stack)[1] == version + 1
+
+
+def test_a_parameter_missing_in_the_region_read_names_that_region(
+    only_aws_region: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_REGION", "ap-southeast-2")  # the stack lives in eu-west-1
+
+    with pytest.raises(TokenUnavailableError) as caught:
+        TokenReader().token()
+
+    assert str(caught.value).startswith(
+        f"Parameter {PARAMETER_NAME!r} does not exist in region ap-southeast-2 of this account. "
+        "Check JOOR_TOKEN_PARAMETER"
+    )
+
+
+def test_a_401_the_auth_returns_keeps_its_body_over_a_real_connection(stack: LocalStack) -> None:
+    # GIVEN a refresher that declines to replace the stored token (younger than a minute)
+    stack.lambda_.configure(REJECTED_TOKEN_MIN_AGE_SECONDS="60")
+    reader = TokenReader()
+    with requests.Session() as session:
+        session.auth = JoorBearerAuth(reader)
+
+        # WHEN JOOR answers 401 and no new token is to be had: the refresher declines, then
+        # the reader itself declines (it remembers the answer)
+        declined = session.get(stack.joor.refused_url, timeout=30)
+        remembered = session.get(stack.joor.refused_url, timeout=30)
+
+    # THEN the 401 comes back as JOOR sent it, body and all, though its connection was freed
+    for response in (declined, remembered):
+        assert response.status_code == 401
+        assert response.history == []
+        assert response.json() == {
+            "error": "invalid_token",
+            "error_description": "The access token is invalid, expired or revoked",
+        }
+    assert [e["seen_version"] for e in stack.lambda_.events] == [1]

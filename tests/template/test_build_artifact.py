@@ -114,6 +114,7 @@ def test_the_layer_holds_the_consumer_package_and_nothing_built_beside_it() -> N
         "joor_token",
         "pyproject.toml",
         "README.md",
+        "CHANGELOG.md",
     }
     shipped = {
         p.relative_to(LAYER_DIR / "python" / "joor_token")

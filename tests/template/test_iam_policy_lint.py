@@ -37,6 +37,7 @@ CONDITION_PARAMETERS: dict[str, tuple[str, ...]] = {
     "ReserveConcurrency": ("true", "false"),
     "AlarmEmail": ("", "oncall@example.com"),
     "ReaderAccountIds": ("", "111122223333,444455556666"),
+    "ReaderOrganizationId": ("", "o-a1b2c3d4e5"),
 }
 # Who the stack serves: the named account, a fleet, or both (the template's rule refuses
 # neither).
@@ -148,20 +149,49 @@ def _as_resource_policy(document: dict[str, Any], resource_arn: str) -> dict[str
     }
 
 
+def _layer_version_policy(permission: dict[str, Any]) -> dict[str, Any]:
+    """The statement Lambda adds to a layer version's policy for a LayerVersionPermission
+    (AddLayerVersionPermission: an OrganizationId becomes an aws:PrincipalOrgID condition)."""
+    statement: dict[str, Any] = {
+        "Sid": "LayerVersionPermission",
+        "Effect": "Allow",
+        "Principal": permission["Principal"],
+        "Action": permission["Action"],
+        "Resource": permission["LayerVersionArn"],
+    }
+    if "OrganizationId" in permission:
+        statement["Condition"] = {
+            "StringEquals": {"aws:PrincipalOrgID": permission["OrganizationId"]}
+        }
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
+def _all_documents(
+    resources: dict[str, dict[str, Any]],
+) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(logical id, location, document) of every policy the resources make, layer grants too."""
+    for logical_id, resource in resources.items():
+        if resource["Type"] == "AWS::Lambda::LayerVersionPermission":
+            where = f"{logical_id}.LayerVersionPolicy"
+            yield logical_id, where, _layer_version_policy(resource["Properties"])
+            continue
+        for where, document in _policy_documents(resource["Properties"], logical_id):
+            yield logical_id, where, document
+
+
 def lint_template(cfn_template: dict[str, Any], parameters: dict[str, str]) -> list[Finding]:
     """Lint every policy document of the template's resources under these parameters."""
     evaluated = CfnEvaluator(cfn_template, parameters)
     resources = evaluated.resources()
     findings = []
-    for logical_id, resource in resources.items():
-        for where, document in _policy_documents(resource["Properties"], logical_id):
-            concrete = _concrete(document, resources)
-            if where.endswith(".AssumeRolePolicyDocument"):
-                concrete = _as_resource_policy(
-                    concrete, _concrete(f"GETATT:{logical_id}.Arn", resources)
-                )
-            policy = analyze_policy_string(json.dumps(concrete), include_community_auditors=False)
-            findings += [Finding(where, f.issue, str(f.detail)) for f in policy.findings]
+    for logical_id, where, document in _all_documents(resources):
+        concrete = _concrete(document, resources)
+        if where.endswith(".AssumeRolePolicyDocument"):
+            concrete = _as_resource_policy(
+                concrete, _concrete(f"GETATT:{logical_id}.Arn", resources)
+            )
+        policy = analyze_policy_string(json.dumps(concrete), include_community_auditors=False)
+        findings += [Finding(where, f.issue, str(f.detail)) for f in policy.findings]
     return findings
 
 
@@ -175,11 +205,7 @@ def _unaccepted(findings: list[Finding]) -> list[Finding]:
 
 def _documents(cfn_template: dict[str, Any], parameters: dict[str, str]) -> set[str]:
     evaluated = CfnEvaluator(cfn_template, parameters)
-    return {
-        where
-        for logical_id, resource in evaluated.resources().items()
-        for where, _ in _policy_documents(resource["Properties"], logical_id)
-    }
+    return {where for _, where, _ in _all_documents(evaluated.resources())}
 
 
 @pytest.mark.parametrize(
@@ -207,6 +233,7 @@ def test_the_lint_covers_every_role_and_policy_the_stack_creates(
         "TokenKmsKeyArn": TOKEN_KEY_ARN,
         "SecretKmsKeyArn": SECRET_KEY_ARN,
         "ReaderAccountIds": "111122223333",
+        "ReaderOrganizationId": "o-a1b2c3d4e5",
     }
     documents = _documents(translated, with_keys)
 
@@ -214,6 +241,7 @@ def test_the_lint_covers_every_role_and_policy_the_stack_creates(
         logical_id
         for logical_id, resource in translated["Resources"].items()
         if resource["Type"].startswith("AWS::IAM::")
+        or resource["Type"] == "AWS::Lambda::LayerVersionPermission"
     }
     assert {where.split(".", 1)[0] for where in documents} >= iam_resources
     assert {
@@ -223,6 +251,7 @@ def test_the_lint_covers_every_role_and_policy_the_stack_creates(
         "TokenEncryptPolicy.PolicyDocument",
         "TokenReaderPolicy.PolicyDocument",
         "TokenRefresherFunctionRefreshScheduleRole.AssumeRolePolicyDocument",
+        "JoorTokenLayerOrganizationPermission.LayerVersionPolicy",
     } <= documents
 
 
@@ -272,4 +301,23 @@ def test_the_linter_fails_a_wrong_policy_added_to_the_template(template: dict[st
         ("BrokenPolicy.PolicyDocument", "UNKNOWN_ACTION"),
         ("BrokenPolicy.PolicyDocument", "RESOURCE_MISMATCH"),
         ("BrokenPolicy.PolicyDocument", "UNKNOWN_CONDITION_FOR_ACTION"),
+    }
+
+
+def test_the_linter_fails_a_layer_grant_of_an_action_that_does_not_exist(
+    template: dict[str, Any],
+) -> None:
+    broken = copy.deepcopy(template)
+    grant = broken["Resources"]["JoorTokenLayerOrganizationPermission"]["Properties"]
+    grant["Action"] = "lambda:GetLayer"  # the real one is lambda:GetLayerVersion
+
+    findings = _unaccepted(
+        lint_template(
+            translate(broken),
+            {"CredentialsSecretArn": SECRET_ARN, "ReaderOrganizationId": "o-a1b2c3d4e5"},
+        )
+    )
+
+    assert {(f.where, f.issue) for f in findings} == {
+        ("JoorTokenLayerOrganizationPermission.LayerVersionPolicy", "UNKNOWN_ACTION")
     }

@@ -19,6 +19,7 @@ MOTO_SKIPPED_TYPES = {
     "AWS::CloudWatch::Alarm",
     "AWS::Lambda::Alias",
     "AWS::Lambda::EventInvokeConfig",
+    "AWS::Lambda::LayerVersionPermission",
     "AWS::Scheduler::Schedule",
     "AWS::SNS::Subscription",
     "AWS::SQS::QueuePolicy",
@@ -100,6 +101,7 @@ def test_stack_comes_up_in_moto_except_the_types_moto_skips(
             "TokenParameterName": "/joor/sandbox/access-token",
             "TokenParameterPath": "/joor",
             "ReaderAccountIds": "111122223333",
+            "ReaderOrganizationId": "o-a1b2c3d4e5",
         }
     )
     created = _physical_ids(stack_name)

@@ -687,8 +687,64 @@ def test_the_consumer_package_ships_as_a_layer_for_the_python_runtimes(
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
     assert layer["Metadata"]["BuildMethod"] == "python3.13"
     assert layer["Properties"]["ContentUri"] == "clients/python/"
-    assert set(layer["Properties"]["CompatibleRuntimes"]) == {"python3.12", "python3.13"}
     assert set(layer["Properties"]["CompatibleArchitectures"]) == {"arm64", "x86_64"}
     assert {"JoorTokenLayerArn", "TokenRefreshRequesterPolicyArn", "TokenReaderRoleArn"} <= set(
         template["Outputs"]
     )
+
+
+def test_the_layer_claims_the_python_versions_the_package_supports(
+    template: dict[str, Any],
+) -> None:
+    """From the package's floor (requires-python) to the newest Python it is tested on, the
+    functions' runtime; the package's classifiers name the same versions."""
+    import tomllib
+
+    project = tomllib.loads((REPO_ROOT / "clients" / "python" / "pyproject.toml").read_text())[
+        "project"
+    ]
+    floor = re.fullmatch(r">=3\.(\d+)", project["requires-python"])
+    assert floor, project["requires-python"]
+    newest = re.fullmatch(r"python3\.(\d+)", template["Globals"]["Function"]["Runtime"])
+    assert newest
+    supported = [f"3.{minor}" for minor in range(int(floor[1]), int(newest[1]) + 1)]
+
+    runtimes = template["Resources"]["JoorTokenLayer"]["Properties"]["CompatibleRuntimes"]
+    classified = [
+        c.rsplit(" ", 1)[1]
+        for c in project["classifiers"]
+        if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)
+    ]
+    assert supported == ["3.10", "3.11", "3.12", "3.13"]
+    assert runtimes == [f"python{v}" for v in supported]
+    assert classified == supported
+    assert "python3.10 to python3.13" in template["Outputs"]["JoorTokenLayerArn"]["Description"]
+
+
+def test_the_layer_is_granted_to_an_organization_only_when_one_is_given(evaluate: Any) -> None:
+    assert "JoorTokenLayerOrganizationPermission" not in evaluate(**WITHOUT_KMS).resources()
+
+    resources = evaluate(**WITHOUT_KMS, ReaderOrganizationId="o-a1b2c3d4e5").resources()
+
+    grant = resources["JoorTokenLayerOrganizationPermission"]
+    assert grant["Type"] == "AWS::Lambda::LayerVersionPermission"
+    # SAM names each layer version JoorTokenLayer<hash of its content>.
+    layer = grant["Properties"].pop("LayerVersionArn")
+    assert re.fullmatch(r"REF:JoorTokenLayer[0-9a-f]{10}", layer)
+    assert resources[layer.removeprefix("REF:")]["Type"] == "AWS::Lambda::LayerVersion"
+    assert grant["Properties"] == {
+        "Action": "lambda:GetLayerVersion",
+        "Principal": "*",
+        "OrganizationId": "o-a1b2c3d4e5",
+    }
+    # The versions an update leaves behind (the layer retains them) keep their grant.
+    assert grant["DeletionPolicy"] == grant["UpdateReplacePolicy"] == "Retain"
+
+
+def test_reader_organization_id_must_be_an_organizations_id(template: dict[str, Any]) -> None:
+    pattern = template["Parameters"]["ReaderOrganizationId"]["AllowedPattern"]
+    assert re.fullmatch(pattern, "")
+    assert re.fullmatch(pattern, "o-a1b2c3d4e5")
+    assert not re.fullmatch(pattern, "r-a1b2")
+    assert not re.fullmatch(pattern, "111122223333")
+    assert not re.fullmatch(pattern, "o-A1B2C3D4E5")

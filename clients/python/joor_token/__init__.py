@@ -48,7 +48,7 @@ def __getattr__(name: str) -> Any:
                 raise
             raise ImportError(
                 "joor_token.JoorBearerAuth needs the requests package: install joor-token with "
-                'its requests extra (pip install "clients/python[requests]") or install requests'
+                'its requests extra ("joor-token[requests]" in the requirement) or install requests'
             ) from err
         return JoorBearerAuth
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,17 +8,29 @@ botocore is imported on first use, so that ``import joor_token`` stays cheap.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from joor_token._errors import RefreshFailedError, TokenUnavailableError
+from joor_token._errors import ConfigurationError, RefreshFailedError, TokenUnavailableError
 
 if TYPE_CHECKING:
+    import boto3
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_ssm import SSMClient
 
 PARAMETER_ENV = "JOOR_TOKEN_PARAMETER"
 REFRESHER_ENV = "JOOR_TOKEN_REFRESHER_FUNCTION"
+# Where the reader's own clients take their region from: AWS_DEFAULT_REGION, else AWS_REGION,
+# else the AWS config profile's `region` (with a session passed in: the session's region, else
+# AWS_REGION). boto3 reads only AWS_DEFAULT_REGION and the profile
+# (botocore/configprovider.py: 'region': ('region', 'AWS_DEFAULT_REGION', ...)); Lambda and
+# ECS set AWS_REGION, and the AWS SDK for JavaScript v3 reads only that one, so the reader reads
+# it too when AWS_DEFAULT_REGION is unset.
+REGION_HINT = (
+    "AWS_REGION, or AWS_DEFAULT_REGION, which wins when both are set, or the region of the "
+    "AWS config profile"
+)
 
 # The refresher runs for at most 100 s (template.yaml Timeout), plus up to 10 s of init on a
 # cold start: wait longer than that for its answer, or a slow refresh would look like a failure.
@@ -39,27 +51,55 @@ class StoredToken:
     version: int
 
 
-def new_ssm_client() -> SSMClient:
-    client: SSMClient = _new_client("ssm", SSM_RETRIES, SSM_READ_TIMEOUT)
+def new_ssm_client(session: boto3.session.Session | None = None) -> SSMClient:
+    client: SSMClient = _new_client(session, "ssm", SSM_RETRIES, SSM_READ_TIMEOUT)
     return client
 
 
-def new_lambda_client() -> LambdaClient:
-    client: LambdaClient = _new_client("lambda", LAMBDA_RETRIES, LAMBDA_READ_TIMEOUT)
+def new_lambda_client(session: boto3.session.Session | None = None) -> LambdaClient:
+    client: LambdaClient = _new_client(session, "lambda", LAMBDA_RETRIES, LAMBDA_READ_TIMEOUT)
     return client
 
 
-def _new_client(service: str, retries: dict[str, Any], read_timeout: float) -> Any:
+def _new_client(
+    session: boto3.session.Session | None,
+    service: str,
+    retries: dict[str, Any],
+    read_timeout: float,
+) -> Any:
     import boto3
     from botocore.config import Config
+    from botocore.exceptions import NoRegionError
 
     config = Config(
         retries=retries,  # type: ignore[arg-type]
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=read_timeout,
     )
-    # A session of our own: boto3's default session is not safe to share between threads.
-    return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
+    region = None
+    if session is None:
+        # A session of our own: boto3's default session is not safe to share between threads.
+        session = boto3.session.Session()
+        if not os.environ.get("AWS_DEFAULT_REGION", "").strip():
+            region = os.environ.get("AWS_REGION", "").strip() or None
+    elif not session.region_name:
+        region = os.environ.get("AWS_REGION", "").strip() or None
+    try:
+        return session.client(service, region_name=region, config=config)  # type: ignore[call-overload]
+    except NoRegionError as err:
+        raise ConfigurationError(
+            "No AWS region to read the token in: set AWS_REGION to the region the stack is "
+            "deployed in (e.g. AWS_REGION=eu-west-1; AWS_DEFAULT_REGION or the AWS config "
+            "profile's region work too), or pass ssm_client= and lambda_client="
+        ) from err
+
+
+def _where(client: Any) -> str:
+    """Where a client looked, for messages: its region when it says (a boto3 client does)."""
+    region = getattr(getattr(client, "meta", None), "region_name", None)
+    if not isinstance(region, str) or not region:
+        return "in this account and region"
+    return f"in region {region} of this account"
 
 
 def safe_text(text: object, secrets: tuple[str, ...] = ()) -> str:
@@ -86,11 +126,12 @@ def read_parameter(client: SSMClient, name: str, selector: str) -> StoredToken:
     try:
         parameter = client.get_parameter(Name=selector, WithDecryption=True)["Parameter"]
     except ClientError as err:
-        raise TokenUnavailableError(_describe_read_error(name, selector, err)) from err
+        raise TokenUnavailableError(_describe_read_error(client, name, selector, err)) from err
     except BotoCoreError as err:
         raise TokenUnavailableError(
             f"Could not read parameter {name!r}: {type(err).__name__}: {safe_text(err)} "
-            "(check the network, the region and this workload's AWS credentials)"
+            f"(check the network, the region ({REGION_HINT}) and this workload's AWS "
+            "credentials)"
         ) from err
     value = parameter.get("Value")
     version = parameter.get("Version")
@@ -104,13 +145,13 @@ def read_parameter(client: SSMClient, name: str, selector: str) -> StoredToken:
     return StoredToken(value, version)
 
 
-def _describe_read_error(name: str, selector: str, err: Any) -> str:
+def _describe_read_error(client: Any, name: str, selector: str, err: Any) -> str:
     code, message = _error_code(err)
     if code == "ParameterNotFound":
         return (
-            f"Parameter {name!r} does not exist in this account and region. Check "
-            f"{PARAMETER_ENV} (the stack's TokenParameterName output) and AWS_REGION; the "
-            "token refresher creates the parameter on its first run."
+            f"Parameter {name!r} does not exist {_where(client)}. Check {PARAMETER_ENV} (the "
+            f"stack's TokenParameterName output) and the region ({REGION_HINT}); the token "
+            "refresher creates the parameter on its first run."
         )
     if code == "ParameterVersionNotFound":
         return f"Parameter {selector!r} does not exist: the refresher named a version that is gone"
@@ -152,7 +193,7 @@ def invoke_refresher(
         if code == "TooManyRequestsException":
             reason = str(getattr(err, "response", {}).get("Reason", "")) or safe_text(message)
             return Busy(reason)
-        raise RefreshFailedError(_describe_invoke_error(function, code, message)) from err
+        raise RefreshFailedError(_describe_invoke_error(client, function, code, message)) from err
     except BotoCoreError as err:
         raise RefreshFailedError(
             f"Could not invoke the token refresher {function!r}: {type(err).__name__}: "
@@ -176,11 +217,12 @@ def invoke_refresher(
     return payload
 
 
-def _describe_invoke_error(function: str, code: str, message: str) -> str:
+def _describe_invoke_error(client: Any, function: str, code: str, message: str) -> str:
     if code == "ResourceNotFoundException":
         return (
-            f"The token refresher {function!r} does not exist in this account and region: "
-            f"check {REFRESHER_ENV} (the stack's TokenRefresherFunctionName output) and AWS_REGION"
+            f"The token refresher {function!r} does not exist {_where(client)}: check "
+            f"{REFRESHER_ENV} (the stack's TokenRefresherFunctionName output) and the region "
+            f"({REGION_HINT})"
         )
     if code == "AccessDeniedException":
         return (

@@ -17,6 +17,7 @@ from joor_token import _aws
 from joor_token._errors import ConfigurationError, RefreshFailedError, RefreshRateLimitedError
 
 if TYPE_CHECKING:
+    import boto3
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_ssm import SSMClient
 
@@ -72,10 +73,13 @@ class TokenReader:
     keeps waiting while the refresher is busy (Lambda answers 429 to a second concurrent
     invocation) before it gives up.
 
-    ``ssm_client`` and ``lambda_client`` are boto3 clients to use instead of the reader's own; a
-    Lambda client passed in should not retry (``retries={"total_max_attempts": 1}``) and should
-    wait longer than the refresher's timeout (100 s) for an answer. ``clock`` and ``sleep`` are
-    for tests.
+    ``session`` is a boto3 session the reader makes its own clients from, instead of a new
+    default one: for example ``boto3.Session(profile_name="joor-reader")``, a profile that
+    assumes the stack's TokenReaderRole from another account, whose credentials botocore renews
+    before they expire. ``ssm_client`` and ``lambda_client`` are boto3 clients to use instead of
+    the reader's own; a Lambda client passed in should not retry
+    (``retries={"total_max_attempts": 1}``) and should wait longer than the refresher's timeout
+    (100 s) for an answer. ``clock`` and ``sleep`` are for tests.
 
     Safe to share between threads; meant to be built once per process and reused.
     """
@@ -87,6 +91,7 @@ class TokenReader:
         refresher_function: str | None = None,
         max_age_seconds: float = DEFAULT_MAX_AGE_SECONDS,
         busy_wait_seconds: float = DEFAULT_BUSY_WAIT_SECONDS,
+        session: boto3.session.Session | None = None,
         ssm_client: SSMClient | None = None,
         lambda_client: LambdaClient | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -115,6 +120,7 @@ class TokenReader:
         self._busy_wait = _seconds("busy_wait_seconds", busy_wait_seconds, low=0)
         self._clock = clock
         self._sleep = sleep
+        self._session = session
         self._ssm_client = ssm_client
         self._lambda_client = lambda_client
         self._clients_lock = threading.Lock()
@@ -376,12 +382,12 @@ class TokenReader:
         if self._ssm_client is None:
             with self._clients_lock:
                 if self._ssm_client is None:
-                    self._ssm_client = _aws.new_ssm_client()
+                    self._ssm_client = _aws.new_ssm_client(self._session)
         return self._ssm_client
 
     def _lambda(self) -> LambdaClient:
         if self._lambda_client is None:
             with self._clients_lock:
                 if self._lambda_client is None:
-                    self._lambda_client = _aws.new_lambda_client()
+                    self._lambda_client = _aws.new_lambda_client(self._session)
         return self._lambda_client
