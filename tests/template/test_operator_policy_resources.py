@@ -22,6 +22,11 @@ NEEDED = {
         "lambda:DeleteFunction",
     ),
     "AWS::Lambda::LayerVersion": ("lambda:PublishLayerVersion", "lambda:GetLayerVersion"),
+    "AWS::Lambda::LayerVersionPermission": (
+        "lambda:AddLayerVersionPermission",
+        "lambda:GetLayerVersionPolicy",
+        "lambda:RemoveLayerVersionPermission",
+    ),
     "AWS::Lambda::Alias": ("lambda:CreateAlias", "lambda:DeleteAlias"),
     "AWS::Lambda::Permission": ("lambda:AddPermission", "lambda:RemovePermission"),
     "AWS::Lambda::EventInvokeConfig": (
