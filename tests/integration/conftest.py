@@ -242,3 +242,16 @@ def lambda_stack(harness: Harness) -> Iterator[LocalStack]:
     record_lambda_logs(server)
     WATCH.add_secrets(*harness.stack.fixture_secrets())
     server.recycle()
+
+
+@pytest.fixture
+def rule_on(harness: Harness) -> Iterator[LocalStack]:
+    """The clean stack of ``harness`` with secret changes running the function through the
+    Lambda stand-in, as the stack's EventBridge rule does."""
+    stack = harness.stack
+    stack.lambda_.reset()
+    stack.lambda_.rule_enabled = True
+    yield stack
+    stack.lambda_.rule_enabled = False
+    stack.lambda_.wait_idle()
+    record_lambda_logs(stack.lambda_)

@@ -23,17 +23,11 @@ def scene(output: str, number: int) -> str:
 
 
 @pytest.fixture
-def demo_stack(harness: Harness) -> Iterator[LocalStack]:
+def demo_stack(rule_on: LocalStack) -> Iterator[LocalStack]:
     """The harness's clean stack with secret changes running the function, as deployed."""
-    stack = harness.stack
-    stack.lambda_.reset()
-    stack.lambda_.rule_enabled = True
-    yield stack
-    stack.lambda_.rule_enabled = False
-    stack.settle("REJECTED_TOKEN_MIN_AGE_SECONDS", *FLEET_ENV)
-    stack.lambda_.configure(**stack.env())
-    for record in stack.lambda_.records:
-        WATCH.record(f"lambda log {record.request_id}", record.log)
+    yield rule_on
+    rule_on.settle("REJECTED_TOKEN_MIN_AGE_SECONDS", *FLEET_ENV)
+    rule_on.lambda_.configure(**rule_on.env())
 
 
 def test_the_account_scenes_show_a_wrong_password_tried_once_and_a_fix_used_at_once(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from infra.local.stack import PARAMETER_NAME, SECRET_ID, LocalStack
 from refresher.adapters.login_record import TAG
 from refresher.domain.errors import CredentialsRejectedEarlierError, CredentialsRejectedError
-from tests.integration.conftest import Harness, record_lambda_logs
+from tests.integration.conftest import Harness
 
 pytestmark = pytest.mark.integration
 
@@ -101,18 +100,6 @@ def test_an_operators_retry_tries_the_same_password_once_more(rejected: Harness)
     again = rejected.invoke({})
     assert isinstance(again.error, CredentialsRejectedEarlierError)
     assert refused_logins(rejected.stack) == 2
-
-
-@pytest.fixture
-def rule_on(harness: Harness) -> Iterator[LocalStack]:
-    """Secret changes run the function through the Lambda stand-in, as the stack's rule does."""
-    stack = harness.stack
-    stack.lambda_.reset()
-    stack.lambda_.rule_enabled = True
-    yield stack
-    stack.lambda_.rule_enabled = False
-    stack.lambda_.wait_idle()
-    record_lambda_logs(stack.lambda_)
 
 
 def test_the_fixed_secret_gives_a_live_token_at_once(

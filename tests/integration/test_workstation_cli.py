@@ -18,8 +18,14 @@ pytestmark = pytest.mark.integration
 FUNCTION_DIR = Path(__file__).parents[2] / "functions" / "token_refresher"
 
 
-def run_cli(harness: Harness, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **harness.stack.env(), "PYTHONPATH": str(FUNCTION_DIR)}
+def cli_env(harness: Harness) -> dict[str, str]:
+    return {**os.environ, **harness.stack.env(), "PYTHONPATH": str(FUNCTION_DIR)}
+
+
+def run_cli(
+    harness: Harness, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = cli_env(harness) if env is None else env
     result = subprocess.run(
         [sys.executable, "-m", "refresher", *args],
         env=env,
@@ -64,19 +70,11 @@ def test_a_failing_cli_run_exits_1_with_the_reason(harness: Harness) -> None:
 
 
 def test_aws_region_alone_is_enough(harness: Harness) -> None:
-    env = {**os.environ, **harness.stack.env(), "PYTHONPATH": str(FUNCTION_DIR)}
+    env = cli_env(harness)
     region = env.pop("AWS_DEFAULT_REGION")
     env["AWS_REGION"] = region
 
-    result = subprocess.run(
-        [sys.executable, "-m", "refresher", "--force"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    WATCH.record("cli stderr", result.stderr)
+    result = run_cli(harness, "--force", env=env)
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["result"] == "refreshed"
@@ -85,20 +83,12 @@ def test_aws_region_alone_is_enough(harness: Harness) -> None:
 def test_without_any_region_it_exits_1_naming_every_way_to_set_one(
     harness: Harness, tmp_path: Path
 ) -> None:
-    env = {**os.environ, **harness.stack.env(), "PYTHONPATH": str(FUNCTION_DIR)}
+    env = cli_env(harness)
     env.pop("AWS_DEFAULT_REGION")
     env.pop("AWS_REGION", None)
     env["AWS_CONFIG_FILE"] = str(tmp_path / "no-aws-config")
 
-    result = subprocess.run(
-        [sys.executable, "-m", "refresher", "--force"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    WATCH.record("cli stderr", result.stderr)
+    result = run_cli(harness, "--force", env=env)
 
     assert result.returncode == 1
     assert result.stdout == ""

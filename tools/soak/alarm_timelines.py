@@ -102,6 +102,26 @@ def fleet_secrets(world: FleetWorld) -> list[str]:
     return [value for account in world.accounts.values() for value in account.secret_values()]
 
 
+def _fleet_story(
+    title: str,
+    world: FleetWorld,
+    *,
+    alarms: Mapping[str, Alarm],
+    marks: Mapping[str, float],
+    until: float,
+) -> Story:
+    """A fleet's story: the state alarms and the fleet's own, every account's secrets."""
+    return _story(
+        title,
+        world.function,
+        alarms=alarms,
+        names=(*STATE_ALARMS, *FLEET_ALARMS),
+        marks=marks,
+        until=until,
+        secrets=fleet_secrets(world),
+    )
+
+
 # --- a. JOOR down ------------------------------------------------------------------------------
 
 
@@ -170,14 +190,12 @@ def wrong_password_week(
         "B's secret fixed": typo + DAY,
         "A's secret fixed": changed + 7 * DAY,
     }
-    story = _story(
+    story = _fleet_story(
         f"a fleet of {accounts}: A's password wrong a week, B's a day",
-        world.function,
+        world,
         alarms=alarms,
-        names=(*STATE_ALARMS, *FLEET_ALARMS),
         marks=marks,
         until=until,
-        secrets=fleet_secrets(world),
     )
     story.facts = {
         "failed logins": {"A": len(a.joor.failed_logins), "B": len(b.joor.failed_logins)},
@@ -231,14 +249,12 @@ def refused_secret(
     until = 3 * DAY
     timeline.run_until(until)
     marks = {"the mistyped tag": DAY, "the tag fixed": 2 * DAY}
-    story = _story(
+    story = _fleet_story(
         f"a fleet of {accounts}: a secret refused for a day",
-        world.function,
+        world,
         alarms=alarms,
-        names=(*STATE_ALARMS, *FLEET_ALARMS),
         marks=marks,
         until=until,
-        secrets=fleet_secrets(world),
     )
     story.facts = {"joined": world.accounts[newcomer.parameter].store.stored.exists}
     return story
@@ -262,14 +278,12 @@ def capacity(
             seed, size, aws_throttle=0.0, logins_per_second=rate, spread_tokens=True
         )
         Timeline(world.clock, world.function, seed).run_until(hours * HOUR)
-        story = _story(
+        story = _fleet_story(
             f"a fleet of {size} ({share:.0%} of the {most} one deployment keeps)",
-            world.function,
+            world,
             alarms=alarms,
-            names=(*STATE_ALARMS, *FLEET_ALARMS),
             marks={"start": 0.0},
             until=hours * HOUR,
-            secrets=fleet_secrets(world),
         )
         metric = alarms["TokensLeftBehindAlarm"].metric
         left = [i.value(metric) or 0 for i in world.function.invocations]
