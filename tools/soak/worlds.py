@@ -72,6 +72,17 @@ class SimulatedAccount:
             t.access_token for t in self.store.writes
         ]
 
+    def refresher(self, clock: FakeClock, rng: random.Random) -> TokenRefresher:
+        """The function's refresher for this account, with the stack's policy."""
+        return TokenRefresher(
+            store=self.store,
+            credentials=self.secret,
+            endpoint=self.joor,
+            clock=clock,
+            policy=POLICY,
+            retry=RetryPolicy(rng=random.Random(rng.random())),
+        )
+
 
 def _account(
     parameter: str,
@@ -103,14 +114,7 @@ def single_world(seed: int, *, aws_throttle: float = 0.1, forgetful: bool = Fals
     clock = soak_clock()
     aws = Aws(random.Random(rng.random()), clock, aws_throttle)
     account = _account(PARAMETER, SECRET_NAME, clock, aws, rng, forgetful=forgetful)
-    refresher = TokenRefresher(
-        store=account.store,
-        credentials=account.secret,
-        endpoint=account.joor,
-        clock=clock,
-        policy=POLICY,
-        retry=RetryPolicy(rng=random.Random(rng.random())),
-    )
+    refresher = account.refresher(clock, rng)
     return SingleWorld(clock, account, refresher, SimulatedFunction(refresher, clock))
 
 
@@ -157,17 +161,7 @@ def fleet_world(
             expires = START + timedelta(seconds=WINDOW + (i + 0.5) * usable / accounts)
             written = expires - timedelta(seconds=LIFETIME)
             account.store.stored = StoredToken(True, expires, 1, written)
-    refreshers = {
-        name: TokenRefresher(
-            store=a.store,
-            credentials=a.secret,
-            endpoint=a.joor,
-            clock=clock,
-            policy=POLICY,
-            retry=RetryPolicy(rng=random.Random(rng.random())),
-        )
-        for name, a in found.items()
-    }
+    refreshers = {name: a.refresher(clock, rng) for name, a in found.items()}
     directory = ThrottledDirectory(
         [Account(n, a.secret.secret_id, "https://joor") for n, a in found.items()],
         aws=aws,
