@@ -100,7 +100,7 @@ test: lint typecheck security template-lint template-checkov pytest
 # Real AWS (your normal credential chain) and real JOOR; see docs/operations.md, "Run it from
 # a workstation".
 refresh: $(VENV_STAMP)
-	PYTHONPATH=functions/token_refresher $(VENV)/bin/python -m refresher $(if $(FORCE),--force) $(if $(RETRY_REJECTED),--retry-rejected)
+	$(VENV)/bin/python -m refresher $(if $(FORCE),--force) $(if $(RETRY_REJECTED),--retry-rejected)
 
 include make/template.mk
 
@@ -123,7 +123,7 @@ fault-table: $(VENV_STAMP)
 SOAK_DAYS ?= 30
 SOAK_SEED ?= 20240604
 soak: $(VENV_STAMP)
-	PYTHONPATH=functions/token_refresher $(VENV)/bin/python -m tools.soak.document --days $(SOAK_DAYS) --seed $(SOAK_SEED) --doc docs/soak.md
+	$(VENV)/bin/python -m tools.soak.document --days $(SOAK_DAYS) --seed $(SOAK_SEED) --doc docs/soak.md
 
 security: $(VENV_STAMP)
 	$(VENV)/bin/bandit -q -c pyproject.toml -r functions/

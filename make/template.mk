@@ -18,7 +18,7 @@ SAM_DEPLOY_FLAGS ?=
 # Extra Key="Value" template parameters for the preflight, e.g. the secret's ARN before the
 # first (guided) deploy has saved it in samconfig.toml.
 PREFLIGHT_OVERRIDES ?=
-DEPLOY_PYTHON := PYTHONPATH=functions/token_refresher .venv/bin/python
+DEPLOY_PYTHON := .venv/bin/python
 # Any region works for the offline checks; nothing is called in AWS.
 TEMPLATE_CHECK_REGION ?= us-east-1
 

@@ -1,6 +1,6 @@
 """``make soak``: the soaks on the simulated clock, written up in docs/soak.md.
 
-    PYTHONPATH=functions/token_refresher .venv/bin/python -m tools.soak.document \
+    .venv/bin/python -m tools.soak.document \
         --days 30 --seed N [--doc docs/soak.md]
 
 Three generated blocks: the token's life through JOOR outages (one account, then a fleet), the

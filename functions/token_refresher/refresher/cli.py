@@ -5,7 +5,7 @@ environment variables as the Lambda function::
 
     CREDENTIALS_SECRET_ID=joor/sandbox/api-credentials \\
     TOKEN_PARAMETER_NAME=/joor/sandbox/access-token \\
-    PYTHONPATH=functions/token_refresher .venv/bin/python -m refresher --force
+    .venv/bin/python -m refresher --force   # the venv make builds has the import roots
 """
 
 from __future__ import annotations
