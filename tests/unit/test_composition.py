@@ -6,12 +6,15 @@ request for one."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 import boto3
 
 from refresher.composition import build_refresher
 from refresher.config import Settings
+from refresher.domain.gate import GatePolicy
+from refresher.domain.models import Account
 from refresher.service_layer.account import TokenRefresher
 from refresher.service_layer.fleet import FleetRefresher
 
@@ -78,3 +81,36 @@ def test_a_fleet_makes_no_secrets_manager_client_while_building() -> None:
     build({**SINGLE, "TOKEN_PARAMETER_PATH": "/joor"}, session)
 
     assert "secretsmanager" not in [service for service, _ in session.asked]
+
+
+SETTINGS = {
+    "REFRESH_WINDOW_SECONDS": "7200",
+    "REJECTED_TOKEN_MIN_AGE_SECONDS": "450",
+    "SCHEDULE_INTERVAL_SECONDS": "600",
+    "FLEET_LOGINS_IN_FLIGHT": "6",
+    "FLEET_LOGINS_PER_SECOND": "5",
+}
+
+
+def test_each_setting_reaches_the_rule_it_sets_for_one_account() -> None:
+    refresher = build({**SINGLE, **SETTINGS}, RecordingSession())
+
+    assert isinstance(refresher, TokenRefresher)
+    assert refresher._policy == GatePolicy(
+        window=timedelta(seconds=7200), min_interval=timedelta(seconds=450)
+    )
+
+
+def test_each_setting_reaches_the_rule_it_sets_for_a_fleet_and_its_accounts() -> None:
+    fleet = build({**SINGLE, **SETTINGS, "TOKEN_PARAMETER_PATH": "/joor"}, RecordingSession())
+
+    assert isinstance(fleet, FleetRefresher)
+    policy = GatePolicy(window=timedelta(seconds=7200), min_interval=timedelta(seconds=450))
+    assert fleet._policy == policy
+    assert fleet._path == "/joor"
+    assert fleet._interval == timedelta(seconds=600)
+    assert fleet._logins_in_flight == 6
+    assert fleet._start_spacing == 1 / 5
+    assert fleet._min_start_time == 2.0  # one JOOR attempt's least time (RetryPolicy)
+    account = fleet._refresher_for(Account("/joor/brand/access-token", "brand-secret", "https://x"))
+    assert account._policy == policy
