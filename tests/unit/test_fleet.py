@@ -326,11 +326,15 @@ def test_an_operator_force_of_one_parameter_refreshes_it() -> None:
     assert fleet.logins == [name(0)]
 
 
-def test_a_parameter_outside_the_path_is_refused_before_any_call() -> None:
+@pytest.mark.parametrize(
+    "parameter",
+    ["/joor/other/token", "/joor/fleetx/access-token", "/joor/fleet", "/joor/fleet-b/token"],
+)
+def test_a_parameter_outside_the_path_is_refused_before_any_call(parameter: str) -> None:
     fleet = Fleet([30000.0])
 
     with pytest.raises(InvalidEventError, match=r"outside this fleet's path /joor/fleet/"):
-        fleet.one(force=True, seen_version=3, parameter="/joor/other/token")
+        fleet.one(force=True, seen_version=3, parameter=parameter)
     assert fleet.directory.calls == 0
 
 
