@@ -17,12 +17,13 @@ import re
 import threading
 from collections import Counter, deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 import botocore.session
 from botocore.exceptions import UnknownServiceError
+
+from infra.local.http_stand_in import HttpStandIn, LoopbackServer, QuietHandler
 
 
 @dataclass(frozen=True)
@@ -85,64 +86,37 @@ def operation_of(method: str, path: str, headers: Any) -> str:
     return ""
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _ProxyServer
-    protocol_version = "HTTP/1.1"
-    # TCP_NODELAY, as real servers set it: without it a keep-alive response sent as headers then
-    # body waits ~40 ms for the client's delayed ACK (Nagle), and every reused connection pays it.
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: request bodies hold tokens."""
+class _Handler(QuietHandler):
+    server: LoopbackServer[AwsFaultProxy]
 
     def _relay(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
+        proxy = self.server.owner
+        body = self.read_body()
         target = operation_of(self.command, self.path, self.headers)
         if target:
-            self.server.seen[target] += 1
-        fault = self.server.take_fault(target)
+            proxy.seen[target] += 1
+        fault = proxy.take_fault(target)
         if isinstance(fault, AwsAnswer):
             data = json.dumps(fault.body).encode()
-            self.send_response(fault.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.send_body(fault.status, data, {"Content-Type": "application/json"})
             return
         if fault is not None:
             data = json.dumps(
                 {"__type": fault.code, "message": _echo(fault.message, body)}
             ).encode()
-            self.send_response(fault.status)
-            self.send_header("Content-Type", "application/x-amz-json-1.1")
-            self.send_header("x-amzn-ErrorType", fault.code)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": fault.code}
+            self.send_body(fault.status, data, headers)
             return
-        upstream = http.client.HTTPConnection(
-            self.server.upstream_host, self.server.upstream_port, timeout=30
-        )
+        upstream = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port, timeout=30)
         headers = {
             k: v for k, v in self.headers.items() if k.lower() not in ("connection", "keep-alive")
         }
         upstream.request(self.command, self.path, body=body, headers=headers)
         response = upstream.getresponse()
         data = response.read()
-        self.send_response(response.status)
-        for name, value in response.getheaders():
-            if name.lower() not in (
-                "connection",
-                "transfer-encoding",
-                "content-length",
-                "server",
-                "date",
-            ):
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        dropped = ("connection", "transfer-encoding", "content-length", "server", "date")
+        kept = [(n, v) for n, v in response.getheaders() if n.lower() not in dropped]
+        self.send_body(response.status, data, kept)
         upstream.close()
 
     do_GET = do_POST = do_PUT = do_DELETE = _relay  # noqa: N815 - http.server's names
@@ -160,60 +134,38 @@ def _echo(message: str, body: bytes) -> str:
     return message
 
 
-class _ProxyServer(ThreadingHTTPServer):
-    daemon_threads = True
+class AwsFaultProxy(HttpStandIn):
+    """The proxy on a free loopback port, forwarding to ``upstream`` (moto server's URL)."""
 
     def __init__(self, upstream: str) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         parts = urlsplit(upstream)
         self.upstream_host = parts.hostname or "127.0.0.1"
         self.upstream_port = parts.port or 80
-        self.faults: deque[AwsFault | AwsAnswer] = deque()
-        self.remaining: dict[int, int] = {}
+        self._faults: deque[AwsFault | AwsAnswer] = deque()
+        self._remaining: dict[int, int] = {}
+        # Requests that reached the proxy, by operation (faulted ones included).
         self.seen: Counter[str] = Counter()
-        self.lock = threading.Lock()
+        self._lock = threading.Lock()
 
     def take_fault(self, target: str) -> AwsFault | AwsAnswer | None:
-        with self.lock:
-            for fault in self.faults:
+        """The queued fault or answer for this operation, counted; None to forward."""
+        with self._lock:
+            for fault in self._faults:
                 if fault.operation == target:
-                    left = self.remaining.get(id(fault), fault.times) - 1
-                    self.remaining[id(fault)] = left
+                    left = self._remaining.get(id(fault), fault.times) - 1
+                    self._remaining[id(fault)] = left
                     if left <= 0:
-                        self.faults.remove(fault)
+                        self._faults.remove(fault)
                     return fault
         return None
 
-
-class AwsFaultProxy:
-    def __init__(self, upstream: str) -> None:
-        self._server = _ProxyServer(upstream)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    @property
-    def seen(self) -> Counter[str]:
-        """Requests that reached the proxy, by operation (faulted ones included)."""
-        return self._server.seen
-
     def inject(self, *faults: AwsFault | AwsAnswer) -> None:
-        with self._server.lock:
-            self._server.faults.extend(faults)
+        with self._lock:
+            self._faults.extend(faults)
 
     def reset(self) -> None:
-        with self._server.lock:
-            self._server.faults.clear()
-            self._server.remaining.clear()
-            self._server.seen.clear()
-
-    def start(self) -> AwsFaultProxy:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        with self._lock:
+            self._faults.clear()
+            self._remaining.clear()
+            self.seen.clear()

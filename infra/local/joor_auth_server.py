@@ -33,8 +33,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from infra.local.http_stand_in import HttpStandIn, LoopbackServer, QuietHandler
 
 DOCUMENTED_FIELDS = {"client_id", "client_secret", "username", "password", "grant_type"}
 AUTH_PATH = "/auth/"
@@ -151,6 +152,57 @@ class JoorAuthState:
             self.requests = 0
             self.logins = 0
 
+    def authenticate(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """Keycloak's password grant, as ../shared/reference/auth-endpoint-facts.md lists it."""
+        unknown = set(form) - DOCUMENTED_FIELDS
+        if unknown:
+            return 400, {
+                "error": "invalid_request",
+                "error_description": f"Unexpected form parameter: {sorted(unknown)[0]}",
+            }
+        if "grant_type" not in form:
+            return 400, {
+                "error": "invalid_request",
+                "error_description": "Missing form parameter: grant_type",
+            }
+        if form["grant_type"] != "password":
+            return 400, {
+                "error": "unsupported_grant_type",
+                "error_description": "Unsupported grant_type",
+            }
+        account = self.accounts.get(form.get("client_id", ""))
+        if account is None or form.get("client_secret") != account.client_secret:
+            return 401, {
+                "error": "unauthorized_client",
+                "error_description": "Invalid client or Invalid client credentials",
+            }
+        if not account.direct_grants:
+            return 400, {
+                "error": "unauthorized_client",
+                "error_description": "Client not allowed for direct access grants",
+            }
+        if form.get("username") != account.username or form.get("password") != account.password:
+            return 401, {"error": "invalid_grant", "error_description": "Invalid user credentials"}
+        if account.disabled:
+            return 400, {"error": "invalid_grant", "error_description": "Account disabled"}
+        record = IssuedRecord(
+            access_token=".".join(secrets.token_urlsafe(n) for n in (24, 96, 43)),
+            refresh_token=".".join(secrets.token_urlsafe(n) for n in (24, 64, 43)),
+            expires_at=time.time() + self.expires_in,
+            client_id=account.client_id,
+        )
+        self.record_issued(record)
+        return 200, {
+            "access_token": record.access_token,
+            "expires_in": self.expires_in,
+            "refresh_expires_in": 86400,
+            "refresh_token": record.refresh_token,
+            "token_type": "Bearer",
+            "not-before-policy": 0,
+            "session_state": secrets.token_hex(16),
+            "scope": "email profile",
+        }
+
 
 def keycloak_error(status: int, error: str, description: str | None = None) -> Fault:
     body: dict[str, str] = {"error": error}
@@ -164,18 +216,15 @@ def keycloak_error(status: int, error: str, description: str | None = None) -> F
     )
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
+    server: LoopbackServer[JoorAuthServer]
     server_version = "joor-auth-local/1.0"
-    # TCP_NODELAY, as real servers set it: without it a keep-alive response sent as headers then
-    # body waits ~40 ms for the client's delayed ACK (Nagle), and every reused connection pays it.
-    disable_nagle_algorithm = True
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the form holds credentials, and tests read captured output."""
+    @property
+    def state(self) -> JoorAuthState:
+        return self.server.owner.state
 
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 - http.server's names
         path = self.path.split("?", 1)[0]
         if path not in (PROTECTED_PATH, REFUSED_PATH):
             # What http.server answered before the API existed: GET has no other use here.
@@ -184,12 +233,12 @@ class _Handler(BaseHTTPRequestHandler):
         account = None
         scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
         if scheme.lower() == "bearer" and token.strip():
-            account = self.server.state.token_account(token.strip())
+            account = self.state.token_account(token.strip())
         if path == PROTECTED_PATH and account is not None:
-            self.server.state.count_api_call(path, 200)
+            self.state.count_api_call(path, 200)
             self._send(200, {"account": account, "resource": "local stand-in"})
             return
-        self.server.state.count_api_call(path, 401)
+        self.state.count_api_call(path, 401)
         if not token.strip():
             # RFC 6750 section 3.1: no error code when the request carried no token at all.
             body = {"error": "unauthorized", "error_description": "A bearer token is required"}
@@ -200,24 +249,23 @@ class _Handler(BaseHTTPRequestHandler):
         body = {"error": "invalid_token", "error_description": description}
         self._send(401, body, {"WWW-Authenticate": challenge})
 
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length)
+    def do_POST(self) -> None:  # noqa: N802 - http.server's names
+        raw = self.read_body()
         if self.path.split("?", 1)[0] == ADMIN_REVOKE_PATH:
-            revoked = self.server.state.revoke_all()
-            self._send(200, {"revoked": revoked, "logins": self.server.state.logins})
+            revoked = self.state.revoke_all()
+            self._send(200, {"revoked": revoked, "logins": self.state.logins})
             return
         if self.path.rstrip("/") != "/auth":
             self._send(404, {"error": "not_found"})
             return
-        if self.server.state.login_latency > 0:
-            self.server.state.sleep(self.server.state.login_latency)
-        fault = self.server.state.next_fault()
+        if self.state.login_latency > 0:
+            self.state.sleep(self.state.login_latency)
+        fault = self.state.next_fault()
         if fault is not None and self._play(fault):
             return
         form = _parse_multipart(self.headers.get("Content-Type", ""), raw)
-        with self.server.state.lock:
-            self.server.state.received.append(
+        with self.state.lock:
+            self.state.received.append(
                 {
                     "fields": sorted(form or {}),
                     "content_type": self.headers.get("Content-Type", ""),
@@ -231,7 +279,7 @@ class _Handler(BaseHTTPRequestHandler):
                 {"error": "invalid_request", "error_description": "Expected multipart/form-data"},
             )
             return
-        status, body = self.server.authenticate(form)
+        status, body = self.state.authenticate(form)
         self._send(status, body)
 
     def _play(self, fault: Fault) -> bool:
@@ -254,26 +302,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 time.sleep(fault.seconds / 10)
             return True
-        self.send_response(fault.status)
-        for name, value in fault.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(fault.body)))
-        self.end_headers()
-        self.wfile.write(fault.body)
+        self.send_body(fault.status, fault.body, fault.headers)
         return True
 
     def _send(
         self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
     ) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Cache-Control", "no-store")
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        fixed = {"Content-Type": "application/json", "Cache-Control": "no-store"}
+        self.send_body(status, json.dumps(body).encode(), {**fixed, **(headers or {})})
 
 
 def _parse_multipart(content_type: str, raw: bytes) -> dict[str, str] | None:
@@ -293,66 +329,7 @@ def _parse_multipart(content_type: str, raw: bytes) -> dict[str, str] | None:
     return form
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], state: JoorAuthState) -> None:
-        super().__init__(address, _Handler)
-        self.state = state
-
-    def authenticate(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        """Keycloak's password grant, as ../shared/reference/auth-endpoint-facts.md lists it."""
-        unknown = set(form) - DOCUMENTED_FIELDS
-        if unknown:
-            return 400, {
-                "error": "invalid_request",
-                "error_description": f"Unexpected form parameter: {sorted(unknown)[0]}",
-            }
-        if "grant_type" not in form:
-            return 400, {
-                "error": "invalid_request",
-                "error_description": "Missing form parameter: grant_type",
-            }
-        if form["grant_type"] != "password":
-            return 400, {
-                "error": "unsupported_grant_type",
-                "error_description": "Unsupported grant_type",
-            }
-        account = self.state.accounts.get(form.get("client_id", ""))
-        if account is None or form.get("client_secret") != account.client_secret:
-            return 401, {
-                "error": "unauthorized_client",
-                "error_description": "Invalid client or Invalid client credentials",
-            }
-        if not account.direct_grants:
-            return 400, {
-                "error": "unauthorized_client",
-                "error_description": "Client not allowed for direct access grants",
-            }
-        if form.get("username") != account.username or form.get("password") != account.password:
-            return 401, {"error": "invalid_grant", "error_description": "Invalid user credentials"}
-        if account.disabled:
-            return 400, {"error": "invalid_grant", "error_description": "Account disabled"}
-        record = IssuedRecord(
-            access_token=".".join(secrets.token_urlsafe(n) for n in (24, 96, 43)),
-            refresh_token=".".join(secrets.token_urlsafe(n) for n in (24, 64, 43)),
-            expires_at=time.time() + self.state.expires_in,
-            client_id=account.client_id,
-        )
-        self.state.record_issued(record)
-        return 200, {
-            "access_token": record.access_token,
-            "expires_in": self.state.expires_in,
-            "refresh_expires_in": 86400,
-            "refresh_token": record.refresh_token,
-            "token_type": "Bearer",
-            "not-before-policy": 0,
-            "session_state": secrets.token_hex(16),
-            "scope": "email profile",
-        }
-
-
-class JoorAuthServer:
+class JoorAuthServer(HttpStandIn):
     """Start and stop the server on a free loopback port; ``url`` is what JOOR_AUTH_URL takes.
 
     ``login_latency`` (seconds) delays every answer of ``POST /auth/``, as a real login takes
@@ -370,16 +347,11 @@ class JoorAuthServer:
     ) -> None:
         self._login_latency = login_latency
         self.state = JoorAuthState(accounts, expires_in, login_latency, sleep)
-        self._server = _Server(("127.0.0.1", port), self.state)
-        # A short poll: stop() waits for it, and tests start and stop many servers.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        super().__init__(_Handler, port)
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return super().url
 
     @property
     def url(self) -> str:
@@ -433,20 +405,6 @@ class JoorAuthServer:
         """Forget tokens, faults and counts; the login latency goes back to the constructor's."""
         self.state.clear()
         self.state.login_latency = self._login_latency
-
-    def start(self) -> JoorAuthServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> JoorAuthServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def main() -> None:

@@ -10,7 +10,6 @@ import base64
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,23 +18,19 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from infra.local.http_stand_in import LOOPBACK, StartStop, free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class MotoServer:
+class MotoServer(StartStop):
     """``event_targets``: Lambda Invoke URLs that get Secrets Manager's ``Secret Label Updated``
     events (moto_fidelity.py), as an EventBridge rule targeting the function would."""
 
     def __init__(self, port: int | None = None, event_targets: tuple[str, ...] = ()) -> None:
         self.port = port or free_port()
         self.event_targets = event_targets
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{LOOPBACK}:{self.port}"
         self._dir = tempfile.TemporaryDirectory(prefix="moto-")
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -55,7 +50,7 @@ class MotoServer:
                 "-m",
                 "infra.local.moto_fidelity",
                 "-H",
-                "127.0.0.1",
+                LOOPBACK,
                 "-p",
                 str(self.port),
             ],
@@ -129,9 +124,3 @@ class MotoServer:
             except subprocess.TimeoutExpired:
                 self._process.kill()
         self._dir.cleanup()
-
-    def __enter__(self) -> MotoServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

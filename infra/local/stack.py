@@ -9,6 +9,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from infra.local.aws_fault_proxy import AwsFaultProxy
+from infra.local.http_stand_in import StartStop
 from infra.local.joor_auth_server import Account, JoorAuthServer
 from infra.local.lambda_server import (
     DEFAULT_ACCOUNT_ID,
@@ -40,7 +41,7 @@ def random_account() -> Account:
     )
 
 
-class LocalStack:
+class LocalStack(StartStop):
     """moto (behind the fault proxy), JOOR, and the refresher behind a Lambda Invoke API.
 
     The Lambda stand-in is an idle HTTP server until something invokes it; it runs the real
@@ -91,12 +92,6 @@ class LocalStack:
         if self.proxy:
             self.proxy.stop()
         self.moto.stop()
-
-    def __enter__(self) -> LocalStack:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def aws_url(self) -> str:

@@ -27,8 +27,8 @@ from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
 from infra.local.aws_fault_proxy import AwsFaultProxy
+from infra.local.http_stand_in import free_port
 from infra.local.joor_auth_server import Account, JoorAuthServer
-from infra.local.moto_server import free_port
 from refresher.domain.models import Credentials
 from tests.leakwatch import WATCH
 

@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from infra.local.http_stand_in import free_port
 from infra.local.joor_auth_server import DOCUMENTED_FIELDS, Fault, JoorAuthServer
-from infra.local.moto_server import free_port
 from refresher.adapters.joor_auth import USER_AGENT, JoorAuthEndpoint
 from refresher.domain.errors import (
     CredentialsRejectedError,

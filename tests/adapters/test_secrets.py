@@ -10,7 +10,7 @@ import pytest
 from botocore.config import Config
 
 from infra.local.aws_fault_proxy import AwsAnswer, AwsFault
-from infra.local.moto_server import free_port
+from infra.local.http_stand_in import free_port
 from refresher.adapters.secrets_manager import SecretsManagerCredentials
 from refresher.adapters.tagged_secrets import TaggedSecretsDirectory
 from refresher.domain.errors import (

@@ -10,7 +10,7 @@ import pytest
 from botocore.config import Config
 
 from infra.local.aws_fault_proxy import AwsAnswer, AwsFault
-from infra.local.moto_server import free_port
+from infra.local.http_stand_in import free_port
 from refresher.adapters.ssm_token_store import SsmTokenInventory, SsmTokenStore
 from refresher.domain.errors import TokenStoreReadError, TokenStoreWriteError
 from refresher.domain.models import IssuedToken, StoredToken
