@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.local.joor_auth_server import ADMIN_REVOKE_PATH
-from infra.local.lambda_server import RefresherHandler
+from infra.local.lambda_runtime import RefresherHandler
 from infra.local.stack import FUNCTION_NAME, LocalStack
 
 DEFAULT_STATE_DIR = Path(".local-stack")

@@ -11,12 +11,9 @@ from typing import TYPE_CHECKING, Any
 from infra.local.aws_fault_proxy import AwsFaultProxy
 from infra.local.http_stand_in import StartStop
 from infra.local.joor_auth_server import Account, JoorAuthServer
-from infra.local.lambda_server import (
-    DEFAULT_ACCOUNT_ID,
-    DEFAULT_FUNCTION_NAME,
-    Handler,
-    LambdaServer,
-)
+from infra.local.lambda_function import DEFAULT_ACCOUNT_ID, DEFAULT_FUNCTION_NAME
+from infra.local.lambda_runtime import Handler
+from infra.local.lambda_server import LambdaServer
 from infra.local.moto_server import MotoServer
 
 if TYPE_CHECKING:

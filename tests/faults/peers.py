@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
-LOOPBACK = "127.0.0.1"
+from infra.local.http_stand_in import LOOPBACK, HttpStandIn, LoopbackServer, QuietHandler, free_port
 
 
 def refused_url() -> str:
     """A loopback URL where nothing listens: connecting is refused at once."""
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        port = sock.getsockname()[1]
-    return f"http://{LOOPBACK}:{port}/auth/"
+    return f"http://{LOOPBACK}:{free_port()}/auth/"
 
 
 class UnacceptingPort:
@@ -61,41 +56,26 @@ class UnacceptingPort:
         self._listener.close()
 
 
-class _CountingHandler(BaseHTTPRequestHandler):
-    server: CountingServer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
+class _CountingHandler(QuietHandler):
+    server: LoopbackServer[CountingServer]
 
     def _count(self) -> None:
-        with self.server.lock:
-            self.server.hits += 1
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
+        counter = self.server.owner
+        with counter.lock:
+            counter.hits += 1
+        self.send_body(200, b"")
 
     do_GET = do_POST = do_PUT = _count  # noqa: N815 - http.server's names
 
 
-class CountingServer(ThreadingHTTPServer):
+class CountingServer(HttpStandIn):
     """Where a redirect points: any request that arrives here would have carried credentials."""
 
-    daemon_threads = True
-
     def __init__(self) -> None:
-        super().__init__((LOOPBACK, 0), _CountingHandler)
         self.hits = 0
         self.lock = threading.Lock()
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+        super().__init__(_CountingHandler)
 
     @property
     def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.server_address[1]}/elsewhere/auth/"
-
-    def __enter__(self) -> CountingServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()
+        return f"{super().url}/elsewhere/auth/"
