@@ -13,7 +13,7 @@ import pytest
 
 from infra.deploy.names import LIMITS, derived_names, unlimited_names
 from infra.local.lambda_context import LocalLambdaContext
-from infra.local.lambda_server import LambdaServer
+from infra.local.lambda_function import LocalFunction
 from refresher.timing import FUNCTION_TIMEOUT_SECONDS, JOOR_WORST_SECONDS, RESERVED_SECONDS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -652,7 +652,7 @@ def test_the_time_budget_adds_up_and_the_local_stand_ins_give_the_template_s_tim
     assert pytest.approx(4 * (3.05 + 10) + 1 + 2 + 4) == JOOR_WORST_SECONDS
     assert timeout - RESERVED_SECONDS >= JOOR_WORST_SECONDS
     assert LocalLambdaContext().timeout_seconds == timeout
-    assert inspect.signature(LambdaServer).parameters["timeout_seconds"].default == timeout
+    assert inspect.signature(LocalFunction).parameters["timeout_seconds"].default == timeout
 
 
 # --- consumers -------------------------------------------------------------------------------
