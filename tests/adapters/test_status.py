@@ -10,6 +10,7 @@ import json
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -135,7 +136,8 @@ def test_a_named_account_s_report_gives_every_field_of_its_token(aws: Aws) -> No
     put_token(aws, PARAMETER, timedelta(hours=9, minutes=30))
     put_token(aws, PARAMETER, timedelta(hours=9, minutes=29, seconds=59))  # version 2
 
-    report = collect(aws, named_settings())
+    # Half a second after NOW: the life left is shown in whole seconds.
+    report = collect(aws, named_settings(), now=NOW + timedelta(milliseconds=500))
 
     assert report.as_json() == {
         "scope": PARAMETER,
@@ -149,7 +151,7 @@ def test_a_named_account_s_report_gives_every_field_of_its_token(aws: Aws) -> No
                 "version": 2,
                 "expires_at": "2031-03-14T18:29:59Z",
                 "written_at": written_at(aws, PARAMETER),
-                "seconds_left": 9 * 3600 + 29 * 60 + 59,
+                "seconds_left": 9 * 3600 + 29 * 60 + 58,
                 "below_guarantee": False,
             }
         ],
@@ -426,7 +428,7 @@ def test_settings_with_neither_an_account_nor_a_path_say_what_to_set(aws: Aws) -
 
 
 @pytest.fixture
-def environment(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> pytest.MonkeyPatch:
+def environment(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
     """The command's environment: moto through the proxy, the Region only as AWS_REGION (as a
     workstation may have it), no profile, a named account."""
     for name in ("AWS_DEFAULT_REGION", "AWS_PROFILE", "TOKEN_PARAMETER_PATH"):
