@@ -164,8 +164,41 @@ def test_a_parameter_only_a_refused_secret_claims_is_unknown_and_says_why(aws: A
         **{"joor-token-parameter": "/joor/fleet/x/access-token", "joor-environment": "staging"},
     )
 
-    with pytest.raises(UnknownAccountError, match=r"refused: secret 'brand-x': .*'staging'"):
+    with pytest.raises(UnknownAccountError) as caught:
         directory(aws).account_for("/joor/fleet/x/access-token")
+
+    assert str(caught.value) == (
+        "No secret tagged for parameter '/joor/fleet/x/access-token' in this fleet; refused: "
+        "secret 'brand-x': its tag joor-environment must be 'sandbox' or 'production', "
+        "got 'staging'"
+    )
+
+
+def test_a_parameter_outside_the_path_is_unknown_and_names_the_secret_that_claims_it(
+    aws: Aws,
+) -> None:
+    create(aws, "brand-x", **{"joor-token-parameter": "/joor/other/access-token"})
+
+    with pytest.raises(UnknownAccountError) as caught:
+        directory(aws).account_for("/joor/other/access-token")
+
+    assert str(caught.value) == (
+        "No secret tagged for parameter '/joor/other/access-token' in this fleet; refused: "
+        "secret 'brand-x': its tag joor-token-parameter names '/joor/other/access-token', "
+        "outside this stack's parameter path /joor/fleet/ (another stack's? if not, tag it "
+        "with a name under the path)"
+    )
+
+
+def test_the_configured_account_answers_for_its_parameter_only(aws: Aws) -> None:
+    configured = Account("/joor/fleet/c/access-token", "joor/configured", URLS["sandbox"])
+    tagged = create(aws, "brand-a", **{"joor-token-parameter": "/joor/fleet/a/access-token"})
+    aws.proxy.reset()
+
+    assert directory(aws, configured).account_for("/joor/fleet/c/access-token") == configured
+    assert sum(aws.proxy.seen.values()) == 0
+    other = directory(aws, configured).account_for("/joor/fleet/a/access-token")
+    assert other.secret_id == tagged["arn"]
 
 
 def test_a_change_of_an_untagged_secret_is_no_account_after_one_call(aws: Aws) -> None:
@@ -197,6 +230,17 @@ def test_a_change_of_a_secret_tagged_for_no_account_of_this_fleet_is_none(
     aws: Aws, tag: str
 ) -> None:
     secret = create(aws, "brand-x", **{"joor-token-parameter": tag})
+    aws.proxy.reset()
+
+    assert directory(aws).account_of(SecretChange(secret["arn"], "brand-x", "v")) is None
+    assert dict(aws.proxy.seen) == {"secretsmanager.ListSecrets": 1}
+
+
+def test_a_change_of_a_secret_whose_tag_only_starts_like_the_parameter_tag_is_none(
+    aws: Aws,
+) -> None:
+    # ListSecrets matches a tag-key filter as a prefix, so the listing holds this secret.
+    secret = create(aws, "brand-x", **{"joor-token-parameter-note": "/joor/fleet/x/access-token"})
 
     assert directory(aws).account_of(SecretChange(secret["arn"], "brand-x", "v")) is None
 
@@ -211,6 +255,17 @@ def test_a_change_of_the_secret_that_lost_a_claim_is_none(aws: Aws) -> None:
 def test_a_change_of_the_configured_accounts_secret_takes_no_call(aws: Aws) -> None:
     configured = Account("/joor/fleet/c/access-token", "joor/configured", URLS["sandbox"])
     arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:joor/configured-AbCdEf"
+    aws.proxy.reset()
+
+    found = directory(aws, configured).account_of(SecretChange(arn, "joor/configured", "v"))
+
+    assert found == configured
+    assert sum(aws.proxy.seen.values()) == 0
+
+
+def test_a_change_of_the_accounts_secret_configured_by_its_arn_takes_no_call(aws: Aws) -> None:
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:joor/configured-AbCdEf"
+    configured = Account("/joor/fleet/c/access-token", arn, URLS["sandbox"])
     aws.proxy.reset()
 
     found = directory(aws, configured).account_of(SecretChange(arn, "joor/configured", "v"))
