@@ -239,7 +239,8 @@ def test_a_change_of_a_secret_tagged_for_no_account_of_this_fleet_is_none(
 def test_a_change_of_a_secret_whose_tag_only_starts_like_the_parameter_tag_is_none(
     aws: Aws,
 ) -> None:
-    # ListSecrets matches a tag-key filter as a prefix, so the listing holds this secret.
+    # ListSecrets matches a tag-key filter as a prefix (API reference, Filter), so the listing
+    # holds this secret.
     secret = create(aws, "brand-x", **{"joor-token-parameter-note": "/joor/fleet/x/access-token"})
 
     assert directory(aws).account_of(SecretChange(secret["arn"], "brand-x", "v")) is None
