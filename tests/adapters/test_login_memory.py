@@ -157,36 +157,35 @@ def test_the_account_of_a_parameter_claimed_twice_is_the_one_a_whole_listing_kee
     assert [a.secret_id for a in directory(aws).discover().accounts] == [first["arn"]]
 
 
-def test_a_parameter_only_a_refused_secret_claims_is_unknown_and_says_why(aws: Aws) -> None:
-    create(
-        aws,
-        "brand-x",
-        **{"joor-token-parameter": "/joor/fleet/x/access-token", "joor-environment": "staging"},
-    )
-
-    with pytest.raises(UnknownAccountError) as caught:
-        directory(aws).account_for("/joor/fleet/x/access-token")
-
-    assert str(caught.value) == (
-        "No secret tagged for parameter '/joor/fleet/x/access-token' in this fleet; refused: "
-        "secret 'brand-x': its tag joor-environment must be 'sandbox' or 'production', "
-        "got 'staging'"
-    )
-
-
-def test_a_parameter_outside_the_path_is_unknown_and_names_the_secret_that_claims_it(
-    aws: Aws,
+@pytest.mark.parametrize(
+    ("parameter", "environment", "problem"),
+    [
+        (
+            "/joor/fleet/x/access-token",
+            "staging",
+            "its tag joor-environment must be 'sandbox' or 'production', got 'staging'",
+        ),
+        (
+            "/joor/other/access-token",
+            "",
+            "its tag joor-token-parameter names '/joor/other/access-token', outside this "
+            "stack's parameter path /joor/fleet/ (another stack's? if not, tag it with a name "
+            "under the path)",
+        ),
+    ],
+    ids=["unknown-environment", "outside-the-path"],
+)
+def test_a_parameter_only_a_refused_secret_claims_is_unknown_and_says_why(
+    aws: Aws, parameter: str, environment: str, problem: str
 ) -> None:
-    create(aws, "brand-x", **{"joor-token-parameter": "/joor/other/access-token"})
+    create(aws, "brand-x", **{"joor-token-parameter": parameter, "joor-environment": environment})
 
     with pytest.raises(UnknownAccountError) as caught:
-        directory(aws).account_for("/joor/other/access-token")
+        directory(aws).account_for(parameter)
 
     assert str(caught.value) == (
-        "No secret tagged for parameter '/joor/other/access-token' in this fleet; refused: "
-        "secret 'brand-x': its tag joor-token-parameter names '/joor/other/access-token', "
-        "outside this stack's parameter path /joor/fleet/ (another stack's? if not, tag it "
-        "with a name under the path)"
+        f"No secret tagged for parameter {parameter!r} in this fleet; refused: "
+        f"secret 'brand-x': {problem}"
     )
 
 
