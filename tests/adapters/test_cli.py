@@ -12,7 +12,6 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
@@ -20,7 +19,7 @@ from infra.local.joor_auth_server import JoorAuthServer, keycloak_error
 from refresher.cli import main
 from refresher.config import VARIABLES
 from refresher.domain.models import Credentials
-from tests.adapters.conftest import REGION, Aws
+from tests.adapters.conftest import Aws
 from tests.leakwatch import WATCH
 
 pytestmark = pytest.mark.integration
@@ -31,28 +30,16 @@ PARAMETER = "/joor/cli/access-token"
 
 @pytest.fixture
 def cli_env(
-    aws: Aws,
+    aws_env: Aws,
     joor: JoorAuthServer,
     credentials: Credentials,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
 ) -> Aws:
-    """The environment an operator's shell gives the command: the account, AWS_REGION alone
-    (as the AWS CLI v2 has it), dummy AWS credentials, no AWS config file."""
-    for name, _ in VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    for name in ("AWS_DEFAULT_REGION", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_REGION", REGION)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.proxy.url)
+    """An operator's shell set up for one account whose secret holds the JOOR credentials."""
     monkeypatch.setenv("CREDENTIALS_SECRET_ID", SECRET)
     monkeypatch.setenv("TOKEN_PARAMETER_NAME", PARAMETER)
     monkeypatch.setenv("JOOR_AUTH_URL", joor.url)
-    aws.client("secretsmanager", direct=True).create_secret(
+    aws_env.client("secretsmanager", direct=True).create_secret(
         Name=SECRET,
         SecretString=json.dumps(
             {
@@ -63,7 +50,7 @@ def cli_env(
             }
         ),
     )
-    return aws
+    return aws_env
 
 
 @contextmanager
@@ -263,46 +250,43 @@ def test_the_time_limit_bounds_the_joor_exchange(
     assert joor.calls == 0
 
 
-def test_a_failure_exits_1_with_its_reason_and_message_on_stderr_alone(
-    cli_env: Aws, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (
+            {"CREDENTIALS_SECRET_ID": "joor/cli/missing"},
+            "error (secret_unavailable): Could not describe secret 'joor/cli/missing': it does "
+            "not exist (check CREDENTIALS_SECRET_ID and the region)",
+        ),
+        (
+            {"REFRESH_WINDOW_SECONDS": "soon"},
+            "error (configuration): Invalid configuration: REFRESH_WINDOW_SECONDS must be a "
+            "whole number of seconds, got 'soon'",
+        ),
+        (
+            {"AWS_REGION": None},
+            "error (no_region): no AWS Region: export AWS_REGION (or AWS_DEFAULT_REGION), or "
+            "set region in your AWS profile",
+        ),
+    ],
+    ids=["failure", "configuration", "no-region"],
+)
+def test_a_run_that_fails_exits_1_with_its_reason_and_message_on_stderr_alone(
+    cli_env: Aws,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    change: dict[str, str | None],
+    said: str,
 ) -> None:
-    monkeypatch.setenv("CREDENTIALS_SECRET_ID", "joor/cli/missing")
+    for name, value in change.items():
+        if value is None:
+            monkeypatch.delenv(name)
+        else:
+            monkeypatch.setenv(name, value)
 
     status, out, err = run(capsys, "--force")
 
-    assert (status, out) == (1, "")
-    assert err == (
-        "error (secret_unavailable): Could not describe secret 'joor/cli/missing': it does not "
-        "exist (check CREDENTIALS_SECRET_ID and the region)\n"
-    )
-
-
-def test_a_configuration_error_exits_1_naming_the_variable(
-    cli_env: Aws, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("REFRESH_WINDOW_SECONDS", "soon")
-
-    status, out, err = run(capsys)
-
-    assert (status, out) == (1, "")
-    assert err == (
-        "error (configuration): Invalid configuration: REFRESH_WINDOW_SECONDS must be a whole number of seconds, "
-        "got 'soon'\n"
-    )
-
-
-def test_without_any_region_it_exits_1_naming_every_way_to_set_one(
-    cli_env: Aws, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("AWS_REGION")
-
-    status, out, err = run(capsys, "--force")
-
-    assert (status, out) == (1, "")
-    assert err == (
-        "error (no_region): no AWS Region: export AWS_REGION (or AWS_DEFAULT_REGION), or set "
-        "region in your AWS profile\n"
-    )
+    assert (status, out, err) == (1, "", said + "\n")
 
 
 def test_the_runs_warnings_go_to_stderr_before_the_summary(

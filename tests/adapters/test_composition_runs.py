@@ -10,7 +10,6 @@ checks the wiring without a socket.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +17,7 @@ from infra.local.aws_fault_proxy import AwsFault
 from infra.local.joor_auth_server import JoorAuthServer, keycloak_error
 from refresher.adapters.login_record import TAG
 from refresher.composition import build_refresher
-from refresher.config import VARIABLES, Settings
+from refresher.config import Settings
 from refresher.domain.errors import (
     EndpointUnavailableError,
     FleetRefreshError,
@@ -34,7 +33,7 @@ from refresher.domain.models import (
 from refresher.domain.retry import RetryPolicy
 from refresher.service_layer.account import TokenRefresher
 from refresher.service_layer.fleet import FleetRefresher
-from tests.adapters.conftest import REGION, Aws
+from tests.adapters.conftest import Aws
 
 pytestmark = pytest.mark.integration
 
@@ -44,21 +43,8 @@ PARAMETER = "/joor/one/access-token"
 
 
 @pytest.fixture
-def env(
-    aws: Aws, joor: JoorAuthServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> dict[str, str]:
-    """AWS reached as a Lambda function or a shell reaches it (AWS_REGION alone); the settings
-    the test adds to the returned mapping."""
-    for name, _ in VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    for name in ("AWS_DEFAULT_REGION", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_REGION", REGION)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.proxy.url)
+def env(aws_env: Aws, joor: JoorAuthServer) -> dict[str, str]:
+    """AWS reached from the process environment; the settings the test adds to this mapping."""
     return {"JOOR_AUTH_URL": joor.url}
 
 
