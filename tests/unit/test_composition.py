@@ -120,10 +120,14 @@ def test_each_setting_reaches_the_rule_it_sets_for_a_fleet_and_its_accounts() ->
     assert account._policy == policy
 
 
-def test_settings_without_an_account_or_a_path_are_refused_naming_the_variable() -> None:
-    """Settings.from_env never makes them; settings made another way are checked again."""
+@pytest.mark.parametrize("secret_id", [None, "joor/sandbox/api-credentials"])
+def test_settings_without_an_account_or_a_path_are_refused_naming_the_variable(
+    secret_id: str | None,
+) -> None:
+    """Settings.from_env never makes them; settings made another way are checked again. An
+    account is its secret and its parameter: one of them alone is none."""
     settings = replace(
-        Settings.from_env(SINGLE), credentials_secret_id=None, token_parameter_name=None
+        Settings.from_env(SINGLE), credentials_secret_id=secret_id, token_parameter_name=None
     )
 
     with pytest.raises(ConfigurationError) as caught:
