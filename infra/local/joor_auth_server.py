@@ -61,7 +61,8 @@ class Fault:
 
     kind: "status" (``status``, ``body``, ``headers``), "delay" (sleep ``seconds`` before
     answering normally), "drop" (close the connection without answering), "slow_body"
-    (send headers, then trickle ``body`` over ``seconds``).
+    (send headers, then trickle ``body`` over ``seconds``), "cut_body" (announce twice the
+    length of ``body``, send it, and close the connection).
     """
 
     kind: str
@@ -104,6 +105,8 @@ class JoorAuthState:
         self.api_calls: Counter[tuple[str, int]] = Counter()
         # What each request looked like, without values: field names and headers.
         self.received: list[dict[str, Any]] = []
+        # Scripted answers the client hung up on before all of their body was sent.
+        self.answers_cut_short = 0
         self.lock = threading.Lock()
 
     def next_fault(self) -> Fault | None:
@@ -151,6 +154,7 @@ class JoorAuthState:
             self.api_calls.clear()
             self.requests = 0
             self.logins = 0
+            self.answers_cut_short = 0
 
     def authenticate(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         """Keycloak's password grant, as ../shared/reference/auth-endpoint-facts.md lists it."""
@@ -302,7 +306,19 @@ class _Handler(QuietHandler):
                 self.wfile.flush()
                 time.sleep(fault.seconds / 10)
             return True
-        self.send_body(fault.status, fault.body, fault.headers)
+        if fault.kind == "cut_body":
+            self.send_response(fault.status)
+            self.send_header("Content-Length", str(2 * len(fault.body)))
+            self.end_headers()
+            self.wfile.write(fault.body)
+            self.close_connection = True
+            return True
+        try:
+            self.send_body(fault.status, fault.body, fault.headers)
+        except (BrokenPipeError, ConnectionResetError):
+            with self.state.lock:
+                self.state.answers_cut_short += 1
+            self.close_connection = True
         return True
 
     def _send(

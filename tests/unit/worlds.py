@@ -5,7 +5,12 @@ given age and life left."""
 from __future__ import annotations
 
 import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+
+import pytest
 
 from refresher.adapters.thread_pool import ThreadWorkerPool
 from refresher.domain.gate import GatePolicy
@@ -37,6 +42,19 @@ WINDOW = timedelta(hours=3)
 MIN_AGE = timedelta(minutes=5)
 POLICY = GatePolicy(window=WINDOW, min_interval=MIN_AGE)
 PARAMETER = "/joor/test/access-token"
+
+
+@contextmanager
+def machine_zone(zone: str) -> Iterator[None]:
+    """The machine's local time zone is ``zone`` (a POSIX TZ string) inside the block."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TZ", zone)
+        time.tzset()
+        try:
+            yield
+        finally:
+            patch.undo()
+            time.tzset()
 
 
 def stored_with(seconds_left: float, version: int = 4, written_ago: float = 3600.0) -> StoredToken:
@@ -124,9 +142,10 @@ class Fleet:
         }
         self.credentials = {n: FakeCredentials(secret=f"secret-{n}") for n in self.stores}
         self.endpoint = FakeEndpoint(self.clock)
+        self.configured: set[str] = set()
         self.directory = FakeDirectory(
             [Account(n, f"secret-{n}", "https://joor") for n in self.stores],
-            state_of=lambda account: self.credentials[account.parameter].state(),
+            state_of=self.listed_state,
         )
         self.inventory = FakeInventory(self.stores)
         self.logins: list[str] = []
@@ -143,6 +162,13 @@ class Fleet:
             logins_in_flight=in_flight,
             logins_per_second=per_second,
         )
+
+    def listed_state(self, account: Account) -> CredentialState | None:
+        """What the listing says of an account's credentials: nothing for the account the
+        configuration names (``configured``), whose login reads its secret's metadata itself."""
+        if account.parameter in self.configured:
+            return None
+        return self.credentials[account.parameter].state()
 
     def refresher_for(self, account: Account) -> TokenRefresher:
         return TokenRefresher(
