@@ -1,5 +1,5 @@
 """What the preflight's checks share (preflight.py, preflight_fleet.py): one line per check,
-and how an AWS error or a secret that cannot be read is said."""
+the count that ends them, and how an AWS error or a secret that cannot be read is said."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from infra.deploy.config import ConfigError
 from refresher.adapters.ssm_token_store import DESCRIPTION_FORMAT
 
 # What every parameter this tool writes says of itself (refresher.adapters.ssm_token_store).
@@ -26,6 +27,24 @@ class Check:
     def line(self) -> str:
         mark = "FAIL" if not self.ok else "warn" if self.warning else "ok  "
         return f"{mark}  {self.name}: {self.message}"
+
+
+def report(checks: Sequence[Check]) -> int:
+    """Print one line per check and the count; how many failed."""
+    for check in checks:
+        print(check.line())
+    failed = sum(not check.ok for check in checks)
+    warned = sum(check.ok and check.warning for check in checks)
+    print(
+        f"{len(checks) - failed} ok, {failed} failed" + (f", {warned} to look at" if warned else "")
+    )
+    return failed
+
+
+def refused(err: ConfigError) -> int:
+    """A configuration, Region or profile that cannot be used, as a failed check; exit status 1."""
+    print(Check(err.check, False, str(err)).line())
+    return 1
 
 
 def code(err: ClientError) -> str:

@@ -15,7 +15,6 @@ make CloudFormation fail are `before_deploy`: `make deploy` runs them first (dep
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -39,18 +38,13 @@ from infra.deploy.checks import (
     arn_region,
     code,
     listed,
+    refused,
+    report,
     secret_name,
     unreadable,
     why,
 )
-from infra.deploy.config import (
-    ConfigError,
-    DeployConfig,
-    RegionError,
-    add_arguments,
-    from_arguments,
-    session_for,
-)
+from infra.deploy.config import ConfigError, DeployConfig, invocation, tool_parser
 from infra.deploy.key_policy import Request, allows
 from infra.deploy.names import derived_names, load_template
 from infra.deploy.preflight_fleet import FleetChecks
@@ -486,40 +480,20 @@ class Preflight:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m infra.deploy.preflight",
-        description="Check, with your AWS credentials, what a deploy of the stack needs.",
+    parser = tool_parser(
+        "preflight",
+        "Check, with your AWS credentials, what a deploy of the stack needs.",
+        template=True,
+        overrides=True,
     )
-    add_arguments(parser, template=True, overrides=True)
-    args = parser.parse_args(argv)
     try:
-        config = from_arguments(args)
+        tool = invocation(parser.parse_args(argv))
     except ConfigError as err:
-        print(f"FAIL  configuration: {err}")
-        return 1
-    try:
-        session = session_for(config, args)
-    except RegionError as err:
-        print(f"FAIL  region: {err}")
-        return 1
-    except ConfigError as err:
-        print(f"FAIL  credentials: {err}")
-        return 1
-
-    print(f"preflight for stack {config.stack_name} ({config.environment}), {session.region_name}")
-    return 1 if report(Preflight(config, session).run()) else 0
-
-
-def report(checks: Sequence[Check]) -> int:
-    """Print one line per check and the count; how many failed."""
-    for check in checks:
-        print(check.line())
-    failed = sum(not check.ok for check in checks)
-    warned = sum(check.ok and check.warning for check in checks)
+        return refused(err)
     print(
-        f"{len(checks) - failed} ok, {failed} failed" + (f", {warned} to look at" if warned else "")
+        f"preflight for stack {tool.config.stack_name} ({tool.config.environment}), {tool.region}"
     )
-    return failed
+    return 1 if report(Preflight(tool.config, tool.session).run()) else 0
 
 
 if __name__ == "__main__":

@@ -113,6 +113,22 @@ def test_a_stack_name_cloudformation_refuses_stops_before_sam_deploy(
     assert "(150 characters) is not a CloudFormation stack name" in output
 
 
+@pytest.mark.usefixtures("local_aws")
+def test_a_profile_that_does_not_exist_stops_before_sam_deploy_as_preflight_says_it(
+    sam: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+
+    code, output = run(write_config(tmp_path), sam, capsys, "--profile", "nowhere")
+
+    assert code == 1
+    assert sam_calls(sam) == []
+    assert output.strip() == (
+        "FAIL  credentials: The config profile (nowhere) could not be found: check "
+        "AWS_PROFILE, --profile, or profile in samconfig.toml"
+    )
+
+
 def test_an_executed_change_set_is_followed_by_one_forced_refresh_through_the_alias(
     local_aws: LocalAws,
     sam: Path,
