@@ -9,10 +9,8 @@ from dataclasses import dataclass
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.deploy.config import ConfigError
-from refresher.adapters.ssm_token_store import DESCRIPTION_FORMAT
+from refresher.adapters.aws_errors import describe, error_code
 
-# What every parameter this tool writes says of itself (refresher.adapters.ssm_token_store).
-WRITTEN_BY = DESCRIPTION_FORMAT.rsplit(". ", 1)[-1].rstrip(".")
 # The most secrets one line names; the rest are counted.
 LISTED = 10
 
@@ -47,17 +45,6 @@ def refused(err: ConfigError) -> int:
     return 1
 
 
-def code(err: ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
-
-
-def why(err: ClientError | BotoCoreError) -> str:
-    if isinstance(err, ClientError):
-        error = err.response.get("Error", {})
-        return f"{error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")
-    return type(err).__name__
-
-
 def arn_region(arn: str) -> str:
     parts = arn.split(":")
     return parts[3] if len(parts) > 3 else ""
@@ -75,17 +62,17 @@ def listed(items: Sequence[str]) -> str:
 
 def unreadable(secret: str, err: ClientError | BotoCoreError) -> str:
     """Why a secret cannot be read, and what to do; its name or ARN, never a value."""
-    error = code(err) if isinstance(err, ClientError) else ""
+    error = error_code(err)
     if error == "ResourceNotFoundException":
         return (
             f"no secret at {secret} (check the ARN's six-character suffix, the account and "
             "the region); create it as the README shows"
         )
     if error in ("AccessDeniedException", "AccessDenied"):
-        return f"your credentials cannot read {secret} ({why(err)})"
+        return f"your credentials cannot read {secret} ({describe(err)})"
     if error == "DecryptionFailure":
         return (
-            f"Secrets Manager cannot decrypt {secret} with its KMS key ({why(err)}); check "
+            f"Secrets Manager cannot decrypt {secret} with its KMS key ({describe(err)}); check "
             "the key's policy and state"
         )
-    return f"cannot read {secret} ({why(err)})"
+    return f"cannot read {secret} ({describe(err)})"

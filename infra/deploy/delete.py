@@ -28,7 +28,6 @@ from dataclasses import dataclass
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.deploy.checks import WRITTEN_BY
 from infra.deploy.config import (
     ConfigError,
     DeployConfig,
@@ -38,6 +37,7 @@ from infra.deploy.config import (
     tool_parser,
 )
 from infra.deploy.invoke_refresher import RefreshInvokeError, deployed_settings
+from refresher.adapters.ssm_token_store import WRITTEN_BY
 from refresher.domain.errors import RefreshError
 
 LAYER_SUFFIX = "-joor-token"  # template.yaml: LayerName ${AWS::StackName}-joor-token

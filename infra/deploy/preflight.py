@@ -33,22 +33,21 @@ from botocore.exceptions import (
 )
 
 from infra.deploy.checks import (
-    WRITTEN_BY,
     Check,
     arn_region,
-    code,
     listed,
     refused,
     report,
     secret_name,
     unreadable,
-    why,
 )
 from infra.deploy.config import ConfigError, DeployConfig, invocation, tool_parser
 from infra.deploy.key_policy import Request, allows
 from infra.deploy.names import derived_names, load_template
 from infra.deploy.preflight_fleet import FleetChecks
+from refresher.adapters.aws_errors import describe, error_code
 from refresher.adapters.secrets_manager import parse_secret
+from refresher.adapters.ssm_token_store import WRITTEN_BY
 from refresher.domain.errors import SecretMalformedError
 
 # Lambda keeps this many concurrent executions unreserved in every account ("You can reserve
@@ -119,7 +118,7 @@ class Preflight:
             return Check(
                 "credentials",
                 False,
-                f"cannot call AWS ({why(err)}): set AWS_PROFILE, run `aws sso login`, or "
+                f"cannot call AWS ({describe(err)}): set AWS_PROFILE, run `aws sso login`, or "
                 "export credentials, then run again",
             )
         self.account = str(identity["Account"])
@@ -186,9 +185,9 @@ class Preflight:
         except ClientError as err:
             if "does not exist" in str(err.response.get("Error", {}).get("Message", "")):
                 return Check("stack", True, f"{name} does not exist yet; the deploy creates it")
-            return Check("stack", False, f"cannot describe the stack {name} ({why(err)})")
+            return Check("stack", False, f"cannot describe the stack {name} ({describe(err)})")
         except BotoCoreError as err:
-            return Check("stack", False, f"cannot describe the stack {name} ({why(err)})")
+            return Check("stack", False, f"cannot describe the stack {name} ({describe(err)})")
         status = str(stack.get("StackStatus", ""))
         fix = STACK_STATE_FIXES.get(status)
         if fix is None and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
@@ -211,7 +210,7 @@ class Preflight:
             return Check(
                 "concurrency",
                 False,
-                f"cannot read the account's Lambda settings ({why(err)}); allow "
+                f"cannot read the account's Lambda settings ({describe(err)}); allow "
                 "lambda:GetAccountSettings, or check the quota yourself",
             )
         total = int(limits["ConcurrentExecutions"])
@@ -292,7 +291,7 @@ class Preflight:
                 ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [name]}]
             )["Parameters"]
         except (ClientError, BotoCoreError) as err:
-            return Check("token parameter", False, f"cannot look up {name} ({why(err)})")
+            return Check("token parameter", False, f"cannot look up {name} ({describe(err)})")
         if not found:
             return Check("token parameter", True, f"{name} is free; the first run creates it")
         parameter = found[0]
@@ -336,7 +335,7 @@ class Preflight:
                     managed_by_aws = metadata.get("KeyManager") == "AWS"
                     keys[key_id] = None if managed_by_aws else str(metadata["Arn"])
             except (ClientError, BotoCoreError) as err:
-                unknown.append(f"{secret_name(secret)} ({why(err)})")
+                unknown.append(f"{secret_name(secret)} ({describe(err)})")
                 continue
             key = keys.get(key_id) if key_id else None
             if key is not None and key != granted:
@@ -384,9 +383,9 @@ class Preflight:
         try:
             metadata = kms.describe_key(KeyId=arn)["KeyMetadata"]
         except (ClientError, BotoCoreError) as err:
-            if isinstance(err, ClientError) and code(err) == "NotFoundException":
+            if error_code(err) == "NotFoundException":
                 return Check(name, False, f"no KMS key {arn}: check the key id and region")
-            return Check(name, False, f"cannot describe {arn} ({why(err)})")
+            return Check(name, False, f"cannot describe {arn} ({describe(err)})")
         state = metadata.get("KeyState")
         if state != "Enabled":
             return Check(name, False, f"{arn} is {state}: enable it (or cancel its deletion)")
@@ -396,7 +395,7 @@ class Preflight:
             return Check(
                 name,
                 True,
-                f"{arn} is enabled, but its key policy could not be read ({why(err)}; reading "
+                f"{arn} is enabled, but its key policy could not be read ({describe(err)}; reading "
                 "it needs kms:GetKeyPolicy): check yourself that it lets IAM policies of the "
                 "account use the key (docs/operations.md, Customer managed KMS keys)",
                 warning=True,

@@ -86,6 +86,27 @@ def test_an_unreachable_endpoint_is_reported_as_the_network_not_the_credentials(
     assert "sso" not in output
 
 
+def test_without_credentials_it_says_which_error_botocore_gave_and_how_to_sign_in(
+    local_aws: LocalAws,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+    code, output = run(capsys, write_config(tmp_path))
+
+    assert code == 1
+    assert line(output, "credentials") == (
+        "FAIL  credentials: cannot call AWS (NoCredentialsError: Unable to locate credentials): "
+        "set AWS_PROFILE, run `aws sso login`, or export credentials, then run again"
+    )
+
+
 # --- names built from the stack name ---------------------------------------------------
 
 
