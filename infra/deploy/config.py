@@ -24,6 +24,7 @@ import boto3
 import yaml
 from botocore.exceptions import ProfileNotFound
 
+from infra.deploy.names import load_template
 from refresher.aws_region import HOW_TO_SET, region_from_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -79,21 +80,9 @@ def parse_overrides(value: str | list[str] | None) -> dict[str, str]:
     return parsed
 
 
-class _IgnoreTags(yaml.SafeLoader):
-    """Reads CloudFormation YAML, turning short-form tags (!Ref, !Sub, ...) into None."""
-
-
-def _no_value(*_: object) -> None:
-    return None
-
-
-_IgnoreTags.add_multi_constructor("!", _no_value)
-
-
 def template_parameters(template_file: Path = DEFAULT_TEMPLATE_FILE) -> dict[str, dict[str, Any]]:
     try:
-        with template_file.open(encoding="utf-8") as stream:
-            template = yaml.load(stream, Loader=_IgnoreTags)  # noqa: S506 - SafeLoader subclass
+        template = load_template(template_file)
     except (OSError, yaml.YAMLError) as err:
         raise ConfigError(f"cannot read the template {template_file}: {err}") from None
     parameters: dict[str, dict[str, Any]] = template.get("Parameters", {})
