@@ -1,4 +1,5 @@
-"""A moto server behind the AWS fault proxy, for the deploy tools (preflight, post-deploy refresh).
+"""A moto server behind the AWS fault proxy, for the deploy tools (preflight, post-deploy refresh),
+and what their tests set up alike: a samconfig.toml, a stack naming its function, a token.
 
 moto does not serve Lambda's GetAccountSettings, so the proxy answers it with a canned
 account (1000 concurrent executions, all unreserved) unless a test queues another answer.
@@ -8,15 +9,20 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import boto3
 import pytest
 
 from infra.local.aws_fault_proxy import AwsAnswer, AwsFaultProxy
 from infra.local.moto_server import MotoServer
+from refresher.adapters.ssm_token_store import DESCRIPTION_FORMAT, format_expiry
+from tests.leakwatch import WATCH
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
@@ -93,3 +99,51 @@ def sam_calls(sam: Path) -> list[list[str]]:
     if not log.exists():
         return []
     return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+
+
+def samconfig(tmp_path: Path, stack_name: str, deploy_parameters: str = "") -> Path:
+    """A samconfig.toml whose default environment names the stack (and, given, these lines of
+    its [default.deploy.parameters])."""
+    path = tmp_path / "samconfig.toml"
+    text = f'version = 0.1\n[default.global.parameters]\nstack_name = "{stack_name}"\n'
+    if deploy_parameters:
+        text += f"[default.deploy.parameters]\n{deploy_parameters}"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def function_stack(stack_name: str, function_name: str) -> None:
+    """A stack in moto whose outputs name the function, as the template's do."""
+    boto3.client("cloudformation").create_stack(
+        StackName=stack_name,
+        TemplateBody=json.dumps(
+            {
+                "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+                "Outputs": {"TokenRefresherFunctionName": {"Value": function_name}},
+            }
+        ),
+    )
+
+
+def put_token(name: str, left: timedelta = timedelta(hours=9)) -> str:
+    """A token as the function writes it, with this much life left; registered with the leak
+    scan."""
+    token = secrets.token_urlsafe(32)
+    WATCH.add_secrets(token)
+    boto3.client("ssm").put_parameter(
+        Name=name,
+        Value=token,
+        Type="SecureString",
+        Overwrite=True,
+        Description=DESCRIPTION_FORMAT.format(expires_at=format_expiry(datetime.now(UTC) + left)),
+    )
+    return token
+
+
+def recording_sam(tmp_path: Path) -> tuple[Path, Path]:
+    """An executable that writes its arguments to a file: (the executable, the file)."""
+    arguments = tmp_path / "sam-arguments"
+    script = tmp_path / "recording-sam"
+    script.write_text(f'#!/bin/sh\necho "$@" > {arguments}\n', encoding="utf-8")
+    script.chmod(0o755)
+    return script, arguments

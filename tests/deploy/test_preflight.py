@@ -15,8 +15,14 @@ import pytest
 
 from infra.deploy.preflight import main
 from infra.local.aws_fault_proxy import AwsFault
-from refresher.adapters.ssm_token_store import DESCRIPTION_FORMAT
-from tests.deploy.conftest import ACCOUNT_ID, REGION, LocalAws, account_settings
+from tests.deploy.conftest import (
+    ACCOUNT_ID,
+    REGION,
+    LocalAws,
+    account_settings,
+    put_token,
+    samconfig,
+)
 from tests.leakwatch import WATCH
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -48,18 +54,12 @@ def write_config(
     tmp_path: Path, stack_name: str = "joor-token-refresher-sandbox", **overrides: str
 ) -> Path:
     pairs = " ".join(f'{k}=\\"{v}\\"' for k, v in overrides.items())
-    path = tmp_path / "samconfig.toml"
-    path.write_text(
-        f"""version = 0.1
-[default.global.parameters]
-stack_name = "{stack_name}"
-[default.deploy.parameters]
-capabilities = "CAPABILITY_IAM"
-parameter_overrides = "TokenParameterName=\\"{PARAMETER_NAME}\\" {pairs}"
-""",
-        encoding="utf-8",
+    return samconfig(
+        tmp_path,
+        stack_name,
+        'capabilities = "CAPABILITY_IAM"\n'
+        f'parameter_overrides = "TokenParameterName=\\"{PARAMETER_NAME}\\" {pairs}"\n',
     )
-    return path
 
 
 def run(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> tuple[int, str]:
@@ -270,14 +270,7 @@ def test_a_parameter_this_tool_did_not_write_fails(
 def test_a_parameter_this_tool_wrote_passes(
     local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    token = secrets.token_urlsafe(40)
-    WATCH.add_secrets(token)
-    boto3.client("ssm").put_parameter(
-        Name=PARAMETER_NAME,
-        Value=token,
-        Type="SecureString",
-        Description=DESCRIPTION_FORMAT.format(expires_at="2030-01-01T00:00:00Z"),
-    )
+    token = put_token(PARAMETER_NAME)
     config = write_config(tmp_path, CredentialsSecretArn=create_secret())
 
     code, output = run(capsys, config)

@@ -4,7 +4,6 @@ server: the tagged secrets replace the one secret, and each problem fails its ow
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,7 @@ import boto3
 import pytest
 
 from infra.local.aws_fault_proxy import AwsFault
-from refresher.adapters.ssm_token_store import DESCRIPTION_FORMAT
-from tests.deploy.conftest import LocalAws
+from tests.deploy.conftest import LocalAws, put_token
 from tests.deploy.test_preflight import fresh_credentials, line, run, write_config
 from tests.leakwatch import WATCH
 
@@ -54,18 +52,6 @@ def fleet_config(tmp_path: Path, **overrides: str) -> Path:
     return write_config(tmp_path, TokenParameterPath=PATH, **overrides)
 
 
-def token(name: str) -> None:
-    """A token as the function writes it."""
-    value = secrets.token_urlsafe(40)
-    WATCH.add_secrets(value)
-    boto3.client("ssm").put_parameter(
-        Name=name,
-        Value=value,
-        Type="SecureString",
-        Description=DESCRIPTION_FORMAT.format(expires_at="2030-01-01T00:00:00Z"),
-    )
-
-
 def test_a_ready_fleet_passes_every_check_without_a_named_secret(
     local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -74,7 +60,7 @@ def test_a_ready_fleet_passes_every_check_without_a_named_secret(
     tagged_secret(
         "brand-c", {"joor-token-parameter": parameter("brand-c"), "joor-environment": "production"}
     )
-    token(parameter("brand-a"))
+    put_token(parameter("brand-a"))
 
     code, output = run(capsys, fleet_config(tmp_path))
 
@@ -218,7 +204,7 @@ def test_a_secure_string_under_the_path_this_tool_did_not_write_fails(
     local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tagged_secret("brand-a")
-    token(parameter("brand-a"))
+    put_token(parameter("brand-a"))
     ssm = boto3.client("ssm")
     ssm.put_parameter(Name=f"{PATH}/db/password", Value="someone's", Type="SecureString")
     ssm.put_parameter(Name=f"{PATH}/notes", Value="plain text", Type="String")
