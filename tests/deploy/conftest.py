@@ -19,6 +19,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from infra.deploy.preflight import main as preflight_main
 from infra.local.aws_fault_proxy import AwsAnswer, AwsFaultProxy
 from infra.local.moto_server import MotoServer
 from refresher.adapters.ssm_token_store import DESCRIPTION_FORMAT, format_expiry
@@ -27,6 +28,7 @@ from tests.leakwatch import WATCH
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
+PARAMETER_NAME = "/joor/sandbox/access-token"  # the named account's, in the preflight's tests
 
 
 def account_settings(total: int, unreserved: int) -> AwsAnswer:
@@ -147,3 +149,45 @@ def recording_sam(tmp_path: Path) -> tuple[Path, Path]:
     script.write_text(f'#!/bin/sh\necho "$@" > {arguments}\n', encoding="utf-8")
     script.chmod(0o755)
     return script, arguments
+
+
+# --- make preflight ----------------------------------------------------------------------
+
+
+def write_config(
+    tmp_path: Path, stack_name: str = "joor-token-refresher-sandbox", **overrides: str
+) -> Path:
+    pairs = " ".join(f'{k}=\\"{v}\\"' for k, v in overrides.items())
+    return samconfig(
+        tmp_path,
+        stack_name,
+        'capabilities = "CAPABILITY_IAM"\n'
+        f'parameter_overrides = "TokenParameterName=\\"{PARAMETER_NAME}\\" {pairs}"\n',
+    )
+
+
+def run(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> tuple[int, str]:
+    code = preflight_main(["--config-file", str(config), *args])
+    output = capsys.readouterr().out
+    WATCH.record("preflight output", output)
+    return code, output
+
+
+@dataclass
+class Preflight:
+    """`make preflight` against moto with a fresh samconfig.toml of these parameter overrides."""
+
+    aws: LocalAws
+    tmp_path: Path
+    capsys: pytest.CaptureFixture[str]
+
+    def __call__(
+        self, *args: str, stack_name: str = "joor-token-refresher-sandbox", **overrides: str
+    ) -> tuple[int, str]:
+        """Its exit status and output; ``args`` are more command-line options."""
+        return run(self.capsys, write_config(self.tmp_path, stack_name, **overrides), *args)
+
+
+@pytest.fixture
+def preflight(local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Preflight:
+    return Preflight(local_aws, tmp_path, capsys)
