@@ -1,6 +1,6 @@
 """`make delete`: the stack, and what `sam delete` leaves behind, after one confirmation.
 
-    PYTHONPATH=functions/token_refresher python -m infra.deploy.delete --config-env default \\
+    .venv/bin/python -m infra.deploy.delete --config-env default \\
         --sam .venv-sam/bin/sam [--yes]
 
 `sam delete` removes the stack's resources (the function, its log group, roles, policies,

@@ -1,6 +1,6 @@
 """`make deploy`: the checks that would make CloudFormation fail, `sam deploy`, then one refresh.
 
-    PYTHONPATH=functions/token_refresher python -m infra.deploy.deploy --config-env default \\
+    .venv/bin/python -m infra.deploy.deploy --config-env default \\
         --sam .venv-sam/bin/sam [--sam-flags "--guided"]
 
 1. **Before** `sam deploy`: the checks whose failure would make CloudFormation fail and roll a
@@ -178,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return failed(
             "sam deploy exited 0 but neither ran a change set nor found nothing to "
             f"change on {config.stack_name}; no refresh. Once the stack is deployed: "
-            f"PYTHONPATH=functions/token_refresher .venv/bin/python -m "
+            f".venv/bin/python -m "
             f"infra.deploy.invoke_refresher --config-env {config.environment}"
         )
     print(f"change set: {done}; the first refresh follows")

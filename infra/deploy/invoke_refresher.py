@@ -1,6 +1,6 @@
 """Invoke the deployed refresher once and fail loudly if it failed: the step after `make deploy`.
 
-    PYTHONPATH=functions/token_refresher python -m infra.deploy.invoke_refresher --config-env default
+    .venv/bin/python -m infra.deploy.invoke_refresher --config-env default
 
 Why not `sam remote invoke`: it exits 0 when the function raised (the SAM CLI's Lambda
 executor prints the payload and never looks at FunctionError: samcli/lib/remote_invoke/

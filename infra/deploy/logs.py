@@ -1,6 +1,6 @@
 """`make logs`: follow the function's logs with the project's SAM CLI.
 
-    PYTHONPATH=functions/token_refresher python -m infra.deploy.logs --config-env default \\
+    .venv/bin/python -m infra.deploy.logs --config-env default \\
         --sam .venv-sam/bin/sam [--sam-flags "--start-time '10min ago'"]
 
 Runs `sam logs --stack-name STACK --name TokenRefresherFunction --tail` in the Region the other

@@ -1,7 +1,7 @@
 """Checks, with your AWS credentials, what the template cannot check before a deploy.
 
     make preflight [SAM_CONFIG_ENV=production]
-    PYTHONPATH=functions/token_refresher python -m infra.deploy.preflight --config-env default
+    .venv/bin/python -m infra.deploy.preflight --config-env default
 
 Reads the environment's values from samconfig.toml (over the template's defaults), prints one
 line per check (`ok`, `warn` or `FAIL`, and what to do), and exits 1 if any check failed. It

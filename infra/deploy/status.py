@@ -1,6 +1,6 @@
 """`make status`: every token the deployed stack keeps, as `python -m refresher status` shows it.
 
-    PYTHONPATH=functions/token_refresher python -m infra.deploy.status --config-env default [--json]
+    .venv/bin/python -m infra.deploy.status --config-env default [--json]
 
 The stack's outputs name the function; its configuration (GetFunctionConfiguration: its
 environment variables, which hold names and numbers, never a secret) says which parameter or
