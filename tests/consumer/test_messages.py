@@ -21,6 +21,13 @@ from tests.consumer.fakes import FUNCTION, PARAMETER, FakeLambda, FakeSsm, clien
 
 Make = Callable[..., TokenReader]
 
+# Where the reader's own clients take their region from, as every message that sends the
+# reader to check the region puts it.
+REGION = (
+    "the region (AWS_REGION, or AWS_DEFAULT_REGION, which wins when both are set, or the "
+    "region of the AWS config profile)"
+)
+
 
 def read_error(make_reader: Make, ssm: FakeSsm, error: Exception) -> str:
     ssm.errors.append(error)  # type: ignore[arg-type]
@@ -32,9 +39,8 @@ def read_error(make_reader: Make, ssm: FakeSsm, error: Exception) -> str:
 def test_a_missing_parameter_says_which_setting_to_check(make_reader: Make, ssm: FakeSsm) -> None:
     assert read_error(make_reader, ssm, client_error("GetParameter", "ParameterNotFound", "")) == (
         f"Parameter {PARAMETER!r} does not exist in this account and region. Check "
-        "JOOR_TOKEN_PARAMETER (the stack's TokenParameterName output) and the region (AWS_REGION, "
-        "or AWS_DEFAULT_REGION, which wins when both are set, or the region of the AWS config "
-        "profile); the token refresher creates the parameter on its first run."
+        f"JOOR_TOKEN_PARAMETER (the stack's TokenParameterName output) and {REGION}; the token "
+        "refresher creates the parameter on its first run."
     )
 
 
@@ -83,9 +89,8 @@ def test_an_unreachable_ssm_says_what_to_check(make_reader: Make, ssm: FakeSsm) 
 
     assert read_error(make_reader, ssm, error) == (
         f"Could not read parameter {PARAMETER!r}: EndpointConnectionError: Could not connect to "
-        'the endpoint URL: "https://ssm.eu-west-1.amazonaws.com/" (check the network, the '
-        "region (AWS_REGION, or AWS_DEFAULT_REGION, which wins when both are "
-        "set, or the region of the AWS config profile) and this workload's AWS credentials)"
+        f'the endpoint URL: "https://ssm.eu-west-1.amazonaws.com/" (check the network, {REGION} '
+        "and this workload's AWS credentials)"
     )
 
 
@@ -157,9 +162,8 @@ def test_a_refresher_that_does_not_exist_says_which_setting_to_check(
 
     assert renew_error(make_reader, lambda_, error) == (
         f"The token refresher {FUNCTION!r} does not exist in this account and region: check "
-        "JOOR_TOKEN_REFRESHER_FUNCTION (the stack's TokenRefresherFunctionName output) and the "
-        "region (AWS_REGION, or AWS_DEFAULT_REGION, which wins when both are "
-        "set, or the region of the AWS config profile)"
+        f"JOOR_TOKEN_REFRESHER_FUNCTION (the stack's TokenRefresherFunctionName output) and "
+        f"{REGION}"
     )
 
 
