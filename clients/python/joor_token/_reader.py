@@ -284,6 +284,7 @@ class TokenReader:
             self._name,
             self._function,
         )
+        # The invocation contract: the repository's docs/operations.md, section "Events".
         event: dict[str, object] = {
             "force": True,
             "seen_version": rejected.version,
