@@ -16,11 +16,13 @@ from tests.leakwatch import WATCH
 TAIL = 3000
 
 
-def consumer_env(**variables: str) -> dict[str, str]:
-    """This process's environment without its AWS, JOOR and Python settings, with no AWS config
-    file, credentials file or instance metadata to fall back on, and then ``variables``: a
-    process started with it knows only what it is given."""
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "JOOR_", "PYTHON"))}
+def consumer_env(*, drop: tuple[str, ...] = (), **variables: str) -> dict[str, str]:
+    """This process's environment without its AWS, JOOR and Python settings (nor those that
+    start with one of ``drop``), with no AWS config file, credentials file or instance metadata
+    to fall back on, and then ``variables``: a process started with it knows only what it is
+    given."""
+    dropped = ("AWS_", "JOOR_", "PYTHON", *drop)
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
     return {
         **keep,
         "AWS_CONFIG_FILE": os.devnull,
