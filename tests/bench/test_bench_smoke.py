@@ -12,7 +12,7 @@ import pytest
 
 from benchmarks.sections import artifact
 from tests.leakwatch import WATCH
-from tests.processes import run_ok
+from tests.processes import run_process
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +25,7 @@ def test_a_quick_bench_run_reports_every_section_with_runs_at_their_call_floor(
 ) -> None:
     out = tmp_path / "bench.json"
 
-    done = run_ok(
+    done = run_process(
         [sys.executable, "-m", "benchmarks.run", "--quick", "--no-artifact", "--json", str(out)],
         "bench: quick run",
         cwd=ROOT,

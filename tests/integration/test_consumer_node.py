@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from infra.local.stack import LocalStack
-from tests.processes import consumer_env, finish, go, run_ok, start_consumer
+from tests.processes import consumer_env, finish, go, run_process, start_consumer
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +83,7 @@ def test_a_node_consumer_gets_the_401_of_an_endpoint_that_refuses_every_token(
 
 
 def test_the_node_modules_unit_tests_pass(node: str) -> None:
-    run = run_ok(
+    run = run_process(
         [node, "--test", "--test-reporter=tap", str(ROOT / "tests" / "node")],
         "node --test",
         env=consumer_env(),
@@ -119,7 +119,7 @@ def packed(node: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("npm-pack")
     npm = shutil.which("npm")
     assert npm
-    run = run_ok(
+    run = run_process(
         [npm, "pack", "--silent", "--pack-destination", str(out), str(NODE_DIR)], "npm pack"
     )
     return out / run.stdout.strip().splitlines()[-1]
@@ -145,7 +145,7 @@ def test_the_npm_package_installs_and_imports_in_a_folder_outside_the_repository
     (tmp_path / "package.json").write_text(
         '{"name": "a-workload", "private": true, "type": "module"}'
     )
-    run_ok(
+    run_process(
         [npm, "install", "--no-audit", "--no-fund", "--loglevel=error", str(packed)],
         "npm install of the packed module",
         cwd=tmp_path,
@@ -158,7 +158,9 @@ def test_the_npm_package_installs_and_imports_in_a_folder_outside_the_repository
         "console.log(createRequire(import.meta.url).resolve('joor-token'));"
     )
 
-    run = run_ok([node, "--input-type=module", "-e", script], "the installed module", cwd=tmp_path)
+    run = run_process(
+        [node, "--input-type=module", "-e", script], "the installed module", cwd=tmp_path
+    )
 
     names, resolved = run.stdout.strip().splitlines()
     assert json.loads(names) == [

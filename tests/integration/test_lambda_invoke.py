@@ -23,7 +23,7 @@ import pytest
 from infra.local.lambda_server import LambdaServer
 from infra.local.stack import FUNCTION_NAME, LocalStack
 from tests.integration.conftest import Harness, lambda_client, record_lambda_logs
-from tests.processes import run_ok
+from tests.processes import run_process
 
 pytestmark = pytest.mark.integration
 
@@ -158,7 +158,7 @@ def test_a_consumer_process_needs_nothing_but_the_consumer_environment(
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT")}
     env.update(lambda_stack.consumer_env())
 
-    run = run_ok([sys.executable, "-c", CONSUMER], "consumer process", env=env)
+    run = run_process([sys.executable, "-c", CONSUMER], "consumer process", env=env)
 
     seen = json.loads(run.stdout)
     assert seen["summary"]["result"] == "refreshed"

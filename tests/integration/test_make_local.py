@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.leakwatch import WATCH
-from tests.processes import consumer_env, run_ok
+from tests.processes import consumer_env, run_process
 
 pytestmark = pytest.mark.integration
 
@@ -176,7 +176,7 @@ def test_the_readme_s_five_minutes_in_python_and_node_recover_from_a_revocation_
 
         # Shell 3: the revocation.
         seen = {c.name: len(c.lines) for c in (python, nodejs)}
-        revoked = run_ok([make, "local-revoke"], "make local-revoke", cwd=ROOT, env=clean_env)
+        revoked = run_process([make, "local-revoke"], "make local-revoke", cwd=ROOT, env=clean_env)
         assert revoked.stdout.strip() == "JOOR revoked 1 live token(s); JOOR logins so far: 1"
 
         # Both consumers get a 401, renew, and call again with success.

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from infra.local.stack import LocalStack
-from tests.processes import consumer_env, finish, go, run_ok, start_consumer
+from tests.processes import consumer_env, finish, go, run_process, start_consumer
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +49,7 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``make dist``, into a folder of the test's (DIST_DIR)."""
     out = tmp_path_factory.mktemp("dist")
     assert MAKE, "make is needed"
-    run_ok([MAKE, "-s", "dist", f"DIST_DIR={out}"], "make dist", cwd=ROOT, timeout=300)
+    run_process([MAKE, "-s", "dist", f"DIST_DIR={out}"], "make dist", cwd=ROOT, timeout=300)
     return out
 
 
@@ -88,12 +88,12 @@ def test_make_dist_builds_a_wheel_and_an_sdist_that_claim_python_3_10_and_up(dis
 
 
 def venv(python: str, where: Path) -> Path:
-    run_ok([python, "-m", "venv", str(where)], "python -m venv")
+    run_process([python, "-m", "venv", str(where)], "python -m venv")
     return where / "bin" / "python"
 
 
 def pip_install(python: Path, requirement: str) -> None:
-    run_ok(
+    run_process(
         [
             str(python),
             "-m",
@@ -148,8 +148,8 @@ def test_a_pip_requirement_on_the_git_url_installs_the_package_from_its_subdirec
     # A bare clone of this repository stands in for its Git host; the commit pins the version.
     bare = tmp_path / "joor-token-refresher.git"
     assert GIT, "git is needed"
-    run_ok([GIT, "clone", "--quiet", "--bare", str(ROOT), str(bare)], "git clone --bare")
-    commit = run_ok([GIT, "rev-parse", "HEAD"], "git rev-parse", cwd=bare).stdout.strip()
+    run_process([GIT, "clone", "--quiet", "--bare", str(ROOT), str(bare)], "git clone --bare")
+    commit = run_process([GIT, "rev-parse", "HEAD"], "git rev-parse", cwd=bare).stdout.strip()
     python = venv(pyenv_python(PYTHONS["3.13"]), tmp_path / "venv")
     requirement = f"joor-token[requests] @ git+{bare.as_uri()}@{commit}#subdirectory=clients/python"
     pip_install(python, requirement)
