@@ -60,7 +60,8 @@ class Fault:
 
     kind: "status" (``status``, ``body``, ``headers``), "delay" (sleep ``seconds`` before
     answering normally), "drop" (close the connection without answering), "slow_body"
-    (send headers, then trickle ``body`` over ``seconds``).
+    (send headers, then trickle ``body`` over ``seconds``), "cut_body" (announce twice the
+    length of ``body``, send it, and close the connection).
     """
 
     kind: str
@@ -103,6 +104,8 @@ class JoorAuthState:
         self.api_calls: Counter[tuple[str, int]] = Counter()
         # What each request looked like, without values: field names and headers.
         self.received: list[dict[str, Any]] = []
+        # Scripted answers the client hung up on before all of their body was sent.
+        self.answers_cut_short = 0
         self.lock = threading.Lock()
 
     def next_fault(self) -> Fault | None:
@@ -150,6 +153,7 @@ class JoorAuthState:
             self.api_calls.clear()
             self.requests = 0
             self.logins = 0
+            self.answers_cut_short = 0
 
 
 def keycloak_error(status: int, error: str, description: str | None = None) -> Fault:
@@ -254,12 +258,24 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 time.sleep(fault.seconds / 10)
             return True
+        if fault.kind == "cut_body":
+            self.send_response(fault.status)
+            self.send_header("Content-Length", str(2 * len(fault.body)))
+            self.end_headers()
+            self.wfile.write(fault.body)
+            self.close_connection = True
+            return True
         self.send_response(fault.status)
         for name, value in fault.headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(fault.body)))
         self.end_headers()
-        self.wfile.write(fault.body)
+        try:
+            self.wfile.write(fault.body)
+        except (BrokenPipeError, ConnectionResetError):
+            with self.server.state.lock:
+                self.server.state.answers_cut_short += 1
+            self.close_connection = True
         return True
 
     def _send(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -283,6 +284,33 @@ def test_an_answer_over_the_size_limit_is_not_read_further(
 
     with pytest.raises(InvalidTokenResponseError, match=f"larger than {MAX_BODY_BYTES} bytes"):
         endpoint(joor).request_token(credentials, timeout=5)
+
+
+def test_a_huge_answer_is_hung_up_on_at_the_size_limit_not_downloaded(
+    joor: JoorAuthServer, credentials: Credentials
+) -> None:
+    # 32 MB, more than the sockets on both sides buffer: downloaded whole before the limit is
+    # applied, it would take a quarter of a 128 MB function's memory.
+    joor.queue(Fault("status", status=200, body=b" " * (32 * 1024 * 1024)))
+
+    with pytest.raises(InvalidTokenResponseError, match=f"larger than {MAX_BODY_BYTES} bytes"):
+        endpoint(joor).request_token(credentials, timeout=5)
+
+    gave_up = time.monotonic() + 5.0  # the server's thread sees the hang-up on its next write
+    while joor.state.answers_cut_short == 0 and time.monotonic() < gave_up:
+        time.sleep(0.01)
+    assert joor.state.answers_cut_short == 1
+
+
+def test_a_connection_lost_in_the_middle_of_the_answer_is_worth_another_attempt(
+    joor: JoorAuthServer, credentials: Credentials
+) -> None:
+    joor.queue(Fault("cut_body", status=200, body=b'{"access_token": "'))
+
+    with pytest.raises(TransientEndpointError) as caught:
+        endpoint(joor).request_token(credentials, timeout=5)
+
+    assert str(caught.value) == "reading JOOR's answer failed: ChunkedEncodingError"
 
 
 class JumpingClock(FakeClock):

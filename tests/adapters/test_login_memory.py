@@ -157,15 +157,47 @@ def test_the_account_of_a_parameter_claimed_twice_is_the_one_a_whole_listing_kee
     assert [a.secret_id for a in directory(aws).discover().accounts] == [first["arn"]]
 
 
-def test_a_parameter_only_a_refused_secret_claims_is_unknown_and_says_why(aws: Aws) -> None:
-    create(
-        aws,
-        "brand-x",
-        **{"joor-token-parameter": "/joor/fleet/x/access-token", "joor-environment": "staging"},
+@pytest.mark.parametrize(
+    ("parameter", "environment", "problem"),
+    [
+        (
+            "/joor/fleet/x/access-token",
+            "staging",
+            "its tag joor-environment must be 'sandbox' or 'production', got 'staging'",
+        ),
+        (
+            "/joor/other/access-token",
+            "",
+            "its tag joor-token-parameter names '/joor/other/access-token', outside this "
+            "stack's parameter path /joor/fleet/ (another stack's? if not, tag it with a name "
+            "under the path)",
+        ),
+    ],
+    ids=["unknown-environment", "outside-the-path"],
+)
+def test_a_parameter_only_a_refused_secret_claims_is_unknown_and_says_why(
+    aws: Aws, parameter: str, environment: str, problem: str
+) -> None:
+    create(aws, "brand-x", **{"joor-token-parameter": parameter, "joor-environment": environment})
+
+    with pytest.raises(UnknownAccountError) as caught:
+        directory(aws).account_for(parameter)
+
+    assert str(caught.value) == (
+        f"No secret tagged for parameter {parameter!r} in this fleet; refused: "
+        f"secret 'brand-x': {problem}"
     )
 
-    with pytest.raises(UnknownAccountError, match=r"refused: secret 'brand-x': .*'staging'"):
-        directory(aws).account_for("/joor/fleet/x/access-token")
+
+def test_the_configured_account_answers_for_its_parameter_only(aws: Aws) -> None:
+    configured = Account("/joor/fleet/c/access-token", "joor/configured", URLS["sandbox"])
+    tagged = create(aws, "brand-a", **{"joor-token-parameter": "/joor/fleet/a/access-token"})
+    aws.proxy.reset()
+
+    assert directory(aws, configured).account_for("/joor/fleet/c/access-token") == configured
+    assert sum(aws.proxy.seen.values()) == 0
+    other = directory(aws, configured).account_for("/joor/fleet/a/access-token")
+    assert other.secret_id == tagged["arn"]
 
 
 def test_a_change_of_an_untagged_secret_is_no_account_after_one_call(aws: Aws) -> None:
@@ -197,6 +229,18 @@ def test_a_change_of_a_secret_tagged_for_no_account_of_this_fleet_is_none(
     aws: Aws, tag: str
 ) -> None:
     secret = create(aws, "brand-x", **{"joor-token-parameter": tag})
+    aws.proxy.reset()
+
+    assert directory(aws).account_of(SecretChange(secret["arn"], "brand-x", "v")) is None
+    assert dict(aws.proxy.seen) == {"secretsmanager.ListSecrets": 1}
+
+
+def test_a_change_of_a_secret_whose_tag_only_starts_like_the_parameter_tag_is_none(
+    aws: Aws,
+) -> None:
+    # ListSecrets matches a tag-key filter as a prefix (API reference, Filter), so the listing
+    # holds this secret.
+    secret = create(aws, "brand-x", **{"joor-token-parameter-note": "/joor/fleet/x/access-token"})
 
     assert directory(aws).account_of(SecretChange(secret["arn"], "brand-x", "v")) is None
 
@@ -211,6 +255,17 @@ def test_a_change_of_the_secret_that_lost_a_claim_is_none(aws: Aws) -> None:
 def test_a_change_of_the_configured_accounts_secret_takes_no_call(aws: Aws) -> None:
     configured = Account("/joor/fleet/c/access-token", "joor/configured", URLS["sandbox"])
     arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:joor/configured-AbCdEf"
+    aws.proxy.reset()
+
+    found = directory(aws, configured).account_of(SecretChange(arn, "joor/configured", "v"))
+
+    assert found == configured
+    assert sum(aws.proxy.seen.values()) == 0
+
+
+def test_a_change_of_the_accounts_secret_configured_by_its_arn_takes_no_call(aws: Aws) -> None:
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:joor/configured-AbCdEf"
+    configured = Account("/joor/fleet/c/access-token", arn, URLS["sandbox"])
     aws.proxy.reset()
 
     found = directory(aws, configured).account_of(SecretChange(arn, "joor/configured", "v"))

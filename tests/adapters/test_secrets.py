@@ -133,6 +133,21 @@ def test_a_binary_secret_is_refused_with_the_keys_it_needs(aws: Aws) -> None:
     )
 
 
+def test_a_value_answered_without_a_version_id_claims_no_version(
+    aws: Aws, credentials: Credentials
+) -> None:
+    # No version: the login gate keeps the current version DescribeSecret named.
+    put_secret(aws, credentials)
+    stored = aws.client("secretsmanager", direct=True).get_secret_value(SecretId=SECRET)
+    unversioned = {key: stored[key] for key in ("ARN", "Name", "SecretString")}
+    aws.proxy.inject(AwsAnswer("secretsmanager.GetSecretValue", unversioned))
+
+    loaded = source(aws).load()
+
+    assert (loaded.version, loaded.version_created) == ("", None)
+    assert loaded.secret_values() == credentials.secret_values()
+
+
 # --- the fleet's directory of tagged secrets ---------------------------------------------
 
 

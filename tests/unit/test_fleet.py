@@ -152,32 +152,6 @@ def test_a_login_whose_secret_read_left_no_time_for_joor_is_left_for_the_next_ru
     assert fleet.endpoint.calls == 1
 
 
-def test_an_account_whose_joor_failed_and_whose_retry_no_longer_fits_is_failed_not_left() -> None:
-    # JOOR answers 503 asking for 5 s; the sleep before the second attempt returns late (a busy
-    # host) and leaves the account 1 s of its 15: too little for another attempt. JOOR was asked
-    # and failed, so the account fails with JOOR's reason and is counted, unlike an account that
-    # never got to ask (the test above).
-    fleet = Fleet([60.0])
-    fleet.endpoint.script.append(transient("JOOR answered HTTP 503", retry_after=5.0))
-    on_time = fleet.clock.sleep
-
-    def late(seconds: float) -> None:
-        on_time(seconds)
-        fleet.clock.advance(9.0)
-
-    fleet.clock.sleep = late  # type: ignore[method-assign]
-
-    with pytest.raises(FleetRefreshError) as caught:
-        fleet.run()
-
-    outcome = caught.value.outcome
-    assert isinstance(outcome, FleetOutcome)
-    assert outcome.count("left_for_next_run") == 0
-    assert [(r.parameter, r.failure) for r in outcome.failed] == [(name(0), "joor_unavailable")]
-    assert fleet.endpoint.calls == 1
-    assert fleet.clock.slept == [5.0]
-
-
 def test_an_account_whose_joor_keeps_timing_out_cannot_hold_a_slot_the_others_need() -> None:
     # One login at a time. The two most urgent accounts' JOOR never answers (each attempt
     # costs its whole 10 s timeout); with the single account's retries they would take the

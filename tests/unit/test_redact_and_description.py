@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta, timezone
-
-import pytest
 
 from refresher.adapters.ssm_token_store import DESCRIPTION_FORMAT, format_expiry, parse_description
 from refresher.domain.errors import redact
+from tests.unit.worlds import machine_zone
 
 
 def test_redact_removes_secret_values() -> None:
@@ -40,18 +38,11 @@ def test_the_description_round_trips_the_expiry() -> None:
     assert parse_description(description) == expires_at
 
 
-def test_the_expiry_is_written_in_utc_whatever_the_zone_of_the_machine_and_the_value(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("TZ", "XYZ+05")  # a POSIX zone five hours behind UTC, no tzdata needed
-    time.tzset()
-    try:
-        expires_at = datetime(2026, 11, 28, 23, 0, 5, tzinfo=timezone(timedelta(hours=1)))
+def test_the_expiry_is_written_in_utc_whatever_the_zone_of_the_machine_and_the_value() -> None:
+    expires_at = datetime(2026, 11, 28, 23, 0, 5, tzinfo=timezone(timedelta(hours=1)))
 
+    with machine_zone("XYZ+05"):  # a POSIX zone five hours behind UTC, no tzdata needed
         assert format_expiry(expires_at) == "2026-11-28T22:00:05Z"
-    finally:
-        monkeypatch.undo()
-        time.tzset()
 
 
 def test_a_description_without_an_expiry_reads_as_unknown() -> None:

@@ -21,6 +21,13 @@ def test_a_complete_secret_gives_credentials_with_the_default_grant_type() -> No
     assert "pw-v" not in repr(credentials)
 
 
+def test_a_secret_checked_from_its_text_alone_claims_no_version() -> None:
+    # As the deploy checks read it: no version, so none a login gate could compare.
+    credentials = parse_secret("joor/creds", json.dumps(GOOD))
+
+    assert (credentials.version, credentials.version_created) == ("", None)
+
+
 @pytest.mark.parametrize(
     ("text", "phrase"),
     [

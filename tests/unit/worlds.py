@@ -5,7 +5,12 @@ given age and life left."""
 from __future__ import annotations
 
 import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+
+import pytest
 
 from refresher.adapters.thread_pool import ThreadWorkerPool
 from refresher.domain.gate import GatePolicy
@@ -37,6 +42,19 @@ WINDOW = timedelta(hours=3)
 MIN_AGE = timedelta(minutes=5)
 POLICY = GatePolicy(window=WINDOW, min_interval=MIN_AGE)
 PARAMETER = "/joor/test/access-token"
+
+
+@contextmanager
+def machine_zone(zone: str) -> Iterator[None]:
+    """The machine's local time zone is ``zone`` (a POSIX TZ string) inside the block."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TZ", zone)
+        time.tzset()
+        try:
+            yield
+        finally:
+            patch.undo()
+            time.tzset()
 
 
 def stored_with(seconds_left: float, version: int = 4, written_ago: float = 3600.0) -> StoredToken:

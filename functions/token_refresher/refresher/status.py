@@ -209,7 +209,9 @@ def _described(client: Any, secret: str) -> CredentialState:
 
 
 def _counted(client: Any, calls: dict[str, int]) -> Any:
-    """The client, counting each operation it sends (retries included) in ``calls``."""
+    """The client, counting each operation it calls in ``calls``. botocore emits before-call
+    once per API call and retries inside it (BaseClient._make_api_call): a call that took
+    three attempts counts once."""
 
     def count(model: Any, **_: Any) -> None:
         calls[model.name] = calls.get(model.name, 0) + 1
