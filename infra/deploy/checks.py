@@ -1,5 +1,5 @@
 """What the preflight's checks share (preflight.py, preflight_fleet.py): one line per check,
-and how an AWS error or a secret that cannot be read is said."""
+the count that ends them, and how an AWS error or a secret that cannot be read is said."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from refresher.adapters.ssm_token_store import DESCRIPTION_FORMAT
+from infra.deploy.config import ConfigError
+from refresher.adapters.aws_errors import describe, error_code
 
-# What every parameter this tool writes says of itself (refresher.adapters.ssm_token_store).
-WRITTEN_BY = DESCRIPTION_FORMAT.rsplit(". ", 1)[-1].rstrip(".")
 # The most secrets one line names; the rest are counted.
 LISTED = 10
 
@@ -28,15 +27,22 @@ class Check:
         return f"{mark}  {self.name}: {self.message}"
 
 
-def code(err: ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
+def report(checks: Sequence[Check]) -> int:
+    """Print one line per check and the count; how many failed."""
+    for check in checks:
+        print(check.line())
+    failed = sum(not check.ok for check in checks)
+    warned = sum(check.ok and check.warning for check in checks)
+    print(
+        f"{len(checks) - failed} ok, {failed} failed" + (f", {warned} to look at" if warned else "")
+    )
+    return failed
 
 
-def why(err: ClientError | BotoCoreError) -> str:
-    if isinstance(err, ClientError):
-        error = err.response.get("Error", {})
-        return f"{error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")
-    return type(err).__name__
+def refused(err: ConfigError) -> int:
+    """A configuration, Region or profile that cannot be used, as a failed check; exit status 1."""
+    print(Check(err.check, False, str(err)).line())
+    return 1
 
 
 def arn_region(arn: str) -> str:
@@ -56,17 +62,17 @@ def listed(items: Sequence[str]) -> str:
 
 def unreadable(secret: str, err: ClientError | BotoCoreError) -> str:
     """Why a secret cannot be read, and what to do; its name or ARN, never a value."""
-    error = code(err) if isinstance(err, ClientError) else ""
+    error = error_code(err)
     if error == "ResourceNotFoundException":
         return (
             f"no secret at {secret} (check the ARN's six-character suffix, the account and "
             "the region); create it as the README shows"
         )
     if error in ("AccessDeniedException", "AccessDenied"):
-        return f"your credentials cannot read {secret} ({why(err)})"
+        return f"your credentials cannot read {secret} ({describe(err)})"
     if error == "DecryptionFailure":
         return (
-            f"Secrets Manager cannot decrypt {secret} with its KMS key ({why(err)}); check "
+            f"Secrets Manager cannot decrypt {secret} with its KMS key ({describe(err)}); check "
             "the key's policy and state"
         )
-    return f"cannot read {secret} ({why(err)})"
+    return f"cannot read {secret} ({describe(err)})"

@@ -1,4 +1,5 @@
-"""What every deploy tool shares: its command line, samconfig.toml's values, its AWS session.
+"""What every deploy tool shares: its command line, samconfig.toml's values, its AWS session,
+how it runs the SAM CLI and how it says it failed.
 
 What `sam deploy --config-env ENV` would deploy: samconfig.toml's values over the template's
 defaults, read the way the SAM CLI reads them: `[ENV.deploy.parameters]` first, then
@@ -9,7 +10,11 @@ defaults, read the way the SAM CLI reads them: `[ENV.deploy.parameters]` first, 
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import shlex
+import subprocess
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +24,7 @@ import boto3
 import yaml
 from botocore.exceptions import ProfileNotFound
 
+from infra.deploy.names import load_template
 from refresher.aws_region import HOW_TO_SET, region_from_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -32,9 +38,19 @@ _OVERRIDE = re.compile(r"""(\w+)=(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S*))""")
 class ConfigError(Exception):
     """samconfig.toml or the template cannot be read as needed; the message says why."""
 
+    check = "configuration"  # the preflight line that reports it
+
 
 class RegionError(ConfigError):
     """No Region anywhere a deploy tool looks; the message says where to set one."""
+
+    check = "region"
+
+
+class ProfileError(ConfigError):
+    """The AWS profile named does not exist; the message says where profiles come from."""
+
+    check = "credentials"
 
 
 @dataclass(frozen=True)
@@ -64,21 +80,9 @@ def parse_overrides(value: str | list[str] | None) -> dict[str, str]:
     return parsed
 
 
-class _IgnoreTags(yaml.SafeLoader):
-    """Reads CloudFormation YAML, turning short-form tags (!Ref, !Sub, ...) into None."""
-
-
-def _no_value(*_: object) -> None:
-    return None
-
-
-_IgnoreTags.add_multi_constructor("!", _no_value)
-
-
 def template_parameters(template_file: Path = DEFAULT_TEMPLATE_FILE) -> dict[str, dict[str, Any]]:
     try:
-        with template_file.open(encoding="utf-8") as stream:
-            template = yaml.load(stream, Loader=_IgnoreTags)  # noqa: S506 - SafeLoader subclass
+        template = load_template(template_file)
     except (OSError, yaml.YAMLError) as err:
         raise ConfigError(f"cannot read the template {template_file}: {err}") from None
     parameters: dict[str, dict[str, Any]] = template.get("Parameters", {})
@@ -147,6 +151,37 @@ def session(
 # --- the command line and the session every tool shares -------------------------------------
 
 
+@dataclass(frozen=True)
+class Invocation:
+    """A tool's command line, the environment's configuration it names, and the session."""
+
+    args: argparse.Namespace
+    config: DeployConfig
+    session: boto3.Session
+
+    @property
+    def region(self) -> str:
+        return str(self.session.region_name)
+
+
+def tool_parser(
+    module: str,
+    description: str,
+    *,
+    template: bool = False,
+    overrides: bool = False,
+    sam: bool = False,
+) -> argparse.ArgumentParser:
+    """The parser of `python -m infra.deploy.MODULE`, with the options every tool shares."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m infra.deploy.{module}", description=description
+    )
+    add_arguments(parser, template=template, overrides=overrides)
+    if sam:
+        parser.add_argument("--sam", default=".venv-sam/bin/sam", help="the SAM CLI to run")
+    return parser
+
+
 def add_arguments(
     parser: argparse.ArgumentParser, *, template: bool = False, overrides: bool = False
 ) -> None:
@@ -183,13 +218,36 @@ def from_arguments(args: argparse.Namespace) -> DeployConfig:
 
 def session_for(config: DeployConfig, args: argparse.Namespace) -> boto3.Session:
     """The session the command line and samconfig.toml name; RegionError without a Region,
-    ConfigError for a profile that does not exist."""
+    ProfileError for a profile that does not exist."""
     try:
         found = session(config, args.region, args.profile)
     except ProfileNotFound as err:
-        raise ConfigError(
+        raise ProfileError(
             f"{err}: check AWS_PROFILE, --profile, or profile in samconfig.toml"
         ) from None
     if not found.region_name:
         raise RegionError(no_region_message(config.environment))
     return found
+
+
+def invocation(args: argparse.Namespace) -> Invocation:
+    """The configuration and session the parsed command line names; ConfigError (or one of its
+    kinds) when either cannot be had."""
+    config = from_arguments(args)
+    return Invocation(args, config, session_for(config, args))
+
+
+def failed(err: Exception | str) -> int:
+    """Say on stderr that the tool failed, and why; the exit status 1."""
+    print(f"FAILED: {err}", file=sys.stderr)
+    return 1
+
+
+def run_sam(tool: Invocation, command: list[str]) -> int:
+    """Run a SAM CLI command (with the --profile asked for, telemetry off), echoed first; its
+    exit status."""
+    if tool.args.profile:
+        command = [*command, "--profile", tool.args.profile]
+    print("$ " + shlex.join(command), flush=True)
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
+    return subprocess.run(command, env=env, check=False).returncode

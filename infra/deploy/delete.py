@@ -1,6 +1,6 @@
 """`make delete`: the stack, and what `sam delete` leaves behind, after one confirmation.
 
-    PYTHONPATH=functions/token_refresher python -m infra.deploy.delete --config-env default \\
+    .venv/bin/python -m infra.deploy.delete --config-env default \\
         --sam .venv-sam/bin/sam [--yes]
 
 `sam delete` removes the stack's resources (the function, its log group, roles, policies,
@@ -21,10 +21,6 @@ kept.
 
 from __future__ import annotations
 
-import argparse
-import os
-import shlex
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,16 +28,16 @@ from dataclasses import dataclass
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.deploy.checks import WRITTEN_BY
 from infra.deploy.config import (
     ConfigError,
     DeployConfig,
-    add_arguments,
-    from_arguments,
-    session_for,
+    failed,
+    invocation,
+    run_sam,
+    tool_parser,
 )
-from infra.deploy.invoke_refresher import RefreshInvokeError, function_name
-from refresher.config import Settings
+from infra.deploy.invoke_refresher import RefreshInvokeError, deployed_settings
+from refresher.adapters.ssm_token_store import WRITTEN_BY
 from refresher.domain.errors import RefreshError
 
 LAYER_SUFFIX = "-joor-token"  # template.yaml: LayerName ${AWS::StackName}-joor-token
@@ -73,14 +69,7 @@ class Leftovers:
 
 def leftovers(session: boto3.Session, stack_name: str) -> Leftovers:
     """Read before deleting: the function's settings are gone with the stack."""
-    name = function_name(session, stack_name)
-    variables = (
-        session.client("lambda")
-        .get_function_configuration(FunctionName=name)
-        .get("Environment", {})
-        .get("Variables", {})
-    )
-    settings = Settings.from_env(variables)
+    settings = deployed_settings(session, stack_name)
     ssm = session.client("ssm")
     parameters: list[str] = []
     kept: list[str] = []
@@ -130,46 +119,35 @@ def sam_delete_command(sam: str, config: DeployConfig, region: str) -> list[str]
 
 
 def main(argv: Sequence[str] | None = None, ask: Callable[[str], str] = input) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m infra.deploy.delete",
-        description="Delete the stack, its token parameters and its retained layer versions.",
+    parser = tool_parser(
+        "delete",
+        "Delete the stack, its token parameters and its retained layer versions.",
+        sam=True,
     )
-    add_arguments(parser)
-    parser.add_argument("--sam", default=".venv-sam/bin/sam", help="the SAM CLI to run")
     parser.add_argument("--yes", action="store_true", help="do not ask (for scripts)")
     args = parser.parse_args(argv)
     try:
-        config = from_arguments(args)
-        session = session_for(config, args)
-        found = leftovers(session, config.stack_name)
-    except (ConfigError, RefreshInvokeError, RefreshError) as err:
-        print(f"FAILED: {err}", file=sys.stderr)
-        return 1
-    except (ClientError, BotoCoreError) as err:
-        print(f"FAILED: {err}", file=sys.stderr)
-        return 1
-    print(found.listing(config.stack_name))
+        tool = invocation(args)
+        found = leftovers(tool.session, tool.config.stack_name)
+    except (ConfigError, RefreshInvokeError, RefreshError, ClientError, BotoCoreError) as err:
+        return failed(err)
+    stack_name = tool.config.stack_name
+    print(found.listing(stack_name))
     if not args.yes:
         try:
-            answer = ask(f"Delete all of this? Type the stack name ({config.stack_name}): ")
+            answer = ask(f"Delete all of this? Type the stack name ({stack_name}): ")
         except EOFError:
             answer = ""
-        if answer.strip() != config.stack_name:
+        if answer.strip() != stack_name:
             print("nothing deleted")
             return 1
-    command = sam_delete_command(args.sam, config, session.region_name)
-    if args.profile:
-        command += ["--profile", args.profile]
-    print("$ " + shlex.join(command), flush=True)
-    env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
-    if subprocess.run(command, env=env, check=False).returncode != 0:
+    if run_sam(tool, sam_delete_command(args.sam, tool.config, tool.region)) != 0:
         print("sam delete failed; the parameters and layer versions are kept", file=sys.stderr)
         return 1
     try:
-        remove(session, found)
+        remove(tool.session, found)
     except (ClientError, BotoCoreError) as err:
-        print(f"FAILED: the stack is deleted, but: {err}", file=sys.stderr)
-        return 1
+        return failed(f"the stack is deleted, but: {err}")
     print(
         f"deleted the stack, {len(found.parameters)} parameter(s) and "
         f"{len(found.layer_versions)} layer version(s)"

@@ -1,6 +1,6 @@
 """`make deploy`: the checks that would make CloudFormation fail, `sam deploy`, then one refresh.
 
-    PYTHONPATH=functions/token_refresher python -m infra.deploy.deploy --config-env default \\
+    .venv/bin/python -m infra.deploy.deploy --config-env default \\
         --sam .venv-sam/bin/sam [--sam-flags "--guided"]
 
 1. **Before** `sam deploy`: the checks whose failure would make CloudFormation fail and roll a
@@ -30,10 +30,7 @@ stack and its change sets before and after:
 
 from __future__ import annotations
 
-import argparse
-import os
 import shlex
-import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,18 +40,19 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from infra.deploy.checks import refused, report
 from infra.deploy.config import (
     DEFAULT_CONFIG_FILE,
     ConfigError,
     DeployConfig,
-    RegionError,
-    add_arguments,
     config_file,
-    from_arguments,
-    session_for,
+    failed,
+    invocation,
+    run_sam,
+    tool_parser,
 )
 from infra.deploy.invoke_refresher import refresh
-from infra.deploy.preflight import Preflight, report
+from infra.deploy.preflight import Preflight
 
 EXECUTED = "executed"
 DECLINED = "declined"
@@ -132,74 +130,59 @@ def sam_command(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m infra.deploy.deploy",
-        description="Check what would make the deploy fail, run sam deploy, then refresh once.",
+    parser = tool_parser(
+        "deploy",
+        "Check what would make the deploy fail, run sam deploy, then refresh once.",
+        sam=True,
     )
-    add_arguments(parser)
-    parser.add_argument("--sam", default=".venv-sam/bin/sam", help="the SAM CLI to run")
     parser.add_argument(
         "--sam-flags",
         default="",
         help="more sam deploy options, e.g. '--guided' or '--no-confirm-changeset'",
     )
     args = parser.parse_args(argv)
-    flags = shlex.split(args.sam_flags)
-
     try:
-        config = from_arguments(args)
-        session = session_for(config, args)
-    except RegionError as err:
-        print(f"FAIL  region: {err}")
-        return 1
+        tool = invocation(args)
     except ConfigError as err:
-        print(f"FAIL  configuration: {err}")
-        return 1
-    region = str(session.region_name)
+        return refused(err)
+    config = tool.config
 
-    print(f"before deploying {config.stack_name} ({config.environment}) to {region}:")
-    if report(Preflight(config, session).before_deploy()):
+    print(f"before deploying {config.stack_name} ({config.environment}) to {tool.region}:")
+    if report(Preflight(config, tool.session).before_deploy()):
         print("deploy stopped before sam deploy: fix what failed above, then run it again")
         return 1
 
     try:
-        before = snapshot(session, config.stack_name)
+        before = snapshot(tool.session, config.stack_name)
     except (ClientError, BotoCoreError) as err:
         print(f"FAIL  cannot describe the stack {config.stack_name}: {err}")
         return 1
-    command = sam_command(args.sam, config, config_file(args), region, flags)
-    if args.profile:
-        command += ["--profile", args.profile]
-    print("$ " + shlex.join(command), flush=True)
-    env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
-    deployed = subprocess.run(command, env=env, check=False)
-    if deployed.returncode != 0:
-        print(f"sam deploy failed (exit {deployed.returncode}); no refresh", file=sys.stderr)
-        return deployed.returncode
+    flags = shlex.split(args.sam_flags)
+    code = run_sam(tool, sam_command(args.sam, config, config_file(args), tool.region, flags))
+    if code != 0:
+        print(f"sam deploy failed (exit {code}); no refresh", file=sys.stderr)
+        return code
 
     # A guided deploy may have saved another stack name or Region: read them again.
     try:
-        config = from_arguments(args)
-        session = session_for(config, args)
-        after = snapshot(session, config.stack_name)
+        tool = invocation(args)
+        config = tool.config
+        after = snapshot(tool.session, config.stack_name)
     except (ConfigError, ClientError, BotoCoreError) as err:
-        print(f"FAILED: cannot tell what sam deploy did ({err}); no refresh", file=sys.stderr)
-        return 1
+        return failed(f"cannot tell what sam deploy did ({err}); no refresh")
     done = outcome(before, after)
     if done == DECLINED:
         print("the change set was declined: nothing deployed, no refresh")
         return 0
     if done == UNKNOWN:
-        print(
-            "FAILED: sam deploy exited 0 but neither ran a change set nor found nothing to "
+        return failed(
+            "sam deploy exited 0 but neither ran a change set nor found nothing to "
             f"change on {config.stack_name}; no refresh. Once the stack is deployed: "
-            f"PYTHONPATH=functions/token_refresher .venv/bin/python -m "
-            f"infra.deploy.invoke_refresher --config-env {config.environment}",
-            file=sys.stderr,
+            f".venv/bin/python -m "
+            f"infra.deploy.invoke_refresher --config-env {config.environment}"
         )
-        return 1
     print(f"change set: {done}; the first refresh follows")
-    return refresh(config, session)
+    return refresh(config, tool.session)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Invoke the deployed refresher once and fail loudly if it failed: the step after `make deploy`.
 
-    PYTHONPATH=functions/token_refresher python -m infra.deploy.invoke_refresher --config-env default
+    .venv/bin/python -m infra.deploy.invoke_refresher --config-env default
 
 Why not `sam remote invoke`: it exits 0 when the function raised (the SAM CLI's Lambda
 executor prints the payload and never looks at FunctionError: samcli/lib/remote_invoke/
@@ -23,7 +23,6 @@ invokes the function itself, as a consumer would.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Sequence
@@ -33,13 +32,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
-from infra.deploy.config import (
-    ConfigError,
-    DeployConfig,
-    add_arguments,
-    from_arguments,
-    session_for,
-)
+from infra.deploy.config import ConfigError, DeployConfig, failed, invocation, tool_parser
+from refresher.config import Settings
 
 FUNCTION_OUTPUT = "TokenRefresherFunctionName"
 FORCE_EVENT = '{"force": true}'
@@ -66,6 +60,18 @@ def function_name(session: boto3.Session, stack_name: str) -> str:
     if FUNCTION_OUTPUT not in outputs:
         raise RefreshInvokeError(f"stack {stack_name} has no output {FUNCTION_OUTPUT}")
     return outputs[FUNCTION_OUTPUT]
+
+
+def deployed_settings(session: boto3.Session, stack_name: str) -> Settings:
+    """The settings the stack's function runs with: its environment variables (names and
+    numbers, never a secret), read as the function reads them."""
+    variables = (
+        session.client("lambda")
+        .get_function_configuration(FunctionName=function_name(session, stack_name))
+        .get("Environment", {})
+        .get("Variables", {})
+    )
+    return Settings.from_env(variables)
 
 
 def invoke_once(
@@ -134,18 +140,15 @@ def refresh(
         print(f"invoking {shown} with {event} (one attempt; this can take a minute)")
         summary = invoke_once(session, name, event, qualifier)
     except (RefreshInvokeError, ClientError, BotoCoreError) as err:
-        print(f"FAILED: {err}", file=sys.stderr)
-        return 1
+        return failed(err)
     print(json.dumps(summary, indent=2))
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m infra.deploy.invoke_refresher",
-        description="Invoke the deployed refresher once (a forced refresh by default).",
+    parser = tool_parser(
+        "invoke_refresher", "Invoke the deployed refresher once (a forced refresh by default)."
     )
-    add_arguments(parser)
     parser.add_argument("--event", default=FORCE_EVENT, help=f"default: {FORCE_EVENT}")
     parser.add_argument(
         "--consumer",
@@ -154,12 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        config = from_arguments(args)
-        session = session_for(config, args)
+        tool = invocation(args)
     except ConfigError as err:
-        print(f"FAILED: {err}", file=sys.stderr)
-        return 1
-    return refresh(config, session, args.event, consumer=args.consumer)
+        return failed(err)
+    return refresh(tool.config, tool.session, args.event, consumer=args.consumer)
 
 
 if __name__ == "__main__":

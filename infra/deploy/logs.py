@@ -1,6 +1,6 @@
 """`make logs`: follow the function's logs with the project's SAM CLI.
 
-    PYTHONPATH=functions/token_refresher python -m infra.deploy.logs --config-env default \\
+    .venv/bin/python -m infra.deploy.logs --config-env default \\
         --sam .venv-sam/bin/sam [--sam-flags "--start-time '10min ago'"]
 
 Runs `sam logs --stack-name STACK --name TokenRefresherFunction --tail` in the Region the other
@@ -10,20 +10,11 @@ is passed to it. `sam logs` finds the function's log group in its LoggingConfig.
 
 from __future__ import annotations
 
-import argparse
-import os
 import shlex
-import subprocess
 import sys
 from collections.abc import Sequence
 
-from infra.deploy.config import (
-    ConfigError,
-    DeployConfig,
-    add_arguments,
-    from_arguments,
-    session_for,
-)
+from infra.deploy.config import ConfigError, DeployConfig, failed, invocation, run_sam, tool_parser
 
 FUNCTION_LOGICAL_ID = "TokenRefresherFunction"
 
@@ -34,28 +25,19 @@ def command(sam: str, config: DeployConfig, region: str, flags: Sequence[str]) -
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m infra.deploy.logs", description="Follow the refresher's logs."
-    )
-    add_arguments(parser)
-    parser.add_argument("--sam", default=".venv-sam/bin/sam", help="the SAM CLI to run")
+    parser = tool_parser("logs", "Follow the refresher's logs.", sam=True)
     parser.add_argument(
         "--sam-flags", default="", help="sam logs options instead of --tail, e.g. \"-s '1h ago'\""
     )
     args = parser.parse_args(argv)
     try:
-        config = from_arguments(args)
-        session = session_for(config, args)
+        tool = invocation(args)
     except ConfigError as err:
-        print(f"FAILED: {err}", file=sys.stderr)
-        return 1
-    argv_ = command(args.sam, config, str(session.region_name), shlex.split(args.sam_flags))
-    if args.profile:
-        argv_ += ["--profile", args.profile]
-    print("$ " + shlex.join(argv_), flush=True)
-    env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
+        return failed(err)
     try:
-        return subprocess.run(argv_, env=env, check=False).returncode
+        return run_sam(
+            tool, command(args.sam, tool.config, tool.region, shlex.split(args.sam_flags))
+        )
     except KeyboardInterrupt:  # how a --tail ends
         return 0
 

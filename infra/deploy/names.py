@@ -75,27 +75,32 @@ _GENERATED_DEFAULT = 256
 _PLACEHOLDER = re.compile(r"\$\{([^}!][^}]*)\}")
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """CloudFormation YAML: short-form tags become their long form ({"Fn::Sub": ...})."""
+class CfnLoader(yaml.SafeLoader):
+    """CloudFormation YAML: short-form tags become their long form ({"Fn::Sub": ...}, {"Ref":
+    ...}, {"Condition": ...}, {"Fn::GetAtt": [id, attribute]})."""
 
 
 def _long_form(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    key = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
         value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {key: value}
+    if suffix in ("Ref", "Condition"):
+        return {suffix: value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        logical_id, _, attribute = value.partition(".")
+        return {"Fn::GetAtt": [logical_id, attribute]}
+    return {f"Fn::{suffix}": value}
 
 
-_CfnLoader.add_multi_constructor("!", _long_form)
+CfnLoader.add_multi_constructor("!", _long_form)
 
 
 def load_template(path: Path) -> dict[str, Any]:
     with path.open(encoding="utf-8") as stream:
-        template: dict[str, Any] = yaml.load(stream, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        template: dict[str, Any] = yaml.load(stream, Loader=CfnLoader)  # noqa: S506 - SafeLoader subclass
     return template
 
 

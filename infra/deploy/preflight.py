@@ -1,7 +1,7 @@
 """Checks, with your AWS credentials, what the template cannot check before a deploy.
 
     make preflight [SAM_CONFIG_ENV=production]
-    PYTHONPATH=functions/token_refresher python -m infra.deploy.preflight --config-env default
+    .venv/bin/python -m infra.deploy.preflight --config-env default
 
 Reads the environment's values from samconfig.toml (over the template's defaults), prints one
 line per check (`ok`, `warn` or `FAIL`, and what to do), and exits 1 if any check failed. It
@@ -9,14 +9,14 @@ reads, never writes, and never prints a secret's value: only ARNs, names and key
 
 With TokenParameterPath (a fleet), the secrets tagged joor-token-parameter are listed and read
 as the function reads them, and the path is checked instead of (or, with CredentialsSecretArn,
-beside) the one secret and its parameter (preflight_fleet.py). The checks whose failure would
-make CloudFormation fail are `before_deploy`: `make deploy` runs them first (deploy.py).
+beside) the one secret and its parameter (preflight_fleet.py). The KMS keys (the secrets' and
+the customer managed keys the stack names) are checked in preflight_keys.py. The checks whose
+failure would make CloudFormation fail are `before_deploy`: `make deploy` runs them first
+(deploy.py).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -34,27 +34,20 @@ from botocore.exceptions import (
 )
 
 from infra.deploy.checks import (
-    WRITTEN_BY,
     Check,
     arn_region,
-    code,
     listed,
-    secret_name,
+    refused,
+    report,
     unreadable,
-    why,
 )
-from infra.deploy.config import (
-    ConfigError,
-    DeployConfig,
-    RegionError,
-    add_arguments,
-    from_arguments,
-    session_for,
-)
-from infra.deploy.key_policy import Request, allows
+from infra.deploy.config import ConfigError, DeployConfig, invocation, tool_parser
 from infra.deploy.names import derived_names, load_template
 from infra.deploy.preflight_fleet import FleetChecks
+from infra.deploy.preflight_keys import KeyChecks
+from refresher.adapters.aws_errors import describe
 from refresher.adapters.secrets_manager import parse_secret
+from refresher.adapters.ssm_token_store import WRITTEN_BY
 from refresher.domain.errors import SecretMalformedError
 
 # Lambda keeps this many concurrent executions unreserved in every account ("You can reserve
@@ -86,12 +79,6 @@ STACK_STATE_FIXES = {
     ),
 }
 
-# What each customer managed key must let IAM policies grant, by template parameter.
-KEY_USES = {
-    "TokenKmsKeyArn": ("kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"),
-    "SecretKmsKeyArn": ("kms:Decrypt",),
-}
-
 
 def _unreachable(err: BotoCoreError) -> str:
     """An endpoint that did not answer: the network, the Region or an endpoint setting, not
@@ -113,6 +100,7 @@ class Preflight:
         self._client: Callable[[str], Any] = lambda name: session.client(name, config=client_config)
         self.account = ""
         self.fleet = FleetChecks(config, self._client)
+        self.keys = KeyChecks(config, self._client, self.region)
 
     # --- the checks, in the order they print ---------------------------------------------
 
@@ -125,7 +113,7 @@ class Preflight:
             return Check(
                 "credentials",
                 False,
-                f"cannot call AWS ({why(err)}): set AWS_PROFILE, run `aws sso login`, or "
+                f"cannot call AWS ({describe(err)}): set AWS_PROFILE, run `aws sso login`, or "
                 "export credentials, then run again",
             )
         self.account = str(identity["Account"])
@@ -192,9 +180,9 @@ class Preflight:
         except ClientError as err:
             if "does not exist" in str(err.response.get("Error", {}).get("Message", "")):
                 return Check("stack", True, f"{name} does not exist yet; the deploy creates it")
-            return Check("stack", False, f"cannot describe the stack {name} ({why(err)})")
+            return Check("stack", False, f"cannot describe the stack {name} ({describe(err)})")
         except BotoCoreError as err:
-            return Check("stack", False, f"cannot describe the stack {name} ({why(err)})")
+            return Check("stack", False, f"cannot describe the stack {name} ({describe(err)})")
         status = str(stack.get("StackStatus", ""))
         fix = STACK_STATE_FIXES.get(status)
         if fix is None and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
@@ -217,7 +205,7 @@ class Preflight:
             return Check(
                 "concurrency",
                 False,
-                f"cannot read the account's Lambda settings ({why(err)}); allow "
+                f"cannot read the account's Lambda settings ({describe(err)}); allow "
                 "lambda:GetAccountSettings, or check the quota yourself",
             )
         total = int(limits["ConcurrentExecutions"])
@@ -298,7 +286,7 @@ class Preflight:
                 ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [name]}]
             )["Parameters"]
         except (ClientError, BotoCoreError) as err:
-            return Check("token parameter", False, f"cannot look up {name} ({why(err)})")
+            return Check("token parameter", False, f"cannot look up {name} ({describe(err)})")
         if not found:
             return Check("token parameter", True, f"{name} is free; the first run creates it")
         parameter = found[0]
@@ -316,7 +304,7 @@ class Preflight:
             "overwrite it: choose another TokenParameterName, or delete that parameter",
         )
 
-    # --- a fleet (preflight_fleet.py), and the keys ---------------------------------------
+    # --- a fleet (preflight_fleet.py) and the keys (preflight_keys.py) ---------------------
 
     @property
     def fleet_path(self) -> str:
@@ -325,126 +313,6 @@ class Preflight:
     @property
     def named_account(self) -> bool:
         return self.fleet.named_account
-
-    def secret_keys(self, secrets: Sequence[str]) -> Check:
-        """Each secret encrypted with a key the function may use: aws/secretsmanager, or the
-        one customer managed key the stack grants (SecretKmsKeyArn)."""
-        granted = self.parameters.get("SecretKmsKeyArn", "")
-        sm = self._client("secretsmanager")
-        kms = self._client("kms")
-        keys: dict[str, str | None] = {}  # KmsKeyId as the secret names it => CMK ARN, or None
-        wrong, unknown = [], []
-        for secret in secrets:
-            try:
-                key_id = sm.describe_secret(SecretId=secret).get("KmsKeyId")
-                if key_id and key_id not in keys:
-                    metadata = kms.describe_key(KeyId=key_id)["KeyMetadata"]
-                    managed_by_aws = metadata.get("KeyManager") == "AWS"
-                    keys[key_id] = None if managed_by_aws else str(metadata["Arn"])
-            except (ClientError, BotoCoreError) as err:
-                unknown.append(f"{secret_name(secret)} ({why(err)})")
-                continue
-            key = keys.get(key_id) if key_id else None
-            if key is not None and key != granted:
-                wrong.append(f"{secret_name(secret)}: {key}")
-        if wrong:
-            grant = f"SecretKmsKeyArn={granted}" if granted else "no SecretKmsKeyArn"
-            return Check(
-                "secret keys",
-                False,
-                f"{len(wrong)} secret(s) are encrypted with a customer managed key the stack "
-                f"does not grant ({grant}), so the function could not decrypt them: "
-                f"{listed(wrong)}. Set SecretKmsKeyArn to that key (one key serves every "
-                "secret of the stack), or re-encrypt: aws secretsmanager update-secret "
-                "--secret-id NAME --kms-key-id KEY",
-            )
-        if unknown:
-            return Check(
-                "secret keys",
-                True,
-                f"cannot tell which key encrypts {listed(unknown)} (needs "
-                "secretsmanager:DescribeSecret and kms:DescribeKey)",
-                warning=True,
-            )
-        used = f"aws/secretsmanager or {granted}" if granted else "aws/secretsmanager"
-        return Check("secret keys", True, f"all {len(secrets)} encrypted with {used}")
-
-    def kms_keys(self) -> list[Check]:
-        return [
-            self._kms_key(parameter, uses)
-            for parameter, uses in KEY_USES.items()
-            if self.parameters.get(parameter)
-        ]
-
-    def _kms_key(self, parameter: str, uses: Sequence[str]) -> Check:
-        arn = self.parameters[parameter]
-        name = f"{parameter}"
-        if arn_region(arn) != self.region:
-            return Check(
-                name,
-                False,
-                f"{arn} is in {arn_region(arn) or '(unknown)'}, not {self.region}: use a key in "
-                "the region of the stack and the secret",
-            )
-        kms = self._client("kms")
-        try:
-            metadata = kms.describe_key(KeyId=arn)["KeyMetadata"]
-        except (ClientError, BotoCoreError) as err:
-            if isinstance(err, ClientError) and code(err) == "NotFoundException":
-                return Check(name, False, f"no KMS key {arn}: check the key id and region")
-            return Check(name, False, f"cannot describe {arn} ({why(err)})")
-        state = metadata.get("KeyState")
-        if state != "Enabled":
-            return Check(name, False, f"{arn} is {state}: enable it (or cancel its deletion)")
-        try:
-            policy = json.loads(kms.get_key_policy(KeyId=arn, PolicyName="default")["Policy"])
-        except (ClientError, BotoCoreError) as err:
-            return Check(
-                name,
-                True,
-                f"{arn} is enabled, but its key policy could not be read ({why(err)}; reading "
-                "it needs kms:GetKeyPolicy): check yourself that it lets IAM policies of the "
-                "account use the key (docs/operations.md, Customer managed KMS keys)",
-                warning=True,
-            )
-        partition, key_account = arn.split(":")[1], arn.split(":")[4]
-        request = self._key_request(parameter, partition, key_account)
-        verdicts = {use: allows(policy, arn, use, request) for use in uses}
-        missing = [use for use, verdict in verdicts.items() if verdict.allowed is False]
-        if missing:
-            return Check(
-                name,
-                False,
-                f"the key policy of {arn} does not let IAM policies grant {', '.join(missing)}, "
-                "so the stack's grants would do nothing: add the statement that allows the "
-                f"account root (arn:{partition}:iam::{key_account}:root) kms:* "
-                "(docs/operations.md, Customer managed KMS keys)",
-            )
-        unsure = {verdict.reason for verdict in verdicts.values() if verdict.allowed is None}
-        if unsure:
-            return Check(
-                name,
-                True,
-                f"{arn} is enabled; whether its policy lets the function use it depends on "
-                f"conditions preflight cannot judge ({'; '.join(sorted(unsure))}): check "
-                f"that they hold for requests through {request.via_service} in {self.region}",
-                warning=True,
-            )
-        return Check(name, True, f"{arn} is enabled and its policy lets IAM grant its use")
-
-    def _key_request(self, parameter: str, partition: str, account: str) -> Request:
-        """The function's requests with this key, as far as a key policy can ask."""
-        named = self.named_account and not self.fleet_path
-        if parameter == "TokenKmsKeyArn":
-            context = {}
-            if named:
-                name = self.parameters.get("TokenParameterName", "")
-                context["PARAMETER_ARN"] = (
-                    f"arn:{partition}:ssm:{self.region}:{account}:parameter{name}"
-                )
-            return Request(self.account or account, self.region, "ssm", context)
-        context = {"SecretARN": self.parameters["CredentialsSecretArn"]} if named else {}
-        return Request(self.account or account, self.region, "secretsmanager", context)
 
     def before_deploy(self) -> list[Check]:
         """The checks whose failure would make CloudFormation fail the deploy (and roll a new
@@ -473,7 +341,7 @@ class Preflight:
         if named:
             secret = self.secret()
             checks += [secret, self.token_parameter()]
-            if secret.ok and self.named_account:
+            if secret.ok:  # only a named account's secret can pass
                 readable.append(self.parameters["CredentialsSecretArn"])
         if self.fleet_path:
             checks.append(self.fleet.token_path())
@@ -481,45 +349,25 @@ class Preflight:
                 checks.append(self.fleet.named_parameter_in_path())
         secrets = readable + self.fleet.claimed_secrets
         if secrets:
-            checks.append(self.secret_keys(secrets))
-        return checks + self.kms_keys()
+            checks.append(self.keys.secret_keys(secrets))
+        return checks + self.keys.kms_keys(self.account, self.named_account and not self.fleet_path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m infra.deploy.preflight",
-        description="Check, with your AWS credentials, what a deploy of the stack needs.",
+    parser = tool_parser(
+        "preflight",
+        "Check, with your AWS credentials, what a deploy of the stack needs.",
+        template=True,
+        overrides=True,
     )
-    add_arguments(parser, template=True, overrides=True)
-    args = parser.parse_args(argv)
     try:
-        config = from_arguments(args)
+        tool = invocation(parser.parse_args(argv))
     except ConfigError as err:
-        print(f"FAIL  configuration: {err}")
-        return 1
-    try:
-        session = session_for(config, args)
-    except RegionError as err:
-        print(f"FAIL  region: {err}")
-        return 1
-    except ConfigError as err:
-        print(f"FAIL  credentials: {err}")
-        return 1
-
-    print(f"preflight for stack {config.stack_name} ({config.environment}), {session.region_name}")
-    return 1 if report(Preflight(config, session).run()) else 0
-
-
-def report(checks: Sequence[Check]) -> int:
-    """Print one line per check and the count; how many failed."""
-    for check in checks:
-        print(check.line())
-    failed = sum(not check.ok for check in checks)
-    warned = sum(check.ok and check.warning for check in checks)
+        return refused(err)
     print(
-        f"{len(checks) - failed} ok, {failed} failed" + (f", {warned} to look at" if warned else "")
+        f"preflight for stack {tool.config.stack_name} ({tool.config.environment}), {tool.region}"
     )
-    return failed
+    return 1 if report(Preflight(tool.config, tool.session).run()) else 0
 
 
 if __name__ == "__main__":

@@ -8,9 +8,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.deploy.checks import WRITTEN_BY, Check, listed, secret_name, unreadable, why
+from infra.deploy.checks import Check, listed, secret_name, unreadable
 from infra.deploy.config import DeployConfig
+from refresher.adapters.aws_errors import describe
 from refresher.adapters.secrets_manager import parse_secret
+from refresher.adapters.ssm_token_store import WRITTEN_BY
 from refresher.adapters.tagged_secrets import PARAMETER_TAG, TaggedSecretsDirectory
 from refresher.config import AUTH_URLS
 from refresher.domain.errors import AccountDiscoveryError, SecretMalformedError
@@ -155,7 +157,7 @@ class FleetChecks:
                 request["NextToken"] = page["NextToken"]
         except (ClientError, BotoCoreError) as err:
             return Check(
-                "token path", False, f"cannot list the parameters under {path}/ ({why(err)})"
+                "token path", False, f"cannot list the parameters under {path}/ ({describe(err)})"
             )
         ours = [p for p in found if WRITTEN_BY in (p.get("Description") or "")]
         foreign = [

@@ -11,6 +11,7 @@ import logging
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -29,6 +30,7 @@ from moto.server import ThreadedMotoServer
 from infra.local.aws_fault_proxy import AwsFaultProxy
 from infra.local.joor_auth_server import Account, JoorAuthServer
 from infra.local.moto_server import free_port
+from refresher.config import VARIABLES
 from refresher.domain.models import Credentials
 from tests.leakwatch import WATCH
 
@@ -126,3 +128,21 @@ def credentials(joor_account: Account) -> Credentials:
         password=joor_account.password,
         source="joor/test/api-credentials",
     )
+
+
+@pytest.fixture
+def aws_env(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Aws:
+    """The process environment as a Lambda function or an operator's shell has it, pointing at
+    this moto: AWS_REGION alone (as the AWS CLI v2 has it), dummy AWS credentials, no AWS
+    config file, and none of the refresher's variables (the test sets those it means)."""
+    for name, _ in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name in ("AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws.proxy.url)
+    return aws

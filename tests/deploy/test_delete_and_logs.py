@@ -13,9 +13,16 @@ import boto3
 import pytest
 
 from infra.deploy import delete, logs
-from tests.deploy.conftest import REGION, LocalAws, sam_calls
+from tests.deploy.conftest import (
+    REGION,
+    LocalAws,
+    put_token,
+    recording_sam,
+    sam_calls,
+    samconfig,
+)
 from tests.deploy.test_preflight import create_secret
-from tests.deploy.test_status import deployed_stack, put_token
+from tests.deploy.test_status import deployed_stack
 from tests.leakwatch import WATCH
 
 
@@ -142,18 +149,12 @@ def test_make_logs_follows_the_function_through_the_project_s_sam_in_the_region_
 ) -> None:
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     monkeypatch.setenv("AWS_REGION", REGION)
-    config = tmp_path / "samconfig.toml"
-    config.write_text(
-        'version = 0.1\n[default.global.parameters]\nstack_name = "s1"\n', encoding="utf-8"
-    )
-    recorder = tmp_path / "sam-logs"
-    recorder.write_text(f'#!/bin/sh\necho "$@" > {tmp_path / "logs-args"}\n', encoding="utf-8")
-    recorder.chmod(0o755)
+    sam, arguments = recording_sam(tmp_path)
 
-    code = logs.main(["--config-file", str(config), "--sam", str(recorder)])
+    code = logs.main(["--config-file", str(samconfig(tmp_path, "s1")), "--sam", str(sam)])
 
     assert code == 0
-    assert (tmp_path / "logs-args").read_text(encoding="utf-8").split() == [
+    assert arguments.read_text(encoding="utf-8").split() == [
         "logs",
         "--stack-name",
         "s1",
@@ -170,15 +171,10 @@ def test_make_logs_gives_the_sam_cli_the_profile_asked_for(
 ) -> None:
     (tmp_path / "aws-config").write_text("[profile ops]\nregion = eu-west-1\n", encoding="utf-8")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
-    config = tmp_path / "samconfig.toml"
-    config.write_text(
-        'version = 0.1\n[default.global.parameters]\nstack_name = "s1"\n', encoding="utf-8"
-    )
-    recorder = tmp_path / "sam-logs"
-    recorder.write_text(f'#!/bin/sh\necho "$@" > {tmp_path / "logs-args"}\n', encoding="utf-8")
-    recorder.chmod(0o755)
+    sam, arguments = recording_sam(tmp_path)
+    config = samconfig(tmp_path, "s1")
 
-    code = logs.main(["--config-file", str(config), "--sam", str(recorder), "--profile", "ops"])
+    code = logs.main(["--config-file", str(config), "--sam", str(sam), "--profile", "ops"])
 
     assert code == 0
-    assert (tmp_path / "logs-args").read_text(encoding="utf-8").split()[-2:] == ["--profile", "ops"]
+    assert arguments.read_text(encoding="utf-8").split()[-2:] == ["--profile", "ops"]

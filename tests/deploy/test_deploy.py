@@ -21,7 +21,7 @@ import pytest
 
 from infra.deploy import deploy
 from infra.local.lambda_server import LambdaServer
-from tests.deploy.conftest import REGION, LocalAws, account_settings, sam_calls
+from tests.deploy.conftest import REGION, LocalAws, account_settings, sam_calls, samconfig
 from tests.leakwatch import WATCH
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -57,150 +57,153 @@ def lambda_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoked]:
 
 
 def write_config(tmp_path: Path, reserve: bool = False) -> Path:
-    stack_name = f"joor-token-refresher-{uuid.uuid4().hex[:8]}"
-    path = tmp_path / "samconfig.toml"
-    path.write_text(
-        f"""version = 0.1
-[default.global.parameters]
-stack_name = "{stack_name}"
-[default.deploy.parameters]
-confirm_changeset = true
-fail_on_empty_changeset = false
-parameter_overrides = "ReserveConcurrency=\\"{str(reserve).lower()}\\""
-""",
-        encoding="utf-8",
+    return samconfig(
+        tmp_path,
+        f"joor-token-refresher-{uuid.uuid4().hex[:8]}",
+        "confirm_changeset = true\nfail_on_empty_changeset = false\n"
+        f'parameter_overrides = "ReserveConcurrency=\\"{str(reserve).lower()}\\""\n',
     )
-    return path
 
 
-def run(config: Path, sam: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    code = deploy.main(["--config-file", str(config), "--sam", str(sam), *args])
-    captured = capsys.readouterr()
-    WATCH.record("deploy output", captured.out + captured.err)
-    return code, captured.out + captured.err
+@dataclass
+class Deploying:
+    """`make deploy` against moto, the fake SAM CLI and the Invoke stand-in."""
+
+    sam: Path
+    lambda_api: Invoked
+    tmp_path: Path
+    capsys: pytest.CaptureFixture[str]
+
+    def run(self, *args: str, config: Path | None = None) -> tuple[int, str]:
+        """deploy.main with a fresh samconfig.toml (or ``config``): its exit status and output."""
+        config = config or write_config(self.tmp_path)
+        code = deploy.main(["--config-file", str(config), "--sam", str(self.sam), *args])
+        captured = self.capsys.readouterr()
+        WATCH.record("deploy output", captured.out + captured.err)
+        return code, captured.out + captured.err
+
+    @property
+    def sam_calls(self) -> list[list[str]]:
+        return sam_calls(self.sam)
+
+
+@pytest.fixture
+def deploying(
+    local_aws: LocalAws,
+    sam: Path,
+    lambda_api: Invoked,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> Deploying:
+    return Deploying(sam, lambda_api, tmp_path, capsys)
 
 
 @pytest.mark.parametrize("quota", [10, 50])
 def test_an_account_that_cannot_spare_the_reservation_stops_before_sam_deploy(
-    local_aws: LocalAws, sam: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], quota: int
+    deploying: Deploying, local_aws: LocalAws, monkeypatch: pytest.MonkeyPatch, quota: int
 ) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL_LAMBDA")  # Lambda's account settings from the proxy
     local_aws.proxy.reset()
     local_aws.proxy.inject(account_settings(total=quota, unreserved=quota))
-    config = write_config(tmp_path, reserve=True)
 
-    code, output = run(config, sam, capsys)
+    code, output = deploying.run(config=write_config(deploying.tmp_path, reserve=True))
 
     assert code == 1
-    assert sam_calls(sam) == []
+    assert deploying.sam_calls == []
     assert f"the account has {quota} concurrent executions" in output
     assert 'ReserveConcurrency="false"' in output
     assert "deploy stopped before sam deploy" in output
 
 
-def test_a_stack_name_cloudformation_refuses_stops_before_sam_deploy(
-    local_aws: LocalAws, sam: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    config = write_config(tmp_path)
+def test_a_stack_name_cloudformation_refuses_stops_before_sam_deploy(deploying: Deploying) -> None:
+    config = write_config(deploying.tmp_path)
     text = config.read_text(encoding="utf-8")
     config.write_text(
         text.replace('stack_name = "joor', 'stack_name = "' + "x" * 120 + "-joor"), encoding="utf-8"
     )
 
-    code, output = run(config, sam, capsys)
+    code, output = deploying.run(config=config)
 
     assert code == 1
-    assert sam_calls(sam) == []
+    assert deploying.sam_calls == []
     assert "(150 characters) is not a CloudFormation stack name" in output
 
 
-def test_an_executed_change_set_is_followed_by_one_forced_refresh_through_the_alias(
-    local_aws: LocalAws,
-    sam: Path,
-    lambda_api: Invoked,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+def test_a_profile_that_does_not_exist_stops_before_sam_deploy_as_preflight_says_it(
+    deploying: Deploying, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config = write_config(tmp_path)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(deploying.tmp_path / "aws-config"))
 
-    code, output = run(config, sam, capsys)
+    code, output = deploying.run("--profile", "nowhere")
+
+    assert code == 1
+    assert deploying.sam_calls == []
+    assert output.strip() == (
+        "FAIL  credentials: The config profile (nowhere) could not be found: check "
+        "AWS_PROFILE, --profile, or profile in samconfig.toml"
+    )
+
+
+def test_an_executed_change_set_is_followed_by_one_forced_refresh_through_the_alias(
+    deploying: Deploying,
+) -> None:
+    code, output = deploying.run()
 
     assert code == 0, output
-    assert len(sam_calls(sam)) == 1
+    assert len(deploying.sam_calls) == 1
     assert "change set: executed" in output
-    assert lambda_api.events == [{"force": True}]
-    assert [arn.rsplit(":", 1)[1] for arn in lambda_api.arns] == ["operator"]
+    assert deploying.lambda_api.events == [{"force": True}]
+    assert [arn.rsplit(":", 1)[1] for arn in deploying.lambda_api.arns] == ["operator"]
 
 
-@pytest.mark.usefixtures("local_aws")
 def test_a_declined_change_set_logs_nothing_in(
-    sam: Path,
-    lambda_api: Invoked,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    deploying: Deploying, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FAKE_SAM_MODE", "decline")
-    config = write_config(tmp_path)
 
-    code, output = run(config, sam, capsys)
+    code, output = deploying.run()
 
     assert code == 0, output
-    assert len(sam_calls(sam)) == 1
+    assert len(deploying.sam_calls) == 1
     assert "the change set was declined: nothing deployed, no refresh" in output
-    assert lambda_api.events == []
+    assert deploying.lambda_api.events == []
 
 
-def test_a_deploy_with_nothing_to_change_still_refreshes(
-    local_aws: LocalAws,
-    sam: Path,
-    lambda_api: Invoked,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    config = write_config(tmp_path)
-    assert run(config, sam, capsys)[0] == 0
+def test_a_deploy_with_nothing_to_change_still_refreshes(deploying: Deploying) -> None:
+    config = write_config(deploying.tmp_path)
+    assert deploying.run(config=config)[0] == 0
 
-    code, output = run(config, sam, capsys)
+    code, output = deploying.run(config=config)
 
     assert code == 0, output
     assert "change set: nothing to change" in output
-    assert lambda_api.events == [{"force": True}, {"force": True}]
+    assert deploying.lambda_api.events == [{"force": True}, {"force": True}]
 
 
-@pytest.mark.usefixtures("local_aws")
 def test_a_failed_sam_deploy_fails_the_command_without_a_refresh(
-    sam: Path,
-    lambda_api: Invoked,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    deploying: Deploying, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FAKE_SAM_MODE", "fail")
 
-    code, output = run(write_config(tmp_path), sam, capsys)
+    code, output = deploying.run()
 
     assert code == 1
     assert "sam deploy failed (exit 1); no refresh" in output
-    assert lambda_api.events == []
+    assert deploying.lambda_api.events == []
 
 
-@pytest.mark.usefixtures("local_aws")
 def test_with_only_aws_region_set_sam_is_given_that_region(
-    sam: Path,
-    lambda_api: Invoked,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    deploying: Deploying, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     monkeypatch.setenv("AWS_REGION", REGION)
 
-    code, output = run(write_config(tmp_path), sam, capsys)
+    code, output = deploying.run()
 
     assert code == 0, output
-    (call,) = sam_calls(sam)
+    (call,) = deploying.sam_calls
     assert call[call.index("--region") + 1] == REGION
-    assert lambda_api.events == [{"force": True}]
+    assert deploying.lambda_api.events == [{"force": True}]
 
 
 def test_the_make_target_runs_the_same_steps_with_the_project_s_sam() -> None:

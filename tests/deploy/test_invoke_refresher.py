@@ -23,7 +23,7 @@ import pytest
 from infra.deploy import invoke_refresher
 from infra.deploy.invoke_refresher import main
 from infra.local.lambda_server import LambdaServer
-from tests.deploy.conftest import REGION, LocalAws
+from tests.deploy.conftest import REGION, LocalAws, function_stack, samconfig
 
 FUNCTION_NAME = "joor-token-refresher-sandbox-TokenRefresherFunction-AbC123"
 SUMMARY = {
@@ -45,21 +45,8 @@ class CredentialsRejectedError(Exception):
 def stack(local_aws: LocalAws, tmp_path: Path) -> Path:
     """A stack in moto whose outputs name the function, and a samconfig.toml pointing at it."""
     stack_name = f"joor-token-refresher-{uuid.uuid4().hex[:8]}"
-    boto3.client("cloudformation").create_stack(
-        StackName=stack_name,
-        TemplateBody=json.dumps(
-            {
-                "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
-                "Outputs": {"TokenRefresherFunctionName": {"Value": FUNCTION_NAME}},
-            }
-        ),
-    )
-    config = tmp_path / "samconfig.toml"
-    config.write_text(
-        f'version = 0.1\n[default.global.parameters]\nstack_name = "{stack_name}"\n',
-        encoding="utf-8",
-    )
-    return config
+    function_stack(stack_name, FUNCTION_NAME)
+    return samconfig(tmp_path, stack_name)
 
 
 @pytest.fixture
@@ -221,13 +208,7 @@ def test_a_function_slower_than_the_margin_but_within_its_timeout_succeeds(
 def test_a_stack_that_does_not_exist_exits_1(
     local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = tmp_path / "samconfig.toml"
-    config.write_text(
-        'version = 0.1\n[default.global.parameters]\nstack_name = "no-such-stack"\n',
-        encoding="utf-8",
-    )
-
-    code = main(["--config-file", str(config)])
+    code = main(["--config-file", str(samconfig(tmp_path, "no-such-stack"))])
 
     assert code == 1
     assert "stack no-such-stack not found" in capsys.readouterr().err
@@ -274,10 +255,7 @@ def test_a_profile_that_does_not_exist_is_named_with_where_profiles_come_from(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
-    config = tmp_path / "samconfig.toml"
-    config.write_text('version = 0.1\n[default.global.parameters]\nstack_name = "s"\n')
-
-    code = main(["--config-file", str(config), "--profile", "nowhere"])
+    code = main(["--config-file", str(samconfig(tmp_path, "s")), "--profile", "nowhere"])
 
     assert code == 1
     assert capsys.readouterr().err.strip() == (

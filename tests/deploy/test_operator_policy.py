@@ -24,11 +24,11 @@ from infra.deploy import delete, deploy, preflight
 from infra.deploy import status as make_status
 from infra.local.lambda_server import LambdaServer
 from refresher.cli import main as refresher_main
-from tests.deploy.conftest import REGION
+from tests.deploy.conftest import REGION, put_token, write_config
 from tests.deploy.test_delete_and_logs import publish_layer_versions, stack_name_of
-from tests.deploy.test_preflight import create_key, write_config
+from tests.deploy.test_preflight import create_key
 from tests.deploy.test_preflight_region_and_keys import encrypted_secret
-from tests.deploy.test_status import deployed_stack, put_token, tagged_secret
+from tests.deploy.test_status import deployed_stack, tagged_secret
 from tests.leakwatch import WATCH
 
 POLICY = Path(__file__).resolve().parents[2] / "docs" / "operator-policy.json"

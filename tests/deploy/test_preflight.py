@@ -13,14 +13,20 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.deploy.preflight import main
 from infra.local.aws_fault_proxy import AwsFault
-from refresher.adapters.ssm_token_store import DESCRIPTION_FORMAT
-from tests.deploy.conftest import ACCOUNT_ID, REGION, LocalAws, account_settings
+from tests.deploy.conftest import (
+    ACCOUNT_ID,
+    PARAMETER_NAME,
+    REGION,
+    LocalAws,
+    Preflight,
+    account_settings,
+    put_token,
+    write_config,
+)
 from tests.leakwatch import WATCH
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PARAMETER_NAME = "/joor/sandbox/access-token"
 
 
 def fresh_credentials() -> dict[str, str]:
@@ -44,31 +50,6 @@ def create_key() -> str:
     return str(boto3.client("kms").create_key(Description="joor token")["KeyMetadata"]["Arn"])
 
 
-def write_config(
-    tmp_path: Path, stack_name: str = "joor-token-refresher-sandbox", **overrides: str
-) -> Path:
-    pairs = " ".join(f'{k}=\\"{v}\\"' for k, v in overrides.items())
-    path = tmp_path / "samconfig.toml"
-    path.write_text(
-        f"""version = 0.1
-[default.global.parameters]
-stack_name = "{stack_name}"
-[default.deploy.parameters]
-capabilities = "CAPABILITY_IAM"
-parameter_overrides = "TokenParameterName=\\"{PARAMETER_NAME}\\" {pairs}"
-""",
-        encoding="utf-8",
-    )
-    return path
-
-
-def run(capsys: pytest.CaptureFixture[str], config: Path, *args: str) -> tuple[int, str]:
-    code = main(["--config-file", str(config), *args])
-    output = capsys.readouterr().out
-    WATCH.record("preflight output", output)
-    return code, output
-
-
 def line(output: str, check: str) -> str:
     found = [text for text in output.splitlines() if text[6:].startswith(f"{check}:")]
     assert len(found) == 1, f"no single line for {check!r} in:\n{output}"
@@ -78,17 +59,12 @@ def line(output: str, check: str) -> str:
 # --- everything ready --------------------------------------------------------------------
 
 
-def test_a_ready_account_passes_every_check(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    config = write_config(
-        tmp_path,
+def test_a_ready_account_passes_every_check(preflight: Preflight) -> None:
+    code, output = preflight(
         CredentialsSecretArn=create_secret(),
         TokenKmsKeyArn=create_key(),
         SecretKmsKeyArn=create_key(),
     )
-
-    code, output = run(capsys, config)
 
     assert code == 0, output
     for check in (
@@ -131,13 +107,11 @@ def test_the_module_runs_as_a_command_and_exits_non_zero_on_a_failure(
 
 
 def test_an_account_too_small_for_the_reservation_fails_and_says_to_turn_it_off(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    preflight: Preflight,
 ) -> None:
-    local_aws.proxy.reset()
-    local_aws.proxy.inject(account_settings(total=10, unreserved=10))
-    config = write_config(tmp_path, CredentialsSecretArn=create_secret())
-
-    code, output = run(capsys, config)
+    preflight.aws.proxy.reset()
+    preflight.aws.proxy.inject(account_settings(total=10, unreserved=10))
+    code, output = preflight(CredentialsSecretArn=create_secret())
 
     assert code == 1
     failed = line(output, "concurrency")
@@ -147,68 +121,46 @@ def test_an_account_too_small_for_the_reservation_fails_and_says_to_turn_it_off(
     assert output.rstrip().endswith("7 ok, 1 failed")
 
 
-def test_an_account_with_exactly_100_unreserved_cannot_give_one_more(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    local_aws.proxy.reset()
-    local_aws.proxy.inject(account_settings(total=1000, unreserved=100))
-    config = write_config(tmp_path, CredentialsSecretArn=create_secret())
-
-    _, output = run(capsys, config)
+def test_an_account_with_exactly_100_unreserved_cannot_give_one_more(preflight: Preflight) -> None:
+    preflight.aws.proxy.reset()
+    preflight.aws.proxy.inject(account_settings(total=1000, unreserved=100))
+    _, output = preflight(CredentialsSecretArn=create_secret())
 
     assert line(output, "concurrency").startswith("FAIL")
 
 
-def test_with_the_reservation_off_a_small_account_passes(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    local_aws.proxy.reset()
-    local_aws.proxy.inject(account_settings(total=10, unreserved=10))
-    config = write_config(
-        tmp_path, CredentialsSecretArn=create_secret(), ReserveConcurrency="false"
-    )
-
-    code, output = run(capsys, config)
+def test_with_the_reservation_off_a_small_account_passes(preflight: Preflight) -> None:
+    preflight.aws.proxy.reset()
+    preflight.aws.proxy.inject(account_settings(total=10, unreserved=10))
+    code, output = preflight(CredentialsSecretArn=create_secret(), ReserveConcurrency="false")
 
     assert code == 0, output
     assert "ReserveConcurrency=false" in line(output, "concurrency")
 
 
-def test_a_secret_that_does_not_exist_fails(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_secret_that_does_not_exist_fails(preflight: Preflight) -> None:
     missing = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT_ID}:secret:joor/nothing-AbCdEf"
-    config = write_config(tmp_path, CredentialsSecretArn=missing)
-
-    code, output = run(capsys, config)
+    code, output = preflight(CredentialsSecretArn=missing)
 
     assert code == 1
     assert line(output, "secret").startswith(f"FAIL  secret: no secret at {missing}")
     assert output.rstrip().endswith("6 ok, 1 failed")
 
 
-def test_a_secret_arn_without_its_suffix_fails(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_secret_arn_without_its_suffix_fails(preflight: Preflight) -> None:
     partial = create_secret().rsplit("-", 1)[0]
-    config = write_config(tmp_path, CredentialsSecretArn=partial)
-
-    code, output = run(capsys, config)
+    code, output = preflight(CredentialsSecretArn=partial)
 
     assert code == 1
     assert "is not a full secret ARN" in line(output, "secret")
 
 
-def test_a_secret_the_caller_cannot_read_fails(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_secret_the_caller_cannot_read_fails(preflight: Preflight) -> None:
     arn = create_secret()
-    local_aws.proxy.inject(
+    preflight.aws.proxy.inject(
         AwsFault("secretsmanager.GetSecretValue", "AccessDeniedException", "not authorized")
     )
-    config = write_config(tmp_path, CredentialsSecretArn=arn)
-
-    code, output = run(capsys, config)
+    code, output = preflight(CredentialsSecretArn=arn)
 
     assert code == 1
     assert f"your credentials cannot read {arn}" in line(output, "secret")
@@ -226,11 +178,7 @@ def test_a_secret_the_caller_cannot_read_fails(
     ids=["not-json", "not-an-object", "missing-keys", "empty-value", "non-string-value"],
 )
 def test_a_malformed_secret_fails_naming_keys_never_values(
-    local_aws: LocalAws,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    content: Any,
-    expected: str,
+    preflight: Preflight, content: Any, expected: str
 ) -> None:
     values: dict[str, Any] = fresh_credentials()
     if isinstance(content, str) and content.startswith("drop:"):
@@ -243,9 +191,7 @@ def test_a_malformed_secret_fails_naming_keys_never_values(
     elif isinstance(content, str) and content.startswith("number:"):
         values[content.removeprefix("number:")] = 12345
         content = values
-    config = write_config(tmp_path, CredentialsSecretArn=create_secret(content))
-
-    code, output = run(capsys, config)
+    code, output = preflight(CredentialsSecretArn=create_secret(content))
 
     assert code == 1
     assert expected in line(output, "secret")
@@ -253,13 +199,9 @@ def test_a_malformed_secret_fails_naming_keys_never_values(
         assert value not in output
 
 
-def test_a_parameter_this_tool_did_not_write_fails(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_parameter_this_tool_did_not_write_fails(preflight: Preflight) -> None:
     boto3.client("ssm").put_parameter(Name=PARAMETER_NAME, Value="something else", Type="String")
-    config = write_config(tmp_path, CredentialsSecretArn=create_secret())
-
-    code, output = run(capsys, config)
+    code, output = preflight(CredentialsSecretArn=create_secret())
 
     assert code == 1
     failed = line(output, "token parameter")
@@ -267,47 +209,28 @@ def test_a_parameter_this_tool_did_not_write_fails(
     assert "choose another TokenParameterName" in failed
 
 
-def test_a_parameter_this_tool_wrote_passes(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    token = secrets.token_urlsafe(40)
-    WATCH.add_secrets(token)
-    boto3.client("ssm").put_parameter(
-        Name=PARAMETER_NAME,
-        Value=token,
-        Type="SecureString",
-        Description=DESCRIPTION_FORMAT.format(expires_at="2030-01-01T00:00:00Z"),
-    )
-    config = write_config(tmp_path, CredentialsSecretArn=create_secret())
-
-    code, output = run(capsys, config)
+def test_a_parameter_this_tool_wrote_passes(preflight: Preflight) -> None:
+    token = put_token(PARAMETER_NAME)
+    code, output = preflight(CredentialsSecretArn=create_secret())
 
     assert code == 0, output
     assert "already holds a token this tool wrote" in line(output, "token parameter")
     assert token not in output
 
 
-def test_a_secure_string_without_this_tool_s_mark_fails(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_secure_string_without_this_tool_s_mark_fails(preflight: Preflight) -> None:
     boto3.client("ssm").put_parameter(
         Name=PARAMETER_NAME, Value="someone's", Type="SecureString", Description="database"
     )
-    config = write_config(tmp_path, CredentialsSecretArn=create_secret())
-
-    _, output = run(capsys, config)
+    _, output = preflight(CredentialsSecretArn=create_secret())
 
     assert line(output, "token parameter").startswith("FAIL")
 
 
-def test_a_disabled_key_fails(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_disabled_key_fails(preflight: Preflight) -> None:
     key = create_key()
     boto3.client("kms").disable_key(KeyId=key.rsplit("/", 1)[1])  # moto: id, not ARN
-    config = write_config(tmp_path, CredentialsSecretArn=create_secret(), TokenKmsKeyArn=key)
-
-    code, output = run(capsys, config)
+    code, output = preflight(CredentialsSecretArn=create_secret(), TokenKmsKeyArn=key)
 
     assert code == 1
     assert (
@@ -316,34 +239,24 @@ def test_a_disabled_key_fails(
     )
 
 
-def test_a_key_pending_deletion_fails(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_key_pending_deletion_fails(preflight: Preflight) -> None:
     key = create_key()
     boto3.client("kms").schedule_key_deletion(KeyId=key.rsplit("/", 1)[1], PendingWindowInDays=7)
-    config = write_config(tmp_path, CredentialsSecretArn=create_secret(), SecretKmsKeyArn=key)
-
-    code, output = run(capsys, config)
+    code, output = preflight(CredentialsSecretArn=create_secret(), SecretKmsKeyArn=key)
 
     assert code == 1
     assert "is PendingDeletion" in line(output, "SecretKmsKeyArn")
 
 
-def test_a_key_that_does_not_exist_fails(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_key_that_does_not_exist_fails(preflight: Preflight) -> None:
     key = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/11111111-2222-3333-4444-555555555555"
-    config = write_config(tmp_path, CredentialsSecretArn=create_secret(), TokenKmsKeyArn=key)
-
-    code, output = run(capsys, config)
+    code, output = preflight(CredentialsSecretArn=create_secret(), TokenKmsKeyArn=key)
 
     assert code == 1
     assert line(output, "TokenKmsKeyArn").startswith(f"FAIL  TokenKmsKeyArn: no KMS key {key}")
 
 
-def test_a_key_whose_policy_does_not_enable_iam_policies_fails(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_key_whose_policy_does_not_enable_iam_policies_fails(preflight: Preflight) -> None:
     key = create_key()
     # Only one administrator role may use the key: IAM policies elsewhere grant nothing.
     policy = {
@@ -361,9 +274,7 @@ def test_a_key_whose_policy_does_not_enable_iam_policies_fails(
     boto3.client("kms").put_key_policy(
         KeyId=key.rsplit("/", 1)[1], PolicyName="default", Policy=json.dumps(policy)
     )
-    config = write_config(tmp_path, CredentialsSecretArn=create_secret(), TokenKmsKeyArn=key)
-
-    code, output = run(capsys, config)
+    code, output = preflight(CredentialsSecretArn=create_secret(), TokenKmsKeyArn=key)
 
     assert code == 1
     failed = line(output, "TokenKmsKeyArn")
@@ -371,13 +282,9 @@ def test_a_key_whose_policy_does_not_enable_iam_policies_fails(
     assert f"arn:aws:iam::{ACCOUNT_ID}:root" in failed
 
 
-def test_a_key_in_another_region_fails(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_key_in_another_region_fails(preflight: Preflight) -> None:
     elsewhere = str(boto3.client("kms", region_name="us-east-1").create_key()["KeyMetadata"]["Arn"])
-    config = write_config(tmp_path, CredentialsSecretArn=create_secret(), SecretKmsKeyArn=elsewhere)
-
-    code, output = run(capsys, config)
+    code, output = preflight(CredentialsSecretArn=create_secret(), SecretKmsKeyArn=elsewhere)
 
     assert code == 1
     assert f"is in us-east-1, not {REGION}" in line(output, "SecretKmsKeyArn")
@@ -388,34 +295,22 @@ def test_a_key_in_another_region_fails(
     ["j" + "x" * 128, "joor_token_refresher", "1-joor"],
     ids=["129-chars", "underscore", "digit-first"],
 )
-def test_a_stack_name_cloudformation_refuses_fails(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str], stack_name: str
-) -> None:
-    config = write_config(tmp_path, stack_name, CredentialsSecretArn=create_secret())
-
-    code, output = run(capsys, config)
+def test_a_stack_name_cloudformation_refuses_fails(preflight: Preflight, stack_name: str) -> None:
+    code, output = preflight(stack_name=stack_name, CredentialsSecretArn=create_secret())
 
     assert code == 1
     assert line(output, "stack name").startswith("FAIL")
 
 
-def test_a_128_character_stack_name_passes(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    config = write_config(tmp_path, "j" + "x" * 127, CredentialsSecretArn=create_secret())
-
-    code, output = run(capsys, config)
+def test_a_128_character_stack_name_passes(preflight: Preflight) -> None:
+    code, output = preflight(stack_name="j" + "x" * 127, CredentialsSecretArn=create_secret())
 
     assert code == 0, output
     assert "(128 of 128 characters)" in line(output, "stack name")
 
 
-def test_deploying_to_a_region_other_than_the_secret_s_fails(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    config = write_config(tmp_path, CredentialsSecretArn=create_secret())
-
-    code, output = run(capsys, config, "--region", "us-east-1")
+def test_deploying_to_a_region_other_than_the_secret_s_fails(preflight: Preflight) -> None:
+    code, output = preflight("--region", "us-east-1", CredentialsSecretArn=create_secret())
 
     assert code == 1
     failed = line(output, "region")

@@ -4,18 +4,15 @@ server: the tagged secrets replace the one secret, and each problem fails its ow
 from __future__ import annotations
 
 import json
-import secrets
 import time
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
 from infra.local.aws_fault_proxy import AwsFault
-from refresher.adapters.ssm_token_store import DESCRIPTION_FORMAT
-from tests.deploy.conftest import LocalAws
-from tests.deploy.test_preflight import fresh_credentials, line, run, write_config
+from tests.deploy.conftest import Preflight, put_token
+from tests.deploy.test_preflight import fresh_credentials, line
 from tests.leakwatch import WATCH
 
 PATH = "/joor/fleet"
@@ -50,33 +47,15 @@ def tagged_secret(
     return str(created["ARN"])
 
 
-def fleet_config(tmp_path: Path, **overrides: str) -> Path:
-    return write_config(tmp_path, TokenParameterPath=PATH, **overrides)
-
-
-def token(name: str) -> None:
-    """A token as the function writes it."""
-    value = secrets.token_urlsafe(40)
-    WATCH.add_secrets(value)
-    boto3.client("ssm").put_parameter(
-        Name=name,
-        Value=value,
-        Type="SecureString",
-        Description=DESCRIPTION_FORMAT.format(expires_at="2030-01-01T00:00:00Z"),
-    )
-
-
-def test_a_ready_fleet_passes_every_check_without_a_named_secret(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_ready_fleet_passes_every_check_without_a_named_secret(preflight: Preflight) -> None:
     for brand in ("brand-a", "brand-b"):
         tagged_secret(brand)
     tagged_secret(
         "brand-c", {"joor-token-parameter": parameter("brand-c"), "joor-environment": "production"}
     )
-    token(parameter("brand-a"))
+    put_token(parameter("brand-a"))
 
-    code, output = run(capsys, fleet_config(tmp_path))
+    code, output = preflight(TokenParameterPath=PATH)
 
     assert code == 0, output
     for check in CHECKS:
@@ -88,10 +67,8 @@ def test_a_ready_fleet_passes_every_check_without_a_named_secret(
     assert output.rstrip().endswith(f"{len(CHECKS)} ok, 0 failed")
 
 
-def test_a_fleet_with_no_tagged_secret_yet_is_a_warning_not_a_failure(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, output = run(capsys, fleet_config(tmp_path))
+def test_a_fleet_with_no_tagged_secret_yet_is_a_warning_not_a_failure(preflight: Preflight) -> None:
+    code, output = preflight(TokenParameterPath=PATH)
 
     assert code == 0, output
     warned = line(output, "fleet secrets")
@@ -101,13 +78,13 @@ def test_a_fleet_with_no_tagged_secret_yet_is_a_warning_not_a_failure(
 
 
 def test_a_secret_claiming_a_parameter_another_secret_claims_fails_and_the_older_keeps_it(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    preflight: Preflight,
 ) -> None:
     tagged_secret("brand-a")
     time.sleep(1.1)  # Secrets Manager (and moto) date secrets to the second
     tagged_secret("brand-a", name="joor/fleet/brand-a-copy")
 
-    code, output = run(capsys, fleet_config(tmp_path))
+    code, output = preflight(TokenParameterPath=PATH)
 
     assert code == 1
     failed = line(output, "fleet refusals")
@@ -117,14 +94,12 @@ def test_a_secret_claiming_a_parameter_another_secret_claims_fails_and_the_older
     assert "1 secret(s) claim" in line(output, "fleet secrets")
 
 
-def test_a_secret_with_a_bad_joor_environment_fails(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_secret_with_a_bad_joor_environment_fails(preflight: Preflight) -> None:
     tagged_secret(
         "brand-a", {"joor-token-parameter": parameter("brand-a"), "joor-environment": "staging"}
     )
 
-    code, output = run(capsys, fleet_config(tmp_path))
+    code, output = preflight(TokenParameterPath=PATH)
 
     assert code == 1
     failed = line(output, "fleet refusals")
@@ -134,15 +109,13 @@ def test_a_secret_with_a_bad_joor_environment_fails(
     assert line(output, "fleet secrets").startswith("warn")
 
 
-def test_a_secret_tagged_outside_the_path_is_a_warning_naming_it(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_secret_tagged_outside_the_path_is_a_warning_naming_it(preflight: Preflight) -> None:
     tagged_secret("brand-a")
     tagged_secret(
         "brand-z", {"joor-token-parameter": "/joor/production-fleet/brand-z/access-token"}
     )
 
-    code, output = run(capsys, fleet_config(tmp_path))
+    code, output = preflight(TokenParameterPath=PATH)
 
     assert code == 0, output
     warned = line(output, "fleet other paths")
@@ -160,11 +133,7 @@ def test_a_secret_tagged_outside_the_path_is_a_warning_naming_it(
     ids=["not-json", "missing-key"],
 )
 def test_a_claimed_secret_the_function_could_not_use_fails_naming_keys_never_values(
-    local_aws: LocalAws,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    content: str,
-    expected: str,
+    preflight: Preflight, content: str, expected: str
 ) -> None:
     tagged_secret("brand-a")
     values = fresh_credentials()
@@ -175,7 +144,7 @@ def test_a_claimed_secret_the_function_could_not_use_fails_naming_keys_never_val
         WATCH.add_secrets(content)
         tagged_secret("brand-b", value=content)
 
-    code, output = run(capsys, fleet_config(tmp_path))
+    code, output = preflight(TokenParameterPath=PATH)
 
     assert code == 1
     failed = line(output, "fleet secret values")
@@ -185,28 +154,24 @@ def test_a_claimed_secret_the_function_could_not_use_fails_naming_keys_never_val
         assert value not in output
 
 
-def test_a_claimed_secret_the_caller_cannot_read_fails(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_claimed_secret_the_caller_cannot_read_fails(preflight: Preflight) -> None:
     tagged_secret("brand-a")
-    local_aws.proxy.inject(
+    preflight.aws.proxy.inject(
         AwsFault("secretsmanager.GetSecretValue", "AccessDeniedException", "not authorized")
     )
 
-    code, output = run(capsys, fleet_config(tmp_path))
+    code, output = preflight(TokenParameterPath=PATH)
 
     assert code == 1
     assert "your credentials cannot read joor/fleet/brand-a" in line(output, "fleet secret values")
 
 
-def test_credentials_that_cannot_list_the_secrets_fail(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    local_aws.proxy.inject(
+def test_credentials_that_cannot_list_the_secrets_fail(preflight: Preflight) -> None:
+    preflight.aws.proxy.inject(
         AwsFault("secretsmanager.ListSecrets", "AccessDeniedException", "not authorized")
     )
 
-    code, output = run(capsys, fleet_config(tmp_path))
+    code, output = preflight(TokenParameterPath=PATH)
 
     assert code == 1
     failed = line(output, "fleet secrets")
@@ -214,16 +179,14 @@ def test_credentials_that_cannot_list_the_secrets_fail(
     assert "secretsmanager:ListSecrets" in failed
 
 
-def test_a_secure_string_under_the_path_this_tool_did_not_write_fails(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_secure_string_under_the_path_this_tool_did_not_write_fails(preflight: Preflight) -> None:
     tagged_secret("brand-a")
-    token(parameter("brand-a"))
+    put_token(parameter("brand-a"))
     ssm = boto3.client("ssm")
     ssm.put_parameter(Name=f"{PATH}/db/password", Value="someone's", Type="SecureString")
     ssm.put_parameter(Name=f"{PATH}/notes", Value="plain text", Type="String")
 
-    code, output = run(capsys, fleet_config(tmp_path))
+    code, output = preflight(TokenParameterPath=PATH)
 
     assert code == 1
     failed = line(output, "token path")
@@ -235,7 +198,7 @@ def test_a_secure_string_under_the_path_this_tool_did_not_write_fails(
 
 
 def test_a_named_account_beside_a_fleet_gets_both_checks_and_keeps_its_parameter(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    preflight: Preflight,
 ) -> None:
     named = parameter("named")
     arn = boto3.client("secretsmanager").create_secret(
@@ -243,9 +206,9 @@ def test_a_named_account_beside_a_fleet_gets_both_checks_and_keeps_its_parameter
     )["ARN"]
     tagged_secret("brand-a")
     tagged_secret("brand-b", {"joor-token-parameter": named})
-    config = fleet_config(tmp_path, CredentialsSecretArn=arn, TokenParameterName=named)
-
-    code, output = run(capsys, config)
+    code, output = preflight(
+        TokenParameterPath=PATH, CredentialsSecretArn=arn, TokenParameterName=named
+    )
 
     assert code == 1
     for check in ("secret", "token parameter", "fleet secrets", "token path"):

@@ -12,16 +12,21 @@ import boto3
 import pytest
 
 from infra.local.aws_fault_proxy import AwsFault
-from tests.deploy.conftest import ACCOUNT_ID, REGION, LocalAws
-from tests.deploy.test_preflight import (
+from tests.deploy.conftest import (
+    ACCOUNT_ID,
     PARAMETER_NAME,
+    REGION,
+    LocalAws,
+    Preflight,
+    run,
+    write_config,
+)
+from tests.deploy.test_preflight import (
     REPO_ROOT,
     create_key,
     create_secret,
     fresh_credentials,
     line,
-    run,
-    write_config,
 )
 
 # --- the Region ------------------------------------------------------------------------
@@ -86,13 +91,34 @@ def test_an_unreachable_endpoint_is_reported_as_the_network_not_the_credentials(
     assert "sso" not in output
 
 
+def test_without_credentials_it_says_which_error_botocore_gave_and_how_to_sign_in(
+    local_aws: LocalAws,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+    code, output = run(capsys, write_config(tmp_path))
+
+    assert code == 1
+    assert line(output, "credentials") == (
+        "FAIL  credentials: cannot call AWS (NoCredentialsError: Unable to locate credentials): "
+        "set AWS_PROFILE, run `aws sso login`, or export credentials, then run again"
+    )
+
+
 # --- names built from the stack name ---------------------------------------------------
 
 
 def test_a_stack_name_that_makes_a_name_too_long_fails_naming_it_and_the_limit(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    preflight: Preflight,
 ) -> None:
-    template = tmp_path / "template.yaml"
+    template = preflight.tmp_path / "template.yaml"
     template.write_text(
         (REPO_ROOT / "template.yaml")
         .read_text(encoding="utf-8")
@@ -103,9 +129,12 @@ def test_a_stack_name_that_makes_a_name_too_long_fails_naming_it_and_the_limit(
         encoding="utf-8",
     )
     stack_name = "j" + "x" * 89
-    config = write_config(tmp_path, stack_name, CredentialsSecretArn=create_secret())
-
-    code, output = run(capsys, config, "--template-file", str(template))
+    code, output = preflight(
+        "--template-file",
+        str(template),
+        stack_name=stack_name,
+        CredentialsSecretArn=create_secret(),
+    )
 
     assert code == 1
     failed = line(output, "stack name")
@@ -128,14 +157,10 @@ def encrypted_secret(key: str, name: str = "joor/sandbox/api-credentials", **tag
     return str(arn)
 
 
-def test_a_secret_encrypted_with_a_key_the_stack_does_not_grant_fails(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_secret_encrypted_with_a_key_the_stack_does_not_grant_fails(preflight: Preflight) -> None:
     used, granted = create_key(), create_key()
     arn = encrypted_secret(used)
-    config = write_config(tmp_path, CredentialsSecretArn=arn, SecretKmsKeyArn=granted)
-
-    code, output = run(capsys, config)
+    code, output = preflight(CredentialsSecretArn=arn, SecretKmsKeyArn=granted)
 
     assert code == 1
     failed = line(output, "secret keys")
@@ -145,32 +170,24 @@ def test_a_secret_encrypted_with_a_key_the_stack_does_not_grant_fails(
 
 
 def test_a_secret_encrypted_with_a_customer_key_and_none_granted_fails(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    preflight: Preflight,
 ) -> None:
     used = create_key()
-    config = write_config(tmp_path, CredentialsSecretArn=encrypted_secret(used))
-
-    code, output = run(capsys, config)
+    code, output = preflight(CredentialsSecretArn=encrypted_secret(used))
 
     assert code == 1
     assert "(no SecretKmsKeyArn)" in line(output, "secret keys")
 
 
-def test_a_secret_encrypted_with_the_granted_key_passes(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_secret_encrypted_with_the_granted_key_passes(preflight: Preflight) -> None:
     key = create_key()
-    config = write_config(tmp_path, CredentialsSecretArn=encrypted_secret(key), SecretKmsKeyArn=key)
-
-    code, output = run(capsys, config)
+    code, output = preflight(CredentialsSecretArn=encrypted_secret(key), SecretKmsKeyArn=key)
 
     assert code == 0, output
     assert line(output, "secret keys").startswith("ok")
 
 
-def test_a_fleet_secret_encrypted_with_another_key_fails(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_fleet_secret_encrypted_with_another_key_fails(preflight: Preflight) -> None:
     granted, other = create_key(), create_key()
     encrypted_secret(
         granted, "joor/fleet/brand-a", **{"joor-token-parameter": "/joor/fleet/brand-a/token"}
@@ -178,9 +195,7 @@ def test_a_fleet_secret_encrypted_with_another_key_fails(
     encrypted_secret(
         other, "joor/fleet/brand-b", **{"joor-token-parameter": "/joor/fleet/brand-b/token"}
     )
-    config = write_config(tmp_path, TokenParameterPath="/joor/fleet", SecretKmsKeyArn=granted)
-
-    code, output = run(capsys, config)
+    code, output = preflight(TokenParameterPath="/joor/fleet", SecretKmsKeyArn=granted)
 
     assert code == 1
     failed = line(output, "secret keys")
@@ -188,15 +203,9 @@ def test_a_fleet_secret_encrypted_with_another_key_fails(
     assert "brand-a" not in failed
 
 
-def test_a_named_parameter_outside_the_fleet_s_path_fails(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_named_parameter_outside_the_fleet_s_path_fails(preflight: Preflight) -> None:
     # write_config names PARAMETER_NAME, which lies under /joor/sandbox, not /joor/fleet.
-    config = write_config(
-        tmp_path, CredentialsSecretArn=create_secret(), TokenParameterPath="/joor/fleet"
-    )
-
-    code, output = run(capsys, config)
+    code, output = preflight(CredentialsSecretArn=create_secret(), TokenParameterPath="/joor/fleet")
 
     assert code == 1
     failed = line(output, "named parameter")
@@ -206,14 +215,8 @@ def test_a_named_parameter_outside_the_fleet_s_path_fails(
     assert f"/joor/fleet{PARAMETER_NAME}" in failed
 
 
-def test_a_named_parameter_under_the_fleet_s_path_passes(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    config = write_config(
-        tmp_path, CredentialsSecretArn=create_secret(), TokenParameterPath="/joor"
-    )
-
-    code, output = run(capsys, config)
+def test_a_named_parameter_under_the_fleet_s_path_passes(preflight: Preflight) -> None:
+    code, output = preflight(CredentialsSecretArn=create_secret(), TokenParameterPath="/joor")
 
     assert code == 0, output
     assert line(output, "named parameter").startswith("ok")
@@ -230,9 +233,7 @@ def set_policy(key: str, *statements: dict[str, Any], region: str = REGION) -> N
     )
 
 
-def test_a_policy_that_allows_the_account_through_the_service_passes(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_policy_that_allows_the_account_through_the_service_passes(preflight: Preflight) -> None:
     """The shape of the AWS managed keys' policies: every principal, under conditions the
     function's requests meet."""
     key = create_key()
@@ -254,9 +255,7 @@ def test_a_policy_that_allows_the_account_through_the_service_passes(
             },
         },
     )
-    config = write_config(tmp_path, CredentialsSecretArn=create_secret(), TokenKmsKeyArn=key)
-
-    code, output = run(capsys, config)
+    code, output = preflight(CredentialsSecretArn=create_secret(), TokenKmsKeyArn=key)
 
     assert code == 0, output
     assert line(output, "TokenKmsKeyArn") == (
@@ -264,9 +263,7 @@ def test_a_policy_that_allows_the_account_through_the_service_passes(
     )
 
 
-def test_a_policy_whose_condition_the_function_does_not_meet_fails(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_policy_whose_condition_the_function_does_not_meet_fails(preflight: Preflight) -> None:
     key = create_key()
     set_policy(
         key,
@@ -280,17 +277,13 @@ def test_a_policy_whose_condition_the_function_does_not_meet_fails(
             },
         },
     )
-    config = write_config(tmp_path, CredentialsSecretArn=create_secret(), TokenKmsKeyArn=key)
-
-    code, output = run(capsys, config)
+    code, output = preflight(CredentialsSecretArn=create_secret(), TokenKmsKeyArn=key)
 
     assert code == 1
     assert "does not let IAM policies grant kms:Encrypt" in line(output, "TokenKmsKeyArn")
 
 
-def test_a_condition_preflight_cannot_judge_is_a_warning_naming_it(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_condition_preflight_cannot_judge_is_a_warning_naming_it(preflight: Preflight) -> None:
     key = create_key()
     set_policy(
         key,
@@ -303,9 +296,7 @@ def test_a_condition_preflight_cannot_judge_is_a_warning_naming_it(
             "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-0123456789abcdef0"}},
         },
     )
-    config = write_config(tmp_path, CredentialsSecretArn=create_secret(), SecretKmsKeyArn=key)
-
-    code, output = run(capsys, config)
+    code, output = preflight(CredentialsSecretArn=create_secret(), SecretKmsKeyArn=key)
 
     assert code == 0, output
     warned = line(output, "SecretKmsKeyArn")
@@ -316,7 +307,7 @@ def test_a_condition_preflight_cannot_judge_is_a_warning_naming_it(
 
 
 def test_a_key_policy_in_another_partition_names_that_partition_s_root(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    preflight: Preflight,
 ) -> None:
     region = "us-gov-west-1"
     key = str(boto3.client("kms", region_name=region).create_key()["KeyMetadata"]["Arn"])
@@ -334,28 +325,24 @@ def test_a_key_policy_in_another_partition_names_that_partition_s_root(
     secret = boto3.client("secretsmanager", region_name=region).create_secret(
         Name="joor/sandbox/api-credentials", SecretString=json.dumps(fresh_credentials())
     )["ARN"]
-    config = write_config(tmp_path, CredentialsSecretArn=secret, TokenKmsKeyArn=key)
-
-    code, output = run(capsys, config, "--region", region)
+    code, output = preflight("--region", region, CredentialsSecretArn=secret, TokenKmsKeyArn=key)
 
     assert code == 0, output
     assert line(output, "TokenKmsKeyArn").startswith("ok")
 
 
 def test_without_kms_get_key_policy_the_policy_check_is_a_warning_with_the_reason(
-    local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    preflight: Preflight,
 ) -> None:
     key = create_key()
-    local_aws.proxy.inject(
+    preflight.aws.proxy.inject(
         AwsFault(
             "TrentService.GetKeyPolicy",
             "AccessDeniedException",
             "not authorized to kms:GetKeyPolicy",
         )
     )
-    config = write_config(tmp_path, CredentialsSecretArn=create_secret(), TokenKmsKeyArn=key)
-
-    code, output = run(capsys, config)
+    code, output = preflight(CredentialsSecretArn=create_secret(), TokenKmsKeyArn=key)
 
     assert code == 0, output
     warned = line(output, "TokenKmsKeyArn")

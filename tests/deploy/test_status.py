@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import secrets
 import uuid
 import zipfile
 from datetime import UTC, datetime, timedelta
@@ -18,10 +17,9 @@ import pytest
 
 from infra.deploy import status as make_status
 from refresher.adapters import login_record
-from refresher.adapters.ssm_token_store import DESCRIPTION_FORMAT, format_expiry
 from refresher.cli import main as refresher_main
 from refresher.domain.models import LoginRecord
-from tests.deploy.conftest import LocalAws
+from tests.deploy.conftest import LocalAws, function_stack, put_token, samconfig
 from tests.deploy.test_preflight import create_secret
 from tests.leakwatch import WATCH
 
@@ -35,19 +33,6 @@ METADATA_ONLY = {
     "secretsmanager.DescribeSecret",
     "secretsmanager.ListSecrets",
 }
-
-
-def put_token(name: str, left: timedelta) -> str:
-    token = secrets.token_urlsafe(32)
-    WATCH.add_secrets(token)
-    boto3.client("ssm").put_parameter(
-        Name=name,
-        Value=token,
-        Type="SecureString",
-        Overwrite=True,
-        Description=DESCRIPTION_FORMAT.format(expires_at=format_expiry(datetime.now(UTC) + left)),
-    )
-    return token
 
 
 def reject_current_version(secret: str) -> None:
@@ -220,21 +205,8 @@ def deployed_stack(tmp_path: Path, variables: dict[str, str]) -> Path:
         Environment={"Variables": variables},
     )["FunctionName"]
     stack_name = f"joor-token-refresher-{uuid.uuid4().hex[:8]}"
-    boto3.client("cloudformation").create_stack(
-        StackName=stack_name,
-        TemplateBody=json.dumps(
-            {
-                "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
-                "Outputs": {"TokenRefresherFunctionName": {"Value": function}},
-            }
-        ),
-    )
-    config = tmp_path / "samconfig.toml"
-    config.write_text(
-        f'version = 0.1\n[default.global.parameters]\nstack_name = "{stack_name}"\n',
-        encoding="utf-8",
-    )
-    return config
+    function_stack(stack_name, function)
+    return samconfig(tmp_path, stack_name)
 
 
 def test_make_status_reads_the_deployed_function_s_settings(
@@ -269,12 +241,7 @@ def test_make_status_reads_the_deployed_function_s_settings(
 def test_make_status_without_a_stack_exits_2_saying_so(
     local_aws: LocalAws, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = tmp_path / "samconfig.toml"
-    config.write_text(
-        'version = 0.1\n[default.global.parameters]\nstack_name = "nowhere"\n', encoding="utf-8"
-    )
-
-    code = make_status.main(["--config-file", str(config)])
+    code = make_status.main(["--config-file", str(samconfig(tmp_path, "nowhere"))])
 
     assert code == 2
     assert "stack nowhere not found" in capsys.readouterr().err

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from infra.deploy.names import load_template
 from infra.local.moto_server import MotoServer
 from refresher.config import VARIABLES
 
@@ -41,42 +41,10 @@ ACCOUNT_ID = "123456789012"  # moto's default account
 STACK_NAME = "joor-token-refresher-test"
 
 
-# --- CloudFormation YAML ---------------------------------------------------------------------
-
-
-class CfnLoader(yaml.SafeLoader):
-    """SafeLoader that turns CloudFormation short-form tags (!Ref, !Sub, ...) into long form."""
-
-
-def _construct_cfn_tag(loader: CfnLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if tag_suffix == "Ref":
-        return {"Ref": value}
-    if tag_suffix == "Condition":
-        return {"Condition": value}
-    if tag_suffix == "GetAtt" and isinstance(value, str):
-        logical_id, _, attribute = value.partition(".")
-        return {"Fn::GetAtt": [logical_id, attribute]}
-    return {f"Fn::{tag_suffix}": value}
-
-
-CfnLoader.add_multi_constructor("!", _construct_cfn_tag)
-
-
-def load_cfn_yaml(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as stream:
-        return yaml.load(stream, Loader=CfnLoader)  # noqa: S506 - SafeLoader subclass
-
-
 @pytest.fixture(scope="session")
 def template() -> dict[str, Any]:
     """template.yaml as written (SAM resources, short tags in long form)."""
-    return load_cfn_yaml(TEMPLATE_PATH)
+    return load_template(TEMPLATE_PATH)
 
 
 # --- SAM translation (offline) ---------------------------------------------------------------

@@ -108,6 +108,7 @@ class FakeCredentials:
 
     secret: str = "joor/test"
     version: str = "version-1"
+    created: datetime | None = None  # when the current version was saved, when known
     last_login: LoginRecord | None = None
     loads: int = 0
     describes: int = 0
@@ -133,7 +134,9 @@ class FakeCredentials:
         self.loads += 1
         if self.fail:
             raise self.fail
-        return replace(CREDENTIALS, source=self.secret, version=self.version)
+        return replace(
+            CREDENTIALS, source=self.secret, version=self.version, version_created=self.created
+        )
 
     def record(self, record: LoginRecord) -> None:
         if self.fail_record:

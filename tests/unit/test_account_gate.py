@@ -14,8 +14,10 @@ from refresher.domain.errors import (
     InvalidTokenResponseError,
     LoginRecordError,
     SecretUnavailableError,
+    TokenStoreWriteError,
 )
-from refresher.domain.models import LoginRecord
+from refresher.domain.models import CredentialState, LoginRecord
+from refresher.observability import CREDENTIALS_REJECTED, REFRESH_FAILING, outcome_states
 from tests.unit.fakes import START, transient
 from tests.unit.worlds import MIN_AGE, World, stored_with
 
@@ -34,11 +36,17 @@ def world_with_a_wrong_password(stored_left: float = 60) -> World:
 
 
 def test_a_rejection_is_remembered_on_the_secret_with_the_version_it_came_from() -> None:
-    world = world_with_a_wrong_password()
+    world = World(stored_with(60))
+    world.credentials.created = START - timedelta(days=2)
+    world.endpoint.script.append(rejection())
 
-    [record] = world.credentials.records
-    assert (record.result, record.version) == ("rejected", "version-1")
-    assert record.at == world.clock.now()  # when JOOR answered
+    with pytest.raises(CredentialsRejectedError):
+        world.run()
+
+    # When JOOR answered, and which version it judged, saved when: what the next run says.
+    assert world.credentials.records == [
+        LoginRecord("rejected", world.clock.now(), "version-1", START - timedelta(days=2))
+    ]
 
 
 @pytest.mark.parametrize(
@@ -186,9 +194,10 @@ def test_a_failed_login_holds_back_the_next_budgeted_one() -> None:
 
     outcome = world.run(force=True)
 
-    assert outcome.reason == "rate_limited"
-    assert outcome.retry_after is not None
+    assert (outcome.reason, outcome.forced, outcome.retry_after) == ("rate_limited", True, 240)
     assert world.endpoint.calls == 4
+    # What the run learned of the credentials: the refresh is failing, they are not rejected.
+    assert outcome_states(outcome) == {CREDENTIALS_REJECTED: 0, REFRESH_FAILING: 1}
 
 
 def test_no_attempt_made_is_not_a_login_to_remember() -> None:
@@ -210,6 +219,10 @@ def test_a_routine_refresh_with_unchanged_credentials_writes_no_record() -> None
     assert world.credentials.results == ["ok"]
 
 
+def not_recorded(said: str) -> str:
+    return f"Could not tag secret 'joor/test'; the next run cannot know that JOOR answered {said}"
+
+
 def test_a_record_that_cannot_be_written_is_a_warning_on_success() -> None:
     world = World(stored_with(60))
     world.credentials.fail_record = LoginRecordError("Could not tag secret 'joor/test'")
@@ -217,18 +230,31 @@ def test_a_record_that_cannot_be_written_is_a_warning_on_success() -> None:
     outcome = world.run()
 
     assert outcome.refreshed
-    assert any("Could not tag secret" in w for w in outcome.warnings)
+    assert outcome.warnings == (not_recorded("with a token"),)
 
 
-def test_a_rejection_that_cannot_be_recorded_says_so_on_the_error() -> None:
+@pytest.mark.parametrize(
+    ("answer", "write_fails", "error", "said"),
+    [
+        (rejection(), False, CredentialsRejectedError, "with a rejection"),
+        (InvalidTokenResponseError("HTTP 200 but no token"), False, InvalidTokenResponseError, ""),
+        (36000.0, True, TokenStoreWriteError, ""),
+    ],
+    ids=["rejected", "no token", "token not stored"],
+)
+def test_a_failed_login_that_cannot_be_recorded_says_so_on_the_error(
+    answer: Exception | float, write_fails: bool, error: type[Exception], said: str
+) -> None:
     world = World(stored_with(60))
     world.credentials.fail_record = LoginRecordError("Could not tag secret 'joor/test'")
-    world.endpoint.script.append(rejection())
+    world.endpoint.script.append(answer)
+    if write_fails:
+        world.store.fail_write = TokenStoreWriteError("Could not write parameter")
 
-    with pytest.raises(CredentialsRejectedError) as caught:
+    with pytest.raises(error) as caught:
         world.run()
 
-    assert any("cannot know that JOOR answered" in w for w in caught.value.warnings)
+    assert caught.value.warnings == (not_recorded(said or "without a token"),)  # type: ignore[attr-defined]
 
 
 def test_a_fresh_run_never_reads_the_credentials_metadata() -> None:
@@ -266,9 +292,72 @@ def test_a_version_saved_between_the_metadata_and_the_value_is_judged_on_its_own
     assert world.endpoint.calls == 0
 
 
-def test_a_token_that_cannot_be_stored_counts_as_a_login_without_a_fresh_token() -> None:
-    from refresher.domain.errors import TokenStoreWriteError
+def saved_before_its_value_is_read(world: World, version: str) -> None:
+    """The secret gets ``version`` between the run's look at its metadata and its value."""
+    loads = world.credentials.load
 
+    def load_after_a_save():  # type: ignore[no-untyped-def]
+        world.credentials.change(version)
+        return loads()
+
+    world.credentials.load = load_after_a_save  # type: ignore[method-assign]
+
+
+def test_a_version_saved_between_the_metadata_and_the_value_waits_on_its_own_failed_login() -> None:
+    world = World(stored_with(60, version=4))
+    failed = LoginRecord("failed", START - timedelta(seconds=60), "version-2")
+    world.credentials.last_login = failed
+    saved_before_its_value_is_read(world, "version-2")
+
+    outcome = world.run(force=True)
+
+    assert world.endpoint.calls == 0
+    assert outcome.summary() == {
+        "result": "skipped",
+        "reason": "rate_limited",
+        "forced": True,
+        "parameter": "/joor/test/access-token",
+        "version": 4,
+        "expires_at": "2026-11-28T12:01:00Z",
+        "seconds_left": 60,
+        "retry_after_seconds": 240,
+    }
+    assert outcome.credentials == CredentialState("joor/test", "version-2", failed)
+    assert outcome_states(outcome) == {CREDENTIALS_REJECTED: 0, REFRESH_FAILING: 1}
+
+
+def test_a_version_saved_between_the_metadata_and_the_value_logs_in_when_admitted() -> None:
+    world = World(stored_with(60))
+    saved_before_its_value_is_read(world, "version-2")
+
+    outcome = world.run()
+
+    assert outcome.refreshed
+    assert world.credentials.records == [LoginRecord("ok", world.clock.now(), "version-2")]
+
+
+def test_a_value_read_without_a_version_is_judged_by_the_metadatas_version() -> None:
+    world = World(stored_with(60))
+    saved_before_its_value_is_read(world, "")
+
+    outcome = world.run()
+
+    assert outcome.refreshed
+    assert outcome.credentials is not None
+    assert outcome.credentials.current_version == "version-1"
+
+
+def test_a_refreshed_outcome_holds_what_joor_said_to_its_login() -> None:
+    world = World(stored_with(60))
+    world.credentials.created = START - timedelta(days=2)
+
+    outcome = world.run()
+
+    record = LoginRecord("ok", world.clock.now(), "version-1", START - timedelta(days=2))
+    assert outcome.credentials == CredentialState("joor/test", "version-1", record)
+
+
+def test_a_token_that_cannot_be_stored_counts_as_a_login_without_a_fresh_token() -> None:
     world = World(stored_with(60))
     world.store.fail_write = TokenStoreWriteError("Could not write parameter")
 

@@ -8,12 +8,19 @@ from dataclasses import dataclass
 
 import pytest
 
-import app
 from refresher.domain.errors import AccountDiscoveryError
 from refresher.service_layer.account import TokenRefresher
 from refresher.service_layer.fleet import FleetRefresher
 from tests.leakwatch import WATCH
 from tests.unit.worlds import PARAMETER, Fleet, World, name, stored_with
+
+# Powertools reads its service and namespace when app is first imported, as Lambda sets them
+# before: the same values as the local stack's (infra/local/stack.py), whichever test imports
+# app first in this process.
+with pytest.MonkeyPatch.context() as _patch:
+    _patch.setenv("POWERTOOLS_SERVICE_NAME", "joor-token-refresher-local")
+    _patch.setenv("POWERTOOLS_METRICS_NAMESPACE", "JoorTokenRefresher")
+    import app
 
 # What a run that knows the states reports (refresher/observability.py).
 STATE_METRICS = ('"CredentialsRejected"', '"RefreshFailing"')

@@ -6,15 +6,19 @@ request for one."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import boto3
+import pytest
 
 from refresher.composition import build_refresher
 from refresher.config import Settings
+from refresher.domain.errors import ConfigurationError
 from refresher.domain.gate import GatePolicy
 from refresher.domain.models import Account
+from refresher.domain.retry import RetryPolicy
 from refresher.service_layer.account import TokenRefresher
 from refresher.service_layer.fleet import FleetRefresher
 
@@ -114,3 +118,49 @@ def test_each_setting_reaches_the_rule_it_sets_for_a_fleet_and_its_accounts() ->
     assert fleet._min_start_time == 2.0  # one JOOR attempt's least time (RetryPolicy)
     account = fleet._refresher_for(Account("/joor/brand/access-token", "brand-secret", "https://x"))
     assert account._policy == policy
+
+
+@pytest.mark.parametrize("secret_id", [None, "joor/sandbox/api-credentials"])
+def test_settings_without_an_account_or_a_path_are_refused_naming_the_variable(
+    secret_id: str | None,
+) -> None:
+    """Settings.from_env never makes them; settings made another way are checked again. An
+    account is its secret and its parameter: one of them alone is none."""
+    settings = replace(
+        Settings.from_env(SINGLE), credentials_secret_id=secret_id, token_parameter_name=None
+    )
+
+    with pytest.raises(ConfigurationError) as caught:
+        build_refresher(settings, session=RecordingSession())  # type: ignore[arg-type]
+
+    assert (caught.value.variable, str(caught.value)) == (
+        "CREDENTIALS_SECRET_ID",
+        "Invalid configuration: CREDENTIALS_SECRET_ID is not set",
+    )
+
+
+def test_the_secrets_manager_client_is_made_on_first_use_once_for_every_account() -> None:
+    session = RecordingSession()
+    fleet = build({**SINGLE, "TOKEN_PARAMETER_PATH": "/joor"}, session)
+    assert isinstance(fleet, FleetRefresher)
+    accounts = [Account(f"/joor/{n}/access-token", f"{n}-secret", "https://x") for n in "ab"]
+
+    clients = {id(fleet._refresher_for(a)._credentials._secrets()) for a in accounts}  # type: ignore[attr-defined]
+
+    asked = [(service, config) for service, config in session.asked if service != "ssm"]
+    assert len(clients) == 1
+    assert [service for service, _ in asked] == ["secretsmanager"]
+    config = asked[0][1]
+    assert (config.connect_timeout, config.read_timeout) == (3.0, 5.0)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 3}
+
+
+def test_a_retry_policy_given_reaches_the_fleets_least_time_to_start_an_account() -> None:
+    fleet = build_refresher(
+        Settings.from_env({**SINGLE, "TOKEN_PARAMETER_PATH": "/joor"}),
+        session=RecordingSession(),  # type: ignore[arg-type]
+        retry=RetryPolicy(min_attempt_time=7.5),
+    )
+
+    assert isinstance(fleet, FleetRefresher)
+    assert fleet._min_start_time == 7.5

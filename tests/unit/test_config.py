@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from refresher.config import AUTH_URLS, Settings
+from refresher.config import AUTH_URLS, VARIABLES, Settings
 from refresher.domain.errors import ConfigurationError
 
 BASE = {
@@ -143,3 +143,87 @@ def test_a_bad_fleet_setting_names_its_variable(
 
     assert caught.value.variable == variable
     assert phrase in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "CREDENTIALS_SECRET_ID is not set"),
+        (
+            {"TOKEN_PARAMETER_PATH": "/joor", "CREDENTIALS_SECRET_ID": "joor/a"},
+            "TOKEN_PARAMETER_NAME is not set",
+        ),
+        (
+            {"TOKEN_PARAMETER_PATH": "//"},
+            "TOKEN_PARAMETER_PATH must be a parameter path such as /joor/fleet, starting with "
+            "'/', got '/'",
+        ),
+        (
+            {**BASE, "JOOR_AUTH_URL": "https://someone@example.com/auth/"},
+            "JOOR_AUTH_URL must not carry a user name or password",
+        ),
+        (
+            {**BASE, "REFRESH_WINDOW_SECONDS": "3h"},
+            "REFRESH_WINDOW_SECONDS must be a whole number of seconds, got '3h'",
+        ),
+        (
+            {**BASE, "FLEET_LOGINS_IN_FLIGHT": "2.5"},
+            "FLEET_LOGINS_IN_FLIGHT must be a whole number of logins, got '2.5'",
+        ),
+        (
+            {**BASE, "SCHEDULE_INTERVAL_SECONDS": "86401"},
+            "SCHEDULE_INTERVAL_SECONDS must be between 60 and 86400, got 86401",
+        ),
+        (
+            {**BASE, "FLEET_LOGINS_PER_SECOND": "101"},
+            "FLEET_LOGINS_PER_SECOND must be between 1 and 100, got 101",
+        ),
+    ],
+)
+def test_a_bad_setting_says_what_is_wrong_in_full(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env(env)
+
+    assert str(caught.value) == f"Invalid configuration: {message}"
+
+
+def test_each_bound_is_itself_allowed() -> None:
+    low = settings(
+        REFRESH_WINDOW_SECONDS="60",
+        SCHEDULE_INTERVAL_SECONDS="60",
+        FLEET_LOGINS_IN_FLIGHT="1",
+        FLEET_LOGINS_PER_SECOND="1",
+    )
+    high = settings(
+        REFRESH_WINDOW_SECONDS="86400",
+        SCHEDULE_INTERVAL_SECONDS="86400",
+        FLEET_LOGINS_IN_FLIGHT="32",
+        FLEET_LOGINS_PER_SECOND="100",
+    )
+
+    assert (low.refresh_window, low.schedule_interval) == (timedelta(seconds=60),) * 2
+    assert (low.fleet_logins_in_flight, low.fleet_logins_per_second) == (1, 1)
+    assert (high.refresh_window, high.schedule_interval) == (timedelta(days=1),) * 2
+    assert (high.fleet_logins_in_flight, high.fleet_logins_per_second) == (32, 100)
+
+
+def test_a_paths_trailing_slashes_alone_are_dropped() -> None:
+    assert Settings.from_env({"TOKEN_PARAMETER_PATH": "/joor/brandX//"}).parameter_path == (
+        "/joor/brandX"
+    )
+
+
+def test_without_a_mapping_the_process_environment_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, _ in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CREDENTIALS_SECRET_ID", "joor/from-env")
+    monkeypatch.setenv("TOKEN_PARAMETER_NAME", "/joor/from-env/token")
+
+    s = Settings.from_env()
+
+    assert (s.credentials_secret_id, s.token_parameter_name) == (
+        "joor/from-env",
+        "/joor/from-env/token",
+    )

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import time
 import traceback
+from datetime import timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from refresher.adapters.joor_auth import parse_token_response
-from refresher.domain.errors import CredentialsRejectedError, UnexpectedError, redact
+from refresher.domain.errors import (
+    CredentialsRejectedEarlierError,
+    CredentialsRejectedError,
+    OperatorOnlyError,
+    UnexpectedError,
+    redact,
+)
+from refresher.domain.models import LoginRecord
 from tests.unit.fakes import START
 
 
@@ -125,3 +134,82 @@ def test_the_credential_reasons_are_those_of_the_errors_an_operator_fixes_in_the
         CredentialsRejectedEarlierError.reason,
         SecretMalformedError.reason,
     } == CREDENTIAL_REASONS
+
+
+def test_an_operators_action_asked_of_the_function_says_which_alias_to_invoke() -> None:
+    assert str(OperatorOnlyError("Retrying credentials JOOR rejected")) == (
+        "Retrying credentials JOOR rejected is an operator's action: invoke the function's "
+        "alias 'operator' (the stack's TokenOperatorPolicy allows it). Consumers' policies "
+        "allow only the function itself, where forced refreshes share a budget."
+    )
+
+
+# A secret version id as Secrets Manager makes them: the message shows its first 8 characters.
+VERSION = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
+
+
+def rejected_earlier(at_ago: timedelta, saved_ago: timedelta | None = None) -> str:
+    saved = None if saved_ago is None else START - saved_ago
+    last = LoginRecord("rejected", START - at_ago, VERSION, saved)
+    return str(CredentialsRejectedEarlierError("joor/s", last, START))
+
+
+def test_a_rejection_earlier_names_the_secret_version_and_when_and_says_what_to_do() -> None:
+    last = LoginRecord("rejected", START - timedelta(hours=5), VERSION, START - timedelta(days=3))
+
+    error = CredentialsRejectedEarlierError("joor/s", last, START)
+
+    assert error.secret_id == "joor/s"
+    assert str(error) == (
+        "JOOR rejected the credentials in secret 'joor/s' (version a1b2c3d4, saved 3 days ago) "
+        "at 2026-11-28T07:00:00Z, 5 h ago; not logging in with them again, since repeated "
+        "failed logins can lock the JOOR account. Save corrected credentials in the secret "
+        "(the new version is tried at once), or, if JOOR rejected valid credentials, retry "
+        "them once: invoke the alias 'operator' with {\"retry_rejected\": true}."
+    )
+
+
+def test_a_rejection_earlier_without_the_versions_date_names_the_version_alone() -> None:
+    assert "(version a1b2c3d4) at 2026-11-28T11:00:00Z, 60 min ago;" in rejected_earlier(
+        timedelta(hours=1)
+    )
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [
+        (0, "0 s ago"),
+        (119, "119 s ago"),
+        (120, "2 min ago"),
+        (720, "12 min ago"),
+        (7199, "119 min ago"),
+        (7200, "2 h ago"),
+        (172799, "47 h ago"),
+        (172800, "2 days ago"),
+        (216000, "2 days ago"),
+    ],
+)
+def test_how_long_ago_is_said_in_the_unit_that_matters(seconds: int, said: str) -> None:
+    message = rejected_earlier(timedelta(seconds=seconds), saved_ago=timedelta(seconds=seconds))
+
+    assert f"saved {said}) at " in message
+    assert f"Z, {said}; not logging in" in message
+
+
+def test_a_login_from_the_future_of_a_skewed_clock_was_0_s_ago() -> None:
+    assert "Z, 0 s ago; not logging in" in rejected_earlier(timedelta(seconds=-30))
+
+
+def test_the_time_of_a_rejection_is_said_in_utc_whatever_the_zone_of_the_machine_and_the_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TZ", "XYZ+05")  # a POSIX zone five hours behind UTC, no tzdata needed
+    time.tzset()
+    try:
+        at = (START - timedelta(hours=1)).astimezone(timezone(timedelta(hours=1)))
+        error = CredentialsRejectedEarlierError("joor/s", LoginRecord("rejected", at, "v"), START)
+
+        assert "at 2026-11-28T11:00:00Z, 60 min ago;" in str(error)
+    finally:
+        monkeypatch.undo()
+        time.tzset()

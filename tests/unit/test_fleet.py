@@ -224,7 +224,10 @@ def test_an_operator_force_replaces_every_token_without_listing_them_first() -> 
 
     assert outcome.count("refreshed") == 2
     assert fleet.inventory.calls == 0
-    assert all(r.outcome is not None and r.outcome.reason == "forced" for r in outcome.results)
+    assert [(r.outcome.reason, r.outcome.forced) for r in outcome.results if r.outcome] == [
+        ("forced", True),
+        ("forced", True),
+    ]
 
 
 def test_refused_secrets_are_reported_and_the_others_served() -> None:
@@ -275,6 +278,7 @@ def test_a_report_of_a_replaced_version_costs_one_read_and_no_discovery() -> Non
 
     assert not outcome.refreshed  # type: ignore[union-attr]
     assert outcome.summary()["reason"] == "already_replaced"
+    assert outcome.forced is True
     assert fleet.stores[name(1)].reads == 1
     assert fleet.directory.calls == 0
     assert fleet.logins == []

@@ -41,6 +41,9 @@ def test_a_fresh_token_gets_no_refresher_and_is_reported_skipped_under_its_name(
     assert fresh is not None
     assert (fresh.parameter, fresh.reason, fresh.refreshed) == (name(0), "fresh", False)
     assert outcome.forced is False
+    assert [r.outcome.forced for r in outcome.results if r.outcome] == [False, False]
+    # What the listing said of the fresh account's credentials, kept with its outcome.
+    assert fresh.credentials == fleet.credentials[name(0)].state()
 
 
 def test_a_due_token_is_refreshed_without_reading_it_again() -> None:

@@ -48,6 +48,19 @@ def test_a_scheduled_run_logs_in_for_a_due_token_within_the_budget(
     assert first_look(RefreshRequest(), stored, NOW, POLICY) == Login(reason, budgeted=True)
 
 
+@pytest.mark.parametrize("operator", [False, True], ids=["consumer", "operator"])
+def test_only_a_login_a_non_operator_causes_counts_against_the_budget(operator: bool) -> None:
+    old = stored_with(60, version=4, written_ago=MIN_AGE.total_seconds())
+    report = RefreshRequest(force=True, seen_version=4, operator=operator)
+    budgeted = not operator
+
+    assert first_look(report, MISSING, NOW, POLICY) == Login("missing", budgeted=budgeted)
+    assert first_look(report, old, NOW, POLICY) == Login("rejected", budgeted=budgeted)
+    assert first_look(RefreshRequest(operator=operator), old, NOW, POLICY) == Login(
+        "expiring", budgeted=budgeted
+    )
+
+
 def test_a_consumers_plain_force_of_a_young_token_is_rate_limited() -> None:
     young = stored_with(30000, written_ago=100)
 

@@ -71,10 +71,14 @@ def test_an_operator_may_retry_rejected_credentials() -> None:
 
 
 def test_a_consumer_may_not_retry_rejected_credentials() -> None:
-    with pytest.raises(OperatorOnlyError, match="alias 'operator'") as caught:
+    with pytest.raises(OperatorOnlyError) as caught:
         parse_event({"retry_rejected": True})
 
     assert caught.value.reason == "operator_only"
+    assert str(caught.value).startswith(
+        "Retrying credentials JOOR rejected is an operator's action: invoke the function's "
+        "alias 'operator' "
+    )
 
 
 def test_a_secret_label_updated_event_as_aws_sends_it_is_a_secret_change() -> None:
@@ -90,47 +94,108 @@ def test_a_secret_label_updated_event_as_aws_sends_it_is_a_secret_change() -> No
     assert (request.force, request.operator) == (False, False)
 
 
+NEEDS = (
+    "The Secret Label Updated event needs the secret's ARN in 'resources' and 'name' and "
+    "'versionId' in 'detail'"
+)
+
+
 @pytest.mark.parametrize(
-    ("change", "phrase"),
+    ("change", "message"),
     [
-        ({"detail": {"labelUpdated": "AWSPENDING"}}, "moved label 'AWSPENDING'"),
-        ({"detail": None}, "no 'detail' object"),
-        ({"resources": []}, "needs the secret's ARN"),
-        ({"detail": {"labelUpdated": "AWSCURRENT", "name": "n"}}, "needs the secret's ARN"),
+        (
+            {"detail": {"labelUpdated": "AWSPENDING"}},
+            "The Secret Label Updated event moved label 'AWSPENDING'; only a move of AWSCURRENT "
+            "changes the credentials a login uses",
+        ),
+        ({"detail": None}, "The Secret Label Updated event has no 'detail' object"),
+        ({"resources": []}, NEEDS),
+        ({"detail": {"labelUpdated": "AWSCURRENT", "name": "n"}}, NEEDS),
     ],
 )
 def test_a_secret_event_without_what_it_needs_is_refused(
-    change: dict[str, Any], phrase: str
+    change: dict[str, Any], message: str
 ) -> None:
     event = {**json.loads((EVENTS / "secret-label-updated.json").read_text()), **change}
 
-    with pytest.raises(InvalidEventError, match=phrase):
+    with pytest.raises(InvalidEventError) as caught:
         parse_event(event)
+
+    assert str(caught.value) == message
+
+
+def test_an_operators_secret_change_is_still_an_operators() -> None:
+    event = json.loads((EVENTS / "secret-label-updated.json").read_text())
+
+    assert parse_event(event, operator=True).operator is True
 
 
 @pytest.mark.parametrize(
-    ("event", "phrase"),
+    "event",
     [
-        ({"force": "yes"}, "'force' must be true or false"),
-        ([1], "must be a JSON object"),
-        ({"force": True, "seen_version": True}, "positive whole number.*got bool True"),
-        ({"force": True, "seen_version": "7"}, "positive whole number.*got str"),
-        ({"force": True, "seen_version": 0}, "positive whole number.*got int 0"),
-        ({"force": True, "seen_version": -2}, "positive whole number.*got int -2"),
-        ({"force": True, "seen_version": 7.0}, "positive whole number.*got float"),
-        ({"force": True, "seen_version": None}, "positive whole number.*got NoneType"),
-        ({"seen_version": 7}, "'seen_version' needs 'force': true"),
-        ({"force": False, "seen_version": 7}, "'seen_version' needs 'force': true"),
-        ({"force": True, "parameter": 3}, "'parameter' must be the name.*got int"),
-        ({"force": True, "parameter": " "}, "'parameter' must be the name.*got str"),
-        ({"retry_rejected": "yes"}, "'retry_rejected' must be true or false"),
+        {"source": "aws.secretsmanager", "detail-type": "AWS API Call via CloudTrail"},
+        {"source": "aws.events", "detail-type": "Secret Label Updated"},
     ],
 )
-def test_an_unusable_event_is_refused_with_the_reason(event: Any, phrase: str) -> None:
-    with pytest.raises(InvalidEventError, match=phrase):
+def test_only_secrets_managers_label_event_is_a_secret_change(event: dict[str, Any]) -> None:
+    request = parse_event(event)
+
+    assert (request.secret_change, request.force) == (None, False)
+
+
+def test_an_operators_null_event_is_an_operators_scheduled_run() -> None:
+    request = parse_event(None, operator=True)
+
+    assert (request.force, request.operator) == (False, True)
+
+
+def test_the_first_version_may_be_reported() -> None:
+    assert parse_event({"force": True, "seen_version": 1}).seen_version == 1
+
+
+SEEN = (
+    "The event's 'seen_version' must be a positive whole number (the parameter version JOOR "
+    "rejected), got "
+)
+NEEDS_FORCE = (
+    "The event's 'seen_version' needs 'force': true, e.g. {\"force\": true, \"seen_version\": 7}"
+)
+PARAMETER = "The event's 'parameter' must be the name of the token parameter, got "
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"force": "yes"}, "The event's 'force' must be true or false, got str"),
+        (
+            [1],
+            'The event must be a JSON object such as {} or {"force": true}, got list',
+        ),
+        ({"force": True, "seen_version": True}, SEEN + "bool True"),
+        ({"force": True, "seen_version": "7"}, SEEN + "str"),
+        ({"force": True, "seen_version": 0}, SEEN + "int 0"),
+        ({"force": True, "seen_version": -2}, SEEN + "int -2"),
+        ({"force": True, "seen_version": 7.0}, SEEN + "float"),
+        ({"force": True, "seen_version": None}, SEEN + "NoneType"),
+        ({"seen_version": 7}, NEEDS_FORCE),
+        ({"force": False, "seen_version": 7}, NEEDS_FORCE),
+        ({"force": True, "parameter": 3}, PARAMETER + "int"),
+        ({"force": True, "parameter": " "}, PARAMETER + "str"),
+        ({"retry_rejected": 1}, "The event's 'retry_rejected' must be true or false, got int"),
+    ],
+)
+def test_an_unusable_event_is_refused_with_the_reason(event: Any, message: str) -> None:
+    with pytest.raises(InvalidEventError) as caught:
         parse_event(event)
+
+    assert str(caught.value) == message
 
 
 def test_a_retry_is_not_a_report() -> None:
-    with pytest.raises(InvalidEventError, match="do not go together"):
+    with pytest.raises(InvalidEventError) as caught:
         parse_event({"retry_rejected": True, "force": True, "seen_version": 3}, operator=True)
+
+    assert str(caught.value) == (
+        "The event's 'retry_rejected' and 'seen_version' do not go together: a retry of "
+        "rejected credentials is not a report of a rejected token"
+    )

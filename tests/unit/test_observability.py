@@ -360,3 +360,81 @@ def test_an_ignored_secret_change_is_logged_and_counts_nothing(report: Report) -
     [line] = report.lines()
     assert line["reason"] == "not_our_secret"
     assert report.metrics.metric_set == {}
+
+
+def test_an_ignored_secret_change_says_so_in_its_line(report: Report) -> None:
+    report_outcome(report.logger, report.metrics, IgnoredEvent("arn:aws:secretsmanager:x"))
+
+    [line] = report.lines()
+    assert (line["level"], line["message"], line["secret"]) == (
+        "INFO",
+        "A secret that feeds none of this function's tokens changed; ignored",
+        "arn:aws:secretsmanager:x",
+    )
+
+
+def test_a_failures_warnings_follow_its_error_with_its_reason(report: Report) -> None:
+    error = CredentialsRejectedError(401, "invalid_grant", "")
+    error.warnings = ("Could not tag secret 'joor/a' with the login's result",)
+
+    report_failure(report.logger, report.metrics, error, None)
+
+    assert [(e["level"], e["message"], e["reason"]) for e in report.lines()] == [
+        ("ERROR", str(error), "credentials_rejected"),
+        (
+            "WARNING",
+            "Could not tag secret 'joor/a' with the login's result",
+            "credentials_rejected",
+        ),
+    ]
+
+
+def test_secrets_tagged_for_another_fleet_are_noted_once_naming_the_first_twenty(
+    report: Report,
+) -> None:
+    elsewhere = tuple(
+        Refusal(f"brand-{n:02}", "outside", elsewhere=True, parameter=f"/other/{n}")
+        for n in range(21)
+    )
+    done = FleetOutcome(False, (), refused=elsewhere)
+
+    report_outcome(report.logger, report.metrics, done)
+
+    [line, _run] = report.lines()
+    assert (line["level"], line["message"]) == (
+        "INFO",
+        "21 tagged secret(s) name a parameter outside this fleet's path (another stack's, or a "
+        "tag to fix); not served here",
+    )
+    assert line["secrets"] == [f"brand-{n:02}" for n in range(20)]
+    assert report.metric_values()["SecretsRefused"] == [0.0]
+
+
+def test_an_account_whose_credentials_were_rejected_earlier_is_an_error_line_of_its_own(
+    report: Report,
+) -> None:
+    kept = outcome(refreshed=False, reason="fresh", parameter="/joor/a")
+    done = FleetOutcome(False, (AccountResult("/joor/a", kept, credentials_rejected=True),))
+
+    report_outcome(report.logger, report.metrics, done)
+
+    line = report.lines()[0]
+    assert (line["level"], line["message"]) == (
+        "ERROR",
+        "JOOR rejected this account's credentials earlier; its token is kept while it lasts, "
+        "and no login is made until the secret changes",
+    )
+    assert (line["parameter"], line["credentials"]) == ("/joor/a", "rejected")
+
+
+def test_counts_are_counts_and_the_life_left_is_in_seconds(report: Report) -> None:
+    report_failure(report.logger, report.metrics, FleetRefreshError("m", fleet()), None)
+
+    blob = report.metrics.serialize_metric_set()
+    units = {m["Name"]: m["Unit"] for m in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert units.pop("TokenSecondsRemaining") == "Seconds"
+    assert set(units.values()) == {"Count"}
+    by_reason = report.reason_metrics()
+    assert [b["_aws"]["CloudWatchMetrics"][0]["Metrics"] for b in by_reason] == [
+        [{"Name": "TokenRefreshFailed", "Unit": "Count"}]
+    ] * 2

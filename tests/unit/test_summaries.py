@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from refresher.domain.models import AccountResult, FleetOutcome, RefreshOutcome, Refusal
+from refresher.domain.models import (
+    AccountResult,
+    FleetOutcome,
+    IgnoredEvent,
+    RefreshOutcome,
+    Refusal,
+)
 from tests.unit.fakes import START
 
 
@@ -186,3 +192,13 @@ def test_a_secret_tagged_for_another_stacks_path_is_listed_apart_from_the_refuse
     assert summary["outside_path"] == [
         {"secret": "brand-prod", "problem": "outside this stack's path"}
     ]
+
+
+def test_an_ignored_secret_change_summary_names_the_secret_it_ignored() -> None:
+    secret = "arn:aws:secretsmanager:eu-west-1:1:secret:other-AbCdEf"
+
+    assert IgnoredEvent(secret).summary() == {
+        "result": "ignored",
+        "reason": "not_our_secret",
+        "secret": secret,
+    }

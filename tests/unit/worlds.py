@@ -142,9 +142,10 @@ class Fleet:
         }
         self.credentials = {n: FakeCredentials(secret=f"secret-{n}") for n in self.stores}
         self.endpoint = FakeEndpoint(self.clock)
+        self.configured: set[str] = set()
         self.directory = FakeDirectory(
             [Account(n, f"secret-{n}", "https://joor") for n in self.stores],
-            state_of=lambda account: self.credentials[account.parameter].state(),
+            state_of=self.listed_state,
         )
         self.inventory = FakeInventory(self.stores)
         self.logins: list[str] = []
@@ -161,6 +162,13 @@ class Fleet:
             logins_in_flight=in_flight,
             logins_per_second=per_second,
         )
+
+    def listed_state(self, account: Account) -> CredentialState | None:
+        """What the listing says of an account's credentials: nothing for the account the
+        configuration names (``configured``), whose login reads its secret's metadata itself."""
+        if account.parameter in self.configured:
+            return None
+        return self.credentials[account.parameter].state()
 
     def refresher_for(self, account: Account) -> TokenRefresher:
         return TokenRefresher(

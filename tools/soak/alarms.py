@@ -272,9 +272,10 @@ def template_alarms(
 ) -> dict[str, Alarm]:
     """Every AWS::CloudWatch::Alarm template.yaml creates for ``parameters``, by logical id,
     with its intrinsic functions resolved the way tests/template evaluates the template."""
-    from tests.template.conftest import CfnEvaluator, load_cfn_yaml
+    from infra.deploy.names import load_template
+    from tests.template.conftest import CfnEvaluator
 
-    evaluator = CfnEvaluator(load_cfn_yaml(template), dict(parameters), stack_name)
+    evaluator = CfnEvaluator(load_template(template), dict(parameters), stack_name)
     return alarms_of(evaluator.resources())
 
 

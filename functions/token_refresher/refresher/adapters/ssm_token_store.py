@@ -16,10 +16,10 @@ if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
     from mypy_boto3_ssm.type_defs import ParameterMetadataTypeDef, PutParameterRequestTypeDef
 
+# How a parameter this function wrote says so (the deploy tools recognise its tokens by it).
+WRITTEN_BY = "Written by joor-token-refresher"
 # Consumers may parse this too: "expires_at=" then an ISO 8601 UTC time to the second.
-DESCRIPTION_FORMAT = (
-    "JOOR access token (Bearer). expires_at={expires_at}. Written by joor-token-refresher."
-)
+DESCRIPTION_FORMAT = "JOOR access token (Bearer). expires_at={expires_at}. " + WRITTEN_BY + "."
 _EXPIRES_AT = re.compile(r"expires_at=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")
 
 

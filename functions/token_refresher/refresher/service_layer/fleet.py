@@ -254,13 +254,9 @@ class FleetRefresher:
             return self._failed(account, stored, error)
         except Exception as error:  # noqa: BLE001 - a bug in one account must not stop the others
             return self._failed(account, stored, UnexpectedError.wrap(error))
-        rejected = outcome.credentials is not None and outcome.credentials.rejected
-        return AccountResult(
-            account.parameter,
-            outcome,
-            seconds_left=outcome.seconds_left,
-            credentials_rejected=rejected and not outcome.refreshed,
-        )
+        # Never flagged as rejected: the gate raised for credentials JOOR rejected before this
+        # login (a failure, counted by its reason), and a rejection now raised too.
+        return AccountResult(account.parameter, outcome, seconds_left=outcome.seconds_left)
 
     def _failed(self, account: Account, stored: StoredToken, error: RefreshError) -> AccountResult:
         return AccountResult(
