@@ -6,11 +6,12 @@
 //
 // The same rules as the Python package joor_token (clients/python): the token is cached for
 // maxAgeSeconds (at most 3600 s, the least life the stack guarantees); a 401 invokes the
-// refresher with {"force": true, "seen_version": <the version sent>, "parameter": <name>}, once
-// per rejected version for all concurrent callers, and reads the version its summary names;
-// while the refresher is busy (HTTP 429) the reader waits for a newer version, up to
-// busyWaitSeconds; "rate_limited" means no new token exists, so the 401 is returned, with a
-// warning that says why. Nothing here logs or throws a token.
+// refresher once per rejected version for all concurrent callers, and reads the version its
+// summary names; while the refresher is busy (HTTP 429) the reader waits for a newer version,
+// up to busyWaitSeconds; when the refresher declines, no new token exists, so the 401 is
+// returned, with a warning that says why. Nothing here logs or throws a token. The event sent
+// and the summary read are the function's invocation contract, written once in the
+// repository's docs/operations.md, section "Events".
 //
 // Log lines go to `logger` (default: warnings to console.warn, nothing else); pass
 // `logger: console` to see when a token is renewed as well.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import py_compile
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 
 from benchmarks.sections import artifact
 from tests.leakwatch import WATCH
+from tests.processes import run_process
 
 pytestmark = pytest.mark.integration
 
@@ -25,17 +25,12 @@ def test_a_quick_bench_run_reports_every_section_with_runs_at_their_call_floor(
 ) -> None:
     out = tmp_path / "bench.json"
 
-    done = subprocess.run(
+    done = run_process(
         [sys.executable, "-m", "benchmarks.run", "--quick", "--no-artifact", "--json", str(out)],
+        "bench: quick run",
         cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
     )
 
-    WATCH.record("bench: quick run", done.stdout + done.stderr)
-    assert done.returncode == 0, done.stderr[-2000:]
     WATCH.record("bench: quick run's results", out.read_text())
     results = json.loads(out.read_text())
     assert set(results) >= {

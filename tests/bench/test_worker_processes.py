@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-from tests.leakwatch import WATCH
+from tests.processes import run_process
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_DIR = ROOT / "functions" / "token_refresher"
@@ -27,19 +26,15 @@ def test_a_process_of_the_venvs_python_imports_the_function_and_the_repository_f
     code = "import app, refresher.config, infra.local.demo, benchmarks.harness; print(app.__file__)"
 
     # WHEN it imports the function's module, the stand-ins and the benchmarks
-    done = subprocess.run(
+    done = run_process(
         [sys.executable, "-c", code],
+        "bench: a process of the venv's Python",
         cwd=tmp_path,
         env=clean_env(),
-        capture_output=True,
-        text=True,
         timeout=60,
-        check=False,
     )
 
-    WATCH.record("bench: a process of the venv's Python", done.stdout + done.stderr)
     # THEN the venv's import roots (make/import-roots.pth.in) found them in this repository
-    assert done.returncode == 0, done.stderr[-2000:]
     assert Path(done.stdout.strip()) == FUNCTION_DIR / "app.py"
 
 
@@ -53,17 +48,15 @@ def test_the_cold_worker_loads_an_artifact_folder_alone_not_the_functions_source
 
     # WHEN the cold-start worker loads the handler from it
     out = tmp_path / "out.json"
-    done = subprocess.run(
+    done = run_process(
         [sys.executable, "-B", str(COLD_WORKER), "handler", str(out), "--folder", str(artifact)],
+        "bench: the cold worker on an incomplete artifact",
         cwd=tmp_path,
         env=clean_env(),
-        capture_output=True,
-        text=True,
         timeout=60,
-        check=False,
+        check=False,  # it is meant to fail
     )
 
-    WATCH.record("bench: the cold worker on an incomplete artifact", done.stderr)
     # THEN the import fails, as it would in Lambda: the sources in the repository, which the
     # venv's import roots also hold, do not fill the gap
     assert done.returncode != 0

@@ -65,6 +65,13 @@ def reader(make_reader: Callable[..., TokenReader]) -> TokenReader:
 
 
 @pytest.fixture
+def reader_with_token(reader: TokenReader) -> TokenReader:
+    """A reader that has read the stored token (version 1), as JOOR is about to reject it."""
+    reader.token()
+    return reader
+
+
+@pytest.fixture
 def api(ssm: FakeSsm) -> FakeJoorApi:
     # JOOR has revoked every token written so far: only later versions work.
     revoked = {v.value for v in ssm.versions}

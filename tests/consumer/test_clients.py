@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
-from joor_token import _aws
+from joor_token import _aws, _reader
 
 
 @pytest.fixture(autouse=True)
@@ -61,6 +63,41 @@ def test_a_reader_given_no_lambda_client_makes_its_own_once(
 
     assert len(made) == 1
     assert len(made[0].events) == 2
+
+
+def test_threads_that_ask_for_a_client_while_it_is_being_made_wait_for_that_one() -> None:
+    entered, release = threading.Event(), threading.Event()
+    made: list[object] = []
+
+    def make() -> object:
+        made.append(object())
+        entered.set()
+        release.wait()
+        return made[-1]
+
+    client = _reader._OnFirstUse(None, make)
+    got: list[object] = []
+    first = threading.Thread(target=lambda: got.append(client.get()))
+    first.start()
+    entered.wait()
+    second = threading.Thread(target=lambda: got.append(client.get()))
+    second.start()
+    second.join(0.2)  # time to make a second client, if it would
+    release.set()
+    first.join()
+    second.join()
+
+    assert len(made) == 1
+    assert got == [made[0], made[0]]
+
+
+def test_a_client_given_to_the_reader_is_used_and_none_is_made() -> None:
+    given = object()
+
+    def make() -> object:
+        raise AssertionError("a client was made although one was given")
+
+    assert _reader._OnFirstUse(given, make).get() is given
 
 
 # --- the region ---------------------------------------------------------------------------

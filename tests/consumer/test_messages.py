@@ -21,6 +21,13 @@ from tests.consumer.fakes import FUNCTION, PARAMETER, FakeLambda, FakeSsm, clien
 
 Make = Callable[..., TokenReader]
 
+# Where the reader's own clients take their region from, as every message that sends the
+# reader to check the region puts it.
+REGION = (
+    "the region (AWS_REGION, or AWS_DEFAULT_REGION, which wins when both are set, or the "
+    "region of the AWS config profile)"
+)
+
 
 def read_error(make_reader: Make, ssm: FakeSsm, error: Exception) -> str:
     ssm.errors.append(error)  # type: ignore[arg-type]
@@ -32,9 +39,8 @@ def read_error(make_reader: Make, ssm: FakeSsm, error: Exception) -> str:
 def test_a_missing_parameter_says_which_setting_to_check(make_reader: Make, ssm: FakeSsm) -> None:
     assert read_error(make_reader, ssm, client_error("GetParameter", "ParameterNotFound", "")) == (
         f"Parameter {PARAMETER!r} does not exist in this account and region. Check "
-        "JOOR_TOKEN_PARAMETER (the stack's TokenParameterName output) and the region (AWS_REGION, "
-        "or AWS_DEFAULT_REGION, which wins when both are set, or the region of the AWS config "
-        "profile); the token refresher creates the parameter on its first run."
+        f"JOOR_TOKEN_PARAMETER (the stack's TokenParameterName output) and {REGION}; the token "
+        "refresher creates the parameter on its first run."
     )
 
 
@@ -83,9 +89,8 @@ def test_an_unreachable_ssm_says_what_to_check(make_reader: Make, ssm: FakeSsm) 
 
     assert read_error(make_reader, ssm, error) == (
         f"Could not read parameter {PARAMETER!r}: EndpointConnectionError: Could not connect to "
-        'the endpoint URL: "https://ssm.eu-west-1.amazonaws.com/" (check the network, the '
-        "region (AWS_REGION, or AWS_DEFAULT_REGION, which wins when both are "
-        "set, or the region of the AWS config profile) and this workload's AWS credentials)"
+        f'the endpoint URL: "https://ssm.eu-west-1.amazonaws.com/" (check the network, {REGION} '
+        "and this workload's AWS credentials)"
     )
 
 
@@ -141,65 +146,64 @@ def test_a_parameter_without_a_version_number_is_refused(version: object) -> Non
 # --- asking the refresher ------------------------------------------------------------------
 
 
-def renew_error(make_reader: Make, lambda_: FakeLambda, *steps: Any) -> str:
+def renew_error(reader: TokenReader, lambda_: FakeLambda, *steps: Any) -> str:
     lambda_.script.extend(steps)
-    reader = make_reader()
-    reader.token()
     with pytest.raises(RefreshFailedError) as caught:
         reader.refresh_after_rejection()
     return str(caught.value)
 
 
 def test_a_refresher_that_does_not_exist_says_which_setting_to_check(
-    make_reader: Make, lambda_: FakeLambda
+    reader_with_token: TokenReader, lambda_: FakeLambda
 ) -> None:
     error = client_error("Invoke", "ResourceNotFoundException", "Function not found", 404)
 
-    assert renew_error(make_reader, lambda_, error) == (
+    assert renew_error(reader_with_token, lambda_, error) == (
         f"The token refresher {FUNCTION!r} does not exist in this account and region: check "
-        "JOOR_TOKEN_REFRESHER_FUNCTION (the stack's TokenRefresherFunctionName output) and the "
-        "region (AWS_REGION, or AWS_DEFAULT_REGION, which wins when both are "
-        "set, or the region of the AWS config profile)"
+        f"JOOR_TOKEN_REFRESHER_FUNCTION (the stack's TokenRefresherFunctionName output) and "
+        f"{REGION}"
     )
 
 
-def test_a_denied_invoke_names_the_permission(make_reader: Make, lambda_: FakeLambda) -> None:
+def test_a_denied_invoke_names_the_permission(
+    reader_with_token: TokenReader, lambda_: FakeLambda
+) -> None:
     error = client_error("Invoke", "AccessDeniedException", "not allowed", 403)
 
-    assert renew_error(make_reader, lambda_, error) == (
+    assert renew_error(reader_with_token, lambda_, error) == (
         f"Not allowed to invoke the token refresher {FUNCTION!r}: the workload's role needs "
         "lambda:InvokeFunction on it (AccessDeniedException: not allowed)"
     )
 
 
 def test_any_other_invoke_failure_is_named_by_its_code_and_message(
-    make_reader: Make, lambda_: FakeLambda
+    reader_with_token: TokenReader, lambda_: FakeLambda
 ) -> None:
     error = client_error("Invoke", "ServiceException", "broken", 500)
 
-    assert renew_error(make_reader, lambda_, error) == (
+    assert renew_error(reader_with_token, lambda_, error) == (
         f"Could not invoke the token refresher {FUNCTION!r}: ServiceException: broken"
     )
 
 
 def test_an_unreachable_lambda_is_named_by_the_sdks_error(
-    make_reader: Make, lambda_: FakeLambda
+    reader_with_token: TokenReader, lambda_: FakeLambda
 ) -> None:
     error = EndpointConnectionError(endpoint_url="https://lambda.example/")
 
-    assert renew_error(make_reader, lambda_, error) == (
+    assert renew_error(reader_with_token, lambda_, error) == (
         f"Could not invoke the token refresher {FUNCTION!r}: EndpointConnectionError: Could not "
         'connect to the endpoint URL: "https://lambda.example/"'
     )
 
 
 def test_a_failed_refresh_passes_on_its_type_and_message_without_the_token(
-    make_reader: Make, lambda_: FakeLambda, ssm: FakeSsm
+    reader_with_token: TokenReader, lambda_: FakeLambda, ssm: FakeSsm
 ) -> None:
     token = ssm.versions[-1].value
     step = ("function_error", "CredentialsRejectedError", f"JOOR said no to {token}")
 
-    assert renew_error(make_reader, lambda_, step) == (
+    assert renew_error(reader_with_token, lambda_, step) == (
         f"The token refresher {FUNCTION!r} failed: CredentialsRejectedError: JOOR said no to "
         "[redacted]"
     )
@@ -350,11 +354,11 @@ def test_a_rate_limit_is_logged_as_the_message_raised(
 
 
 def test_a_refresher_keeping_another_parameter_says_to_point_both_at_one_stack(
-    make_reader: Make, lambda_: FakeLambda
+    reader_with_token: TokenReader, lambda_: FakeLambda
 ) -> None:
     answer = summary(result="refreshed", reason="rejected", parameter="/joor/other\n", version=9)
 
-    assert renew_error(make_reader, lambda_, answer) == (
+    assert renew_error(reader_with_token, lambda_, answer) == (
         f"The token refresher {FUNCTION!r} keeps parameter '/joor/other\\\\n', not "
         f"{PARAMETER!r}: point JOOR_TOKEN_PARAMETER and JOOR_TOKEN_REFRESHER_FUNCTION at the "
         "same stack"
@@ -362,11 +366,11 @@ def test_a_refresher_keeping_another_parameter_says_to_point_both_at_one_stack(
 
 
 def test_an_answer_without_a_newer_version_quotes_what_came_back(
-    make_reader: Make, lambda_: FakeLambda
+    reader_with_token: TokenReader, lambda_: FakeLambda
 ) -> None:
     answer = summary(result="skipped", reason="fresh", version=1)
 
-    assert renew_error(make_reader, lambda_, answer) == (
+    assert renew_error(reader_with_token, lambda_, answer) == (
         f"The token refresher {FUNCTION!r} answered result='skipped', reason='fresh', "
         "version='1': no version newer than the rejected 1. Check that it is the JOOR token "
         "refresher, at a version that takes seen_version."

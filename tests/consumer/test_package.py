@@ -12,6 +12,7 @@ import pytest
 
 import joor_token
 from tests.consumer.fakes import function_timeout
+from tests.processes import run_process
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "clients" / "python"
@@ -19,14 +20,7 @@ PACKAGE = ROOT / "clients" / "python"
 
 def run_python(code: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PACKAGE)}
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    return run_process([sys.executable, "-c", code], "python -c", env=env, timeout=60, check=False)
 
 
 def test_importing_the_package_loads_no_sdk_creates_no_client_and_configures_no_logging() -> None:

@@ -108,15 +108,15 @@ def test_concurrent_first_calls_make_one_read(make_reader: MakeReader, ssm: Fake
 def test_a_read_that_loses_a_race_with_a_renewal_does_not_bring_back_the_old_token(
     make_reader: MakeReader, ssm: FakeSsm, clock: FakeClock
 ) -> None:
-    # GIVEN a cache about to expire, and a read of it held inside GetParameter
+    # GIVEN a cache about to expire, and a read of it reader_with_token inside GetParameter
     reader = make_reader()
     old = reader.token()
     clock.advance(300)
-    held, release = threading.Event(), threading.Event()
+    reader_with_token, release = threading.Event(), threading.Event()
 
     def hold_first_read() -> None:
-        if not held.is_set():
-            held.set()
+        if not reader_with_token.is_set():
+            reader_with_token.set()
             ssm.gate = None
             release.wait(10)
 
@@ -124,9 +124,9 @@ def test_a_read_that_loses_a_race_with_a_renewal_does_not_bring_back_the_old_tok
     answered: dict[str, str] = {}
     slow = threading.Thread(target=lambda: answered.setdefault("slow", reader.token()))
     slow.start()
-    assert held.wait(10)
-    # WHEN a renewal replaces the token while that read (which saw the old version) is held,
-    # time passing before and after it: the held read is answered last, but was sent first
+    assert reader_with_token.wait(10)
+    # WHEN a renewal replaces the token while that read (which saw the old version) is reader_with_token,
+    # time passing before and after it: the reader_with_token read is answered last, but was sent first
     ssm.calls.clear()
     clock.advance(5)
     renewed = reader.refresh_after_rejection(rejected_token=old)
@@ -240,14 +240,12 @@ def test_a_rejection_invokes_the_refresher_with_the_version_and_reads_the_one_it
 
 
 def test_already_replaced_reads_the_version_the_refresher_names(
-    make_reader: MakeReader, ssm: FakeSsm, lambda_: FakeLambda, refresher: FakeRefresher
+    reader_with_token: TokenReader, ssm: FakeSsm, lambda_: FakeLambda, refresher: FakeRefresher
 ) -> None:
-    reader = make_reader()
-    reader.token()
     ssm.write()  # another process got version 2 written meanwhile
     third = ssm.write()
 
-    renewed = reader.refresh_after_rejection()
+    renewed = reader_with_token.refresh_after_rejection()
 
     assert renewed == third
     assert ssm.calls[-1] == f"{PARAMETER}:3"
@@ -388,15 +386,13 @@ def test_two_processes_reporting_the_same_version_make_one_login(
 
 
 def test_while_the_refresher_is_busy_the_reader_waits_for_the_version_it_is_writing(
-    make_reader: MakeReader, ssm: FakeSsm, lambda_: FakeLambda, clock: FakeClock
+    reader_with_token: TokenReader, ssm: FakeSsm, lambda_: FakeLambda, clock: FakeClock
 ) -> None:
-    reader = make_reader()
-    reader.token()
     lambda_.script = ["busy"]
     # The busy run is another consumer's renewal: it writes version 2 while this one waits.
     clock.on_sleep = lambda _: ssm.version == 1 and ssm.write()
 
-    renewed = reader.refresh_after_rejection()
+    renewed = reader_with_token.refresh_after_rejection()
 
     assert renewed == ssm.versions[1].value
     assert len(lambda_.events) == 1
@@ -404,17 +400,15 @@ def test_while_the_refresher_is_busy_the_reader_waits_for_the_version_it_is_writ
 
 
 def test_when_the_busy_run_wrote_nothing_the_reader_invokes_again(
-    make_reader: MakeReader,
+    reader_with_token: TokenReader,
     ssm: FakeSsm,
     lambda_: FakeLambda,
     refresher: FakeRefresher,
     clock: FakeClock,
 ) -> None:
-    reader = make_reader()
-    reader.token()
     lambda_.script = ["busy", "busy"]  # a scheduled run that found the token fresh
 
-    renewed = reader.refresh_after_rejection()
+    renewed = reader_with_token.refresh_after_rejection()
 
     assert renewed == ssm.versions[-1].value
     assert len(lambda_.events) == 3
@@ -443,10 +437,8 @@ def test_a_refresher_busy_past_the_wait_limit_is_a_clear_error(
 
 
 def test_the_default_wait_covers_a_refresh_that_runs_for_the_functions_whole_timeout(
-    make_reader: MakeReader, ssm: FakeSsm, lambda_: FakeLambda, clock: FakeClock
+    reader_with_token: TokenReader, ssm: FakeSsm, lambda_: FakeLambda, clock: FakeClock
 ) -> None:
-    reader = make_reader()
-    reader.token()
     lambda_.script = ["busy"] * 1000
     started = clock()
     # The busy run writes its token at the very end of the function's timeout (template.yaml),
@@ -454,7 +446,7 @@ def test_the_default_wait_covers_a_refresh_that_runs_for_the_functions_whole_tim
     timeout = function_timeout()
     clock.on_sleep = lambda _: clock() - started >= timeout and ssm.version == 1 and ssm.write()
 
-    renewed = reader.refresh_after_rejection()
+    renewed = reader_with_token.refresh_after_rejection()
 
     assert renewed == ssm.versions[1].value
 
@@ -463,15 +455,13 @@ def test_the_default_wait_covers_a_refresh_that_runs_for_the_functions_whole_tim
 
 
 def test_rate_limited_raises_an_error_that_says_what_to_check(
-    make_reader: MakeReader, ssm: FakeSsm, lambda_: FakeLambda, clock: FakeClock
+    reader_with_token: TokenReader, ssm: FakeSsm, lambda_: FakeLambda, clock: FakeClock
 ) -> None:
-    reader = make_reader()
-    reader.token()
-    reader.refresh_after_rejection()  # version 2, written just now
+    reader_with_token.refresh_after_rejection()  # version 2, written just now
     clock.advance(60)
 
     with pytest.raises(RefreshRateLimitedError) as caught:
-        reader.refresh_after_rejection()
+        reader_with_token.refresh_after_rejection()
 
     error = caught.value
     assert isinstance(error, RefreshFailedError)
@@ -484,23 +474,21 @@ def test_rate_limited_raises_an_error_that_says_what_to_check(
 
 
 def test_a_rate_limited_version_is_not_sent_again_until_the_refresher_would_accept_it(
-    make_reader: MakeReader, ssm: FakeSsm, lambda_: FakeLambda, clock: FakeClock
+    reader_with_token: TokenReader, ssm: FakeSsm, lambda_: FakeLambda, clock: FakeClock
 ) -> None:
-    reader = make_reader()
-    reader.token()
-    reader.refresh_after_rejection()
+    reader_with_token.refresh_after_rejection()
     clock.advance(60)
     with pytest.raises(RefreshRateLimitedError):
-        reader.refresh_after_rejection()
+        reader_with_token.refresh_after_rejection()
     invocations = len(lambda_.events)
 
     for _ in range(10):
         clock.advance(20)
         with pytest.raises(RefreshRateLimitedError):
-            reader.refresh_after_rejection()
+            reader_with_token.refresh_after_rejection()
     assert len(lambda_.events) == invocations
     clock.advance(41)
-    renewed = reader.refresh_after_rejection()
+    renewed = reader_with_token.refresh_after_rejection()
 
     assert len(lambda_.events) == invocations + 1
     assert renewed == ssm.versions[-1].value
@@ -508,10 +496,8 @@ def test_a_rate_limited_version_is_not_sent_again_until_the_refresher_would_acce
 
 
 def test_a_refresher_failure_names_its_error_type_and_message_not_its_stack(
-    make_reader: MakeReader, lambda_: FakeLambda
+    reader_with_token: TokenReader, lambda_: FakeLambda
 ) -> None:
-    reader = make_reader()
-    reader.token()
     lambda_.script = [
         (
             "function_error",
@@ -522,7 +508,7 @@ def test_a_refresher_failure_names_its_error_type_and_message_not_its_stack(
     ]
 
     with pytest.raises(RefreshFailedError) as caught:
-        reader.refresh_after_rejection()
+        reader_with_token.refresh_after_rejection()
 
     message = str(caught.value)
     assert message.startswith(
@@ -550,32 +536,28 @@ def test_threads_waiting_on_a_failed_renewal_all_get_its_error_and_cause_one_inv
 
 
 def test_an_invoke_the_role_may_not_make_says_which_permission_is_missing(
-    make_reader: MakeReader, lambda_: FakeLambda
+    reader_with_token: TokenReader, lambda_: FakeLambda
 ) -> None:
-    reader = make_reader()
-    reader.token()
     denied = client_error(
         "Invoke", "AccessDeniedException", "not authorized to perform: lambda:InvokeFunction", 403
     )
     lambda_.script = [denied]
 
     with pytest.raises(RefreshFailedError, match="lambda:InvokeFunction") as caught:
-        reader.refresh_after_rejection()
+        reader_with_token.refresh_after_rejection()
 
     assert caught.value.__cause__ is denied
 
 
 def test_an_unknown_function_says_which_variable_to_check(
-    make_reader: MakeReader, lambda_: FakeLambda
+    reader_with_token: TokenReader, lambda_: FakeLambda
 ) -> None:
-    reader = make_reader()
-    reader.token()
     lambda_.script = [
         client_error("Invoke", "ResourceNotFoundException", "Function not found", 404)
     ]
 
     with pytest.raises(RefreshFailedError, match="JOOR_TOKEN_REFRESHER_FUNCTION"):
-        reader.refresh_after_rejection()
+        reader_with_token.refresh_after_rejection()
 
 
 @pytest.mark.parametrize(
@@ -588,39 +570,42 @@ def test_an_unknown_function_says_which_variable_to_check(
     ids=["no newer version", "no version", "another parameter"],
 )
 def test_a_summary_that_names_no_usable_version_is_an_error(
-    make_reader: MakeReader, lambda_: FakeLambda, summary: dict[str, Any]
+    reader_with_token: TokenReader, lambda_: FakeLambda, summary: dict[str, Any]
 ) -> None:
-    reader = make_reader()
-    reader.token()
     lambda_.script = [summary]
 
     with pytest.raises(RefreshFailedError):
-        reader.refresh_after_rejection()
+        reader_with_token.refresh_after_rejection()
 
 
 # --- without a refresher ------------------------------------------------------------------
 
 
-def test_without_a_refresher_a_rejection_reads_the_parameter_again(
-    make_reader: MakeReader, ssm: FakeSsm, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def reader_without_refresher(
+    make_reader: MakeReader, monkeypatch: pytest.MonkeyPatch
+) -> TokenReader:
+    """A reader with no refresher function, from its arguments or the environment, holding
+    version 1."""
     monkeypatch.delenv("JOOR_TOKEN_REFRESHER_FUNCTION", raising=False)
     reader = make_reader(refresher_function=None)
     reader.token()
+    return reader
+
+
+def test_without_a_refresher_a_rejection_reads_the_parameter_again(
+    reader_without_refresher: TokenReader, ssm: FakeSsm
+) -> None:
     newer = ssm.write()
 
-    assert reader.refresh_after_rejection() == newer
+    assert reader_without_refresher.refresh_after_rejection() == newer
 
 
 def test_without_a_refresher_and_nothing_newer_the_error_says_how_to_get_one(
-    make_reader: MakeReader, lambda_: FakeLambda, monkeypatch: pytest.MonkeyPatch
+    reader_without_refresher: TokenReader, lambda_: FakeLambda
 ) -> None:
-    monkeypatch.delenv("JOOR_TOKEN_REFRESHER_FUNCTION", raising=False)
-    reader = make_reader(refresher_function=None)
-    reader.token()
-
     with pytest.raises(RefreshFailedError, match="JOOR_TOKEN_REFRESHER_FUNCTION"):
-        reader.refresh_after_rejection()
+        reader_without_refresher.refresh_after_rejection()
     assert lambda_.events == []
 
 

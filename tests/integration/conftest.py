@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -255,3 +256,19 @@ def rule_on(harness: Harness) -> Iterator[LocalStack]:
     stack.lambda_.rule_enabled = False
     stack.lambda_.wait_idle()
     record_lambda_logs(stack.lambda_)
+
+
+@pytest.fixture
+def aged_token_stack(lambda_stack: LocalStack) -> Iterator[LocalStack]:
+    """The stack of ``lambda_stack`` with a stored token older than the refresher's minimum age
+    (1 s here), so that a consumer's report of it is acted on."""
+    lambda_stack.lambda_.configure(REJECTED_TOKEN_MIN_AGE_SECONDS="1")
+    first = lambda_client(lambda_stack.lambda_url).invoke(
+        FunctionName=lambda_stack.lambda_.function_name, Payload=b"{}"
+    )
+    payload = first["Payload"].read()  # read to the end: an unread answer resets the connection
+    assert "FunctionError" not in first, payload
+    time.sleep(1.2)  # older than the minimum age: SSM stamps LastModifiedDate itself
+    yield lambda_stack
+    # The stack lives for the whole session: leave it as other tests expect it.
+    lambda_stack.settle("REJECTED_TOKEN_MIN_AGE_SECONDS")

@@ -4,20 +4,16 @@ stampede and wrong-endpoint rules as the Python package."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
 import tarfile
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from infra.local.stack import FUNCTION_NAME, LocalStack
-from tests.integration.conftest import lambda_client
-from tests.leakwatch import WATCH
+from infra.local.stack import LocalStack
+from tests.processes import consumer_env, finish, go, run_process, start_consumer
 
 pytestmark = pytest.mark.integration
 
@@ -42,107 +38,56 @@ def node() -> str:
     return found
 
 
-@pytest.fixture
-def stack(lambda_stack: LocalStack) -> Iterator[LocalStack]:
-    lambda_stack.lambda_.configure(REJECTED_TOKEN_MIN_AGE_SECONDS="1")
-    first = lambda_client(lambda_stack.lambda_url).invoke(FunctionName=FUNCTION_NAME, Payload=b"{}")
-    payload = first["Payload"].read()  # read to the end: an unread answer resets the connection
-    assert "FunctionError" not in first, payload
-    time.sleep(1.2)  # older than the minimum age: SSM stamps LastModifiedDate itself
-    yield lambda_stack
-    WATCH.add_secrets(*lambda_stack.fixture_secrets())
-    # The stack lives for the whole session: leave it as other tests expect it.
-    lambda_stack.settle("REJECTED_TOKEN_MIN_AGE_SECONDS")
-
-
 def start(node: str, stack: LocalStack, url: str, count: int) -> subprocess.Popen[str]:
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "JOOR_"))}
-    env = {
-        **keep,
-        **stack.consumer_env(),
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "NODE_NO_WARNINGS": "1",
-    }
-    process = subprocess.Popen(
-        [node, str(SCRIPT), url, str(count)],
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    ready = process.stdout.readline().strip()
-    if ready != "ready":
-        process.kill()
-        _, err = process.communicate()
-        pytest.fail(f"the Node consumer did not start: {ready!r} {err[-2000:]}")
-    return process
+    env = consumer_env(**stack.consumer_env(), NODE_NO_WARNINGS="1")
+    return start_consumer([node, str(SCRIPT), url, str(count)], "the Node consumer", env)
 
 
-def finish(processes: list[subprocess.Popen[str]]) -> list[dict[str, object]]:
-    for process in processes:
-        assert process.stdin is not None
-        process.stdin.write("go\n")
-        process.stdin.flush()
+def finish_all(processes: list[subprocess.Popen[str]]) -> list[dict[str, object]]:
+    for process in processes:  # all at once
+        go(process)
     outcomes: list[dict[str, object]] = []
     for process in processes:
-        out, err = process.communicate(timeout=180)
-        WATCH.record("node consumer output", out + err)
-        assert process.returncode == 0, err[-2000:]
+        out = finish(process, "the Node consumer")
         outcomes += json.loads(out.strip().splitlines()[-1])
     return outcomes
 
 
 def test_node_consumers_in_two_processes_recover_from_a_revocation_with_one_login(
-    node: str, stack: LocalStack
+    node: str, aged_token_stack: LocalStack
 ) -> None:
-    stack.joor.login_latency = 0.5
-    processes = [start(node, stack, stack.joor.api_url, 5) for _ in range(2)]
-    before = stack.joor.logins
-    stack.joor.revoke_all()
+    aged_token_stack.joor.login_latency = 0.5
+    processes = [start(node, aged_token_stack, aged_token_stack.joor.api_url, 5) for _ in range(2)]
+    before = aged_token_stack.joor.logins
+    aged_token_stack.joor.revoke_all()
 
-    outcomes = finish(processes)
+    outcomes = finish_all(processes)
 
     assert outcomes == [{"status": 200, "error": None}] * 10
-    assert stack.joor.logins - before == 1
+    assert aged_token_stack.joor.logins - before == 1
 
 
 def test_a_node_consumer_gets_the_401_of_an_endpoint_that_refuses_every_token(
-    node: str, stack: LocalStack
+    node: str, aged_token_stack: LocalStack
 ) -> None:
-    before = stack.joor.logins
+    before = aged_token_stack.joor.logins
 
-    outcomes = finish([start(node, stack, stack.joor.refused_url, 5)])
+    outcomes = finish_all([start(node, aged_token_stack, aged_token_stack.joor.refused_url, 5)])
 
     assert outcomes == [{"status": 401, "error": None}] * 5
-    assert stack.joor.logins - before == 1  # one renewal for the five, then no loop
-    assert stack.joor.api_calls(401, path="/v4/local/refused") == 10
+    assert aged_token_stack.joor.logins - before == 1  # one renewal for the five, then no loop
+    assert aged_token_stack.joor.api_calls(401, path="/v4/local/refused") == 10
 
 
 # --- the module's own tests, its floor, and its package --------------------------------------
 
 
 def test_the_node_modules_unit_tests_pass(node: str) -> None:
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "JOOR_"))}
-    env = {
-        **keep,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    run = subprocess.run(
+    run = run_process(
         [node, "--test", "--test-reporter=tap", str(ROOT / "tests" / "node")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        "node --test",
+        env=consumer_env(),
     )
-    WATCH.record("node --test output", run.stdout + run.stderr)
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert "\n# fail 0\n" in run.stdout
 
 
@@ -174,12 +119,8 @@ def packed(node: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("npm-pack")
     npm = shutil.which("npm")
     assert npm
-    run = subprocess.run(
-        [npm, "pack", "--silent", "--pack-destination", str(out), str(NODE_DIR)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
+    run = run_process(
+        [npm, "pack", "--silent", "--pack-destination", str(out), str(NODE_DIR)], "npm pack"
     )
     return out / run.stdout.strip().splitlines()[-1]
 
@@ -204,12 +145,11 @@ def test_the_npm_package_installs_and_imports_in_a_folder_outside_the_repository
     (tmp_path / "package.json").write_text(
         '{"name": "a-workload", "private": true, "type": "module"}'
     )
-    subprocess.run(
+    run_process(
         [npm, "install", "--no-audit", "--no-fund", "--loglevel=error", str(packed)],
+        "npm install of the packed module",
         cwd=tmp_path,
-        check=True,
         timeout=300,
-        capture_output=True,
     )
     script = (
         "import * as joor from 'joor-token';"
@@ -218,13 +158,8 @@ def test_the_npm_package_installs_and_imports_in_a_folder_outside_the_repository
         "console.log(createRequire(import.meta.url).resolve('joor-token'));"
     )
 
-    run = subprocess.run(
-        [node, "--input-type=module", "-e", script],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
+    run = run_process(
+        [node, "--input-type=module", "-e", script], "the installed module", cwd=tmp_path
     )
 
     names, resolved = run.stdout.strip().splitlines()

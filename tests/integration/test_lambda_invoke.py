@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -24,7 +23,7 @@ import pytest
 from infra.local.lambda_server import LambdaServer
 from infra.local.stack import FUNCTION_NAME, LocalStack
 from tests.integration.conftest import Harness, lambda_client, record_lambda_logs
-from tests.leakwatch import WATCH
+from tests.processes import run_process
 
 pytestmark = pytest.mark.integration
 
@@ -159,17 +158,8 @@ def test_a_consumer_process_needs_nothing_but_the_consumer_environment(
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT")}
     env.update(lambda_stack.consumer_env())
 
-    run = subprocess.run(
-        [sys.executable, "-c", CONSUMER],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run = run_process([sys.executable, "-c", CONSUMER], "consumer process", env=env)
 
-    WATCH.record("consumer process", run.stdout + run.stderr)
-    assert run.returncode == 0, run.stderr[-2000:]
     seen = json.loads(run.stdout)
     assert seen["summary"]["result"] == "refreshed"
     assert seen["api"] == {

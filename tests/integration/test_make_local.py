@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.leakwatch import WATCH
+from tests.processes import consumer_env, run_process
 
 pytestmark = pytest.mark.integration
 
@@ -116,18 +117,12 @@ def stop(output: Output, sig: int = signal.SIGTERM) -> int:
 @pytest.fixture
 def clean_env(tmp_path: Path) -> dict[str, str]:
     """A developer's shell with nothing of AWS or JOOR set, and make local's state kept in tmp."""
-    # Nothing of AWS or JOOR, nor of an outer make (make test runs this test through make).
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "JOOR_", "MAKE", "MFLAGS"))
-    }
-    env.update(
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
+    # Nothing of an outer make either (make test runs this test through make).
+    return consumer_env(
+        drop=("MAKE", "MFLAGS"),
         LOCAL_DIR=str(tmp_path / "state"),
         PYTHONDONTWRITEBYTECODE="1",
     )
-    return env
 
 
 def test_the_readme_s_five_minutes_in_python_and_node_recover_from_a_revocation_with_one_login(
@@ -181,16 +176,7 @@ def test_the_readme_s_five_minutes_in_python_and_node_recover_from_a_revocation_
 
         # Shell 3: the revocation.
         seen = {c.name: len(c.lines) for c in (python, nodejs)}
-        revoked = subprocess.run(
-            [make, "local-revoke"],
-            cwd=ROOT,
-            env=clean_env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert revoked.returncode == 0, revoked.stderr
+        revoked = run_process([make, "local-revoke"], "make local-revoke", cwd=ROOT, env=clean_env)
         assert revoked.stdout.strip() == "JOOR revoked 1 live token(s); JOOR logins so far: 1"
 
         # Both consumers get a 401, renew, and call again with success.

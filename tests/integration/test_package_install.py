@@ -10,17 +10,14 @@ import os
 import shutil
 import subprocess
 import tarfile
-import time
 import zipfile
-from collections.abc import Iterator
 from email.parser import Parser
 from pathlib import Path
 
 import pytest
 
 from infra.local.stack import LocalStack
-from tests.integration.conftest import lambda_client
-from tests.leakwatch import WATCH
+from tests.processes import consumer_env, finish, go, run_process, start_consumer
 
 pytestmark = pytest.mark.integration
 
@@ -52,13 +49,7 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``make dist``, into a folder of the test's (DIST_DIR)."""
     out = tmp_path_factory.mktemp("dist")
     assert MAKE, "make is needed"
-    subprocess.run(
-        [MAKE, "-s", "dist", f"DIST_DIR={out}"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    run_process([MAKE, "-s", "dist", f"DIST_DIR={out}"], "make dist", cwd=ROOT, timeout=300)
     return out
 
 
@@ -96,28 +87,13 @@ def test_make_dist_builds_a_wheel_and_an_sdist_that_claim_python_3_10_and_up(dis
     } <= members
 
 
-@pytest.fixture
-def stack(lambda_stack: LocalStack) -> Iterator[LocalStack]:
-    """A stored token older than the refresher's minimum age."""
-    lambda_stack.lambda_.configure(REJECTED_TOKEN_MIN_AGE_SECONDS="1")
-    first = lambda_client(lambda_stack.lambda_url).invoke(
-        FunctionName=lambda_stack.lambda_.function_name, Payload=b"{}"
-    )
-    payload = first["Payload"].read()
-    assert "FunctionError" not in first, payload
-    time.sleep(1.2)
-    yield lambda_stack
-    WATCH.add_secrets(*lambda_stack.fixture_secrets())
-    lambda_stack.settle("REJECTED_TOKEN_MIN_AGE_SECONDS")
-
-
 def venv(python: str, where: Path) -> Path:
-    subprocess.run([python, "-m", "venv", str(where)], check=True, timeout=120)
+    run_process([python, "-m", "venv", str(where)], "python -m venv")
     return where / "bin" / "python"
 
 
 def pip_install(python: Path, requirement: str) -> None:
-    run = subprocess.run(
+    run_process(
         [
             str(python),
             "-m",
@@ -127,45 +103,23 @@ def pip_install(python: Path, requirement: str) -> None:
             "--disable-pip-version-check",
             requirement,
         ],
-        capture_output=True,
-        text=True,
+        f"pip install {requirement}",
         timeout=600,
-        check=False,
     )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
 
 def smoke(python: Path, stack: LocalStack, cwd: Path) -> dict[str, object]:
     """Run the smoke consumer with only a consumer's environment, revoking in between."""
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "JOOR_", "PYTHON"))}
-    env = {
-        **keep,
-        **stack.consumer_env(),
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    process = subprocess.Popen(
+    process = start_consumer(
         [str(python), str(SMOKE)],
+        "the smoke consumer",
+        consumer_env(**stack.consumer_env()),
         cwd=cwd,  # outside the repository: nothing of it is importable from here
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
     )
-    assert process.stdout is not None
-    assert process.stdin is not None
-    ready = process.stdout.readline().strip()
-    if ready != "ready":
-        process.kill()
-        _, err = process.communicate()
-        pytest.fail(f"the smoke consumer did not start: {ready!r} {err[-3000:]}")
     before = stack.joor.logins
     stack.joor.revoke_all()
-    out, err = process.communicate("go\n", timeout=120)
-    WATCH.record("smoke consumer output", out + err)
-    assert process.returncode == 0, err[-3000:]
+    go(process)
+    out = finish(process, "the smoke consumer", timeout=120)
     result: dict[str, object] = json.loads(out.strip().splitlines()[-1])
     result["logins"] = stack.joor.logins - before
     return result
@@ -173,13 +127,13 @@ def smoke(python: Path, stack: LocalStack, cwd: Path) -> dict[str, object]:
 
 @pytest.mark.parametrize("minor", sorted(PYTHONS))
 def test_the_wheel_installs_and_recovers_from_a_revocation_on_the_oldest_and_newest_python(
-    minor: str, dist: Path, stack: LocalStack, tmp_path: Path
+    minor: str, dist: Path, aged_token_stack: LocalStack, tmp_path: Path
 ) -> None:
     python = venv(pyenv_python(PYTHONS[minor]), tmp_path / "venv")
     wheel = dist / f"joor_token-{VERSION}-py3-none-any.whl"
     pip_install(python, f"joor-token[requests] @ {wheel.as_uri()}")
 
-    result = smoke(python, stack, tmp_path)
+    result = smoke(python, aged_token_stack, tmp_path)
 
     assert result["python"] == PYTHONS[minor]
     assert Path(str(result["package"])).is_relative_to(tmp_path / "venv")
@@ -189,20 +143,18 @@ def test_the_wheel_installs_and_recovers_from_a_revocation_on_the_oldest_and_new
 
 
 def test_a_pip_requirement_on_the_git_url_installs_the_package_from_its_subdirectory(
-    stack: LocalStack, tmp_path: Path
+    aged_token_stack: LocalStack, tmp_path: Path
 ) -> None:
     # A bare clone of this repository stands in for its Git host; the commit pins the version.
     bare = tmp_path / "joor-token-refresher.git"
     assert GIT, "git is needed"
-    subprocess.run([GIT, "clone", "--quiet", "--bare", str(ROOT), str(bare)], check=True)
-    commit = subprocess.run(
-        [GIT, "rev-parse", "HEAD"], cwd=bare, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    run_process([GIT, "clone", "--quiet", "--bare", str(ROOT), str(bare)], "git clone --bare")
+    commit = run_process([GIT, "rev-parse", "HEAD"], "git rev-parse", cwd=bare).stdout.strip()
     python = venv(pyenv_python(PYTHONS["3.13"]), tmp_path / "venv")
     requirement = f"joor-token[requests] @ git+{bare.as_uri()}@{commit}#subdirectory=clients/python"
     pip_install(python, requirement)
 
-    result = smoke(python, stack, tmp_path)
+    result = smoke(python, aged_token_stack, tmp_path)
 
     assert Path(str(result["package"])).is_relative_to(tmp_path / "venv")
     assert result["second"] == [401, 200]

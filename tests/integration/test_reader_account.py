@@ -27,7 +27,7 @@ import json
 import os
 import time
 import urllib.request
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,6 @@ import requests
 
 from infra.local.stack import ACCOUNT_ID, PARAMETER_NAME, LocalStack
 from joor_token import JoorBearerAuth, TokenReader
-from tests.integration.conftest import Harness, lambda_client
-from tests.leakwatch import WATCH
 
 pytestmark = pytest.mark.integration
 
@@ -82,15 +80,11 @@ def role_session(clock: Clock) -> boto3.Session:
 
 @pytest.fixture
 def reader_account(
-    lambda_stack: LocalStack, harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[LocalStack]:
+    aged_token_stack: LocalStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> LocalStack:
     """A stored token, the reader role, and a process of the other account: its own credentials
     in the environment and an AWS config file with the profile above."""
-    stack = lambda_stack
-    stack.lambda_.configure(REJECTED_TOKEN_MIN_AGE_SECONDS="1")
-    first = lambda_client(stack.lambda_url).invoke(FunctionName=stack.lambda_.function_name)
-    assert "FunctionError" not in first, first["Payload"].read()
-    first["Payload"].read()
+    stack = aged_token_stack
     stack.client("iam").create_role(
         RoleName=ROLE_NAME,
         MaxSessionDuration=3600,  # as the template's TokenReaderRole
@@ -118,11 +112,25 @@ def reader_account(
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", WORKLOAD_KEY_ID)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "workload-account-secret-key")
-    time.sleep(1.2)  # the stored token is older than the refresher's minimum age
     stack.moto.reset_recording()
-    yield stack
-    WATCH.add_secrets(*stack.fixture_secrets())
-    stack.settle("REJECTED_TOKEN_MIN_AGE_SECONDS")
+    return stack
+
+
+@dataclass
+class RoleReader:
+    """A reader of the other account through the role, and the clock it and botocore run on."""
+
+    reader: TokenReader
+    clock: Clock
+
+
+@pytest.fixture
+def role_reader(reader_account: LocalStack, monkeypatch: pytest.MonkeyPatch) -> RoleReader:
+    import botocore.credentials
+
+    clock = Clock()
+    monkeypatch.setattr(botocore.credentials, "_local_now", clock.utc)
+    return RoleReader(TokenReader(session=role_session(clock), clock=clock.monotonic), clock)
 
 
 def signed_calls(stack: LocalStack) -> list[tuple[str, str]]:
@@ -149,14 +157,9 @@ def signed_calls(stack: LocalStack) -> list[tuple[str, str]]:
 
 
 def test_a_reader_in_another_account_keeps_reading_after_its_first_role_credentials_expire(
-    reader_account: LocalStack, monkeypatch: pytest.MonkeyPatch
+    reader_account: LocalStack, role_reader: RoleReader
 ) -> None:
-    import botocore.credentials
-
-    stack = reader_account
-    clock = Clock()
-    monkeypatch.setattr(botocore.credentials, "_local_now", clock.utc)
-    reader = TokenReader(session=role_session(clock), clock=clock.monotonic)
+    stack, reader, clock = reader_account, role_reader.reader, role_reader.clock
 
     tokens = [reader.token()]
     for _ in range(2):
@@ -177,14 +180,9 @@ def test_a_reader_in_another_account_keeps_reading_after_its_first_role_credenti
 
 
 def test_a_reader_in_another_account_renews_the_token_through_the_role(
-    reader_account: LocalStack, monkeypatch: pytest.MonkeyPatch
+    reader_account: LocalStack, role_reader: RoleReader
 ) -> None:
-    import botocore.credentials
-
-    stack = reader_account
-    clock = Clock()
-    monkeypatch.setattr(botocore.credentials, "_local_now", clock.utc)
-    reader = TokenReader(session=role_session(clock), clock=clock.monotonic)
+    stack, reader, clock = reader_account, role_reader.reader, role_reader.clock
     revoked = reader.token()
     clock.offset += 61 * 60
     stack.joor.revoke_all()

@@ -45,6 +45,22 @@ function recordingLogger() {
   return { lines, info: (text) => lines.info.push(text), warn: (text) => lines.warn.push(text) };
 }
 
+/** A reader of PARAMETER that asks FUNCTION, with a recording logger unless `options` say otherwise. */
+function makeReader(options) {
+  return new TokenReader({ parameterName: PARAMETER, refresherFunction: FUNCTION, logger: recordingLogger(), ...options });
+}
+
+/** What the refresher answers when it declines to replace version 1 for `retryAfter` seconds. */
+const rateLimited = (retryAfter) => ({
+  result: "skipped",
+  reason: "rate_limited",
+  version: 1,
+  parameter: PARAMETER,
+  retry_after_seconds: retryAfter,
+});
+/** What the refresher answers when it has written version 2. */
+const REFRESHED = { result: "refreshed", reason: "rejected", version: 2, parameter: PARAMETER };
+
 let server;
 let refusedUrl;
 before(async () => {
@@ -60,10 +76,8 @@ after(() => server.close());
 
 test("a rate_limited answer returns the 401 with a warning that says why", async () => {
   const logger = recordingLogger();
-  const lambda = fakeLambda({ result: "skipped", reason: "rate_limited", version: 1, parameter: PARAMETER, retry_after_seconds: 240 });
-  const reader = new TokenReader({
-    parameterName: PARAMETER,
-    refresherFunction: FUNCTION,
+  const lambda = fakeLambda(rateLimited(240));
+  const reader = makeReader({
     ssmClient: fakeSsm(["token-one"]),
     lambdaClient: lambda,
     logger,
@@ -84,13 +98,10 @@ test("a rate_limited answer returns the 401 with a warning that says why", async
 });
 
 test("a declined version is not sent to the refresher again until it may be", async () => {
-  const lambda = fakeLambda({ result: "skipped", reason: "rate_limited", version: 1, parameter: PARAMETER, retry_after_seconds: 240 });
-  const reader = new TokenReader({
-    parameterName: PARAMETER,
-    refresherFunction: FUNCTION,
+  const lambda = fakeLambda(rateLimited(240));
+  const reader = makeReader({
     ssmClient: fakeSsm(["token-one"]),
     lambdaClient: lambda,
-    logger: recordingLogger(),
   });
 
   await fetchWithToken(reader, refusedUrl);
@@ -101,12 +112,9 @@ test("a declined version is not sent to the refresher again until it may be", as
 });
 
 test("a summary naming another parameter is an error naming both", async () => {
-  const reader = new TokenReader({
-    parameterName: PARAMETER,
-    refresherFunction: FUNCTION,
+  const reader = makeReader({
     ssmClient: fakeSsm(["token-one"]),
     lambdaClient: fakeLambda({ result: "refreshed", reason: "rejected", version: 2, parameter: "/joor/other/access-token" }),
-    logger: recordingLogger(),
   });
   await reader.token();
 
@@ -125,11 +133,9 @@ test("a renewal reads the version the refresher names, and logs both steps at in
   const logger = recordingLogger();
   const versions = ["token-one"];
   const ssm = fakeSsm(versions);
-  const reader = new TokenReader({
-    parameterName: PARAMETER,
-    refresherFunction: FUNCTION,
+  const reader = makeReader({
     ssmClient: ssm,
-    lambdaClient: fakeLambda({ result: "refreshed", reason: "rejected", version: 2, parameter: PARAMETER }),
+    lambdaClient: fakeLambda(REFRESHED),
     logger,
   });
   await reader.token();
@@ -204,11 +210,9 @@ test("with AWS_DEFAULT_REGION alone the SDK has no region, and the error says to
 test("a stream body is not resent after a 401, and a warning says why", async () => {
   const logger = recordingLogger();
   const versions = ["token-one"];
-  const reader = new TokenReader({
-    parameterName: PARAMETER,
-    refresherFunction: FUNCTION,
+  const reader = makeReader({
     ssmClient: fakeSsm(versions),
-    lambdaClient: fakeLambda({ result: "refreshed", reason: "rejected", version: 2, parameter: PARAMETER }),
+    lambdaClient: fakeLambda(REFRESHED),
     logger,
   });
   await reader.token();
@@ -235,11 +239,10 @@ test("by default info lines go nowhere and warnings to console.warn", async (t) 
   t.mock.method(console, "warn", (...args) => warned.push(args.join(" ")));
   t.mock.method(console, "info", () => assert.fail("info logged by default"));
   t.mock.method(console, "log", () => assert.fail("log used"));
-  const reader = new TokenReader({
-    parameterName: PARAMETER,
-    refresherFunction: FUNCTION,
+  const reader = makeReader({
     ssmClient: fakeSsm(["token-one"]),
-    lambdaClient: fakeLambda({ result: "skipped", reason: "rate_limited", version: 1, parameter: PARAMETER, retry_after_seconds: 5 }),
+    lambdaClient: fakeLambda(rateLimited(5)),
+    logger: undefined, // the default
   });
 
   await assert.rejects(reader.refreshAfterRejection(), RefreshRateLimitedError);
@@ -261,9 +264,7 @@ test("while the refresher is busy the reader reads the version it writes, and sa
       throw busy;
     },
   };
-  const reader = new TokenReader({
-    parameterName: PARAMETER,
-    refresherFunction: FUNCTION,
+  const reader = makeReader({
     ssmClient: fakeSsm(versions),
     lambdaClient: lambda,
     busyWaitSeconds: 5,

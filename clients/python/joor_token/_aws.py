@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -46,9 +47,12 @@ _MESSAGE_LIMIT = 400
 
 
 @dataclass(frozen=True)
-class StoredToken:
+class TokenRead:
+    """One read of the token parameter: the token, its version, and when the read began."""
+
     value: str = field(repr=False)
     version: int
+    read_at: float  # the reader's clock, taken before the request was sent
 
 
 def new_ssm_client(session: boto3.session.Session | None = None) -> SSMClient:
@@ -119,10 +123,13 @@ def _error_code(err: Any) -> tuple[str, str]:
     return str(error.get("Code", "")), str(error.get("Message", ""))
 
 
-def read_parameter(client: SSMClient, name: str, selector: str) -> StoredToken:
+def read_parameter(
+    client: SSMClient, name: str, selector: str, clock: Callable[[], float]
+) -> TokenRead:
     """GetParameter WithDecryption of ``selector`` (the name, or ``name:version``)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    read_at = clock()
     try:
         parameter = client.get_parameter(Name=selector, WithDecryption=True)["Parameter"]
     except ClientError as err:
@@ -142,7 +149,7 @@ def read_parameter(client: SSMClient, name: str, selector: str) -> StoredToken:
         )
     if not isinstance(version, int) or isinstance(version, bool):
         raise TokenUnavailableError(f"Parameter {name!r} came back without a version number")
-    return StoredToken(value, version)
+    return TokenRead(value, version, read_at)
 
 
 def _describe_read_error(client: Any, name: str, selector: str, err: Any) -> str:

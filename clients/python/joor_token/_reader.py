@@ -10,10 +10,11 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from joor_token import _aws
+from joor_token._aws import TokenRead
 from joor_token._errors import ConfigurationError, RefreshFailedError, RefreshRateLimitedError
 
 if TYPE_CHECKING:
@@ -37,19 +38,25 @@ _MAX_BACKOFF = 5.0
 _DEFAULT_RETRY_AFTER = 60.0
 
 
-@dataclass(frozen=True)
-class _Cached:
-    value: str = field(repr=False)
-    version: int
-    read_at: float  # clock reading taken before the read was sent
+_Client = TypeVar("_Client")
 
 
-@dataclass
-class _Flight:
-    """One renewal of one rejected version; threads that report the same version wait on it."""
+class _OnFirstUse(Generic[_Client]):
+    """A client given to the reader, or else made on first use, once for all threads."""
 
-    done: threading.Event = field(default_factory=threading.Event)
-    outcome: _Cached | BaseException | None = None
+    def __init__(self, given: _Client | None, make: Callable[[], _Client]) -> None:
+        self._client = given
+        self._make = make
+        self._lock = threading.Lock()
+
+    def get(self) -> _Client:
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._make()
+                client = self._client
+        return client
 
 
 def _seconds(name: str, value: object, *, low: float) -> float:
@@ -120,14 +127,14 @@ class TokenReader:
         self._busy_wait = _seconds("busy_wait_seconds", busy_wait_seconds, low=0)
         self._clock = clock
         self._sleep = sleep
-        self._session = session
-        self._ssm_client = ssm_client
-        self._lambda_client = lambda_client
-        self._clients_lock = threading.Lock()
+        # Looked up when first needed, so that a test can replace _aws's factories.
+        self._ssm = _OnFirstUse(ssm_client, lambda: _aws.new_ssm_client(session))
+        self._lambda = _OnFirstUse(lambda_client, lambda: _aws.new_lambda_client(session))
         self._lock = threading.Lock()  # guards the fields below; never held during a call
         self._read_lock = threading.Lock()  # one cache fill at a time
-        self._cached: _Cached | None = None
-        self._flights: dict[int, _Flight] = {}
+        self._cached: TokenRead | None = None
+        # One renewal of each rejected version; threads that report the same version wait on it.
+        self._flights: dict[int, Future[TokenRead]] = {}
         self._rate_limited: tuple[int, float, float] | None = None  # version, until, after
 
     @property
@@ -153,7 +160,7 @@ class TokenReader:
         """
         return self._load().value
 
-    def _load(self) -> _Cached:
+    def _load(self) -> TokenRead:
         cached = self._fresh()
         if cached is not None:
             return cached
@@ -163,19 +170,17 @@ class TokenReader:
                 return cached
             return self._install(self._read(self._name))
 
-    def _fresh(self) -> _Cached | None:
+    def _fresh(self) -> TokenRead | None:
         with self._lock:
             cached = self._cached
         if cached is not None and self._clock() - cached.read_at < self._max_age:
             return cached
         return None
 
-    def _read(self, selector: str) -> _Cached:
-        started = self._clock()
-        stored = _aws.read_parameter(self._ssm(), self._name, selector)
-        return _Cached(stored.value, stored.version, started)
+    def _read(self, selector: str) -> TokenRead:
+        return _aws.read_parameter(self._ssm.get(), self._name, selector, self._clock)
 
-    def _install(self, candidate: _Cached) -> _Cached:
+    def _install(self, candidate: TokenRead) -> TokenRead:
         """Keep the newer of the cached token and ``candidate``; return the one kept.
 
         A read that started before the cached token was read and returns an older version lost
@@ -222,25 +227,18 @@ class TokenReader:
             flight = self._flights.get(rejected.version)
             leader = flight is None
             if flight is None:
-                flight = self._flights[rejected.version] = _Flight()
-        if not leader:
-            flight.done.wait()
-            outcome = flight.outcome
-        else:
+                flight = self._flights[rejected.version] = Future()
+        if leader:
             try:
-                outcome = self._install(self._renew(rejected))
+                renewed = self._install(self._renew(rejected))
             except BaseException as error:  # noqa: BLE001 - handed to every waiter, then raised
-                outcome = error
+                flight.set_exception(error)
+            else:
+                flight.set_result(renewed)
             finally:
                 with self._lock:
                     del self._flights[rejected.version]
-            flight.outcome = outcome
-            flight.done.set()
-        if isinstance(outcome, BaseException):
-            raise outcome
-        if outcome is None:  # unreachable: a leader always sets an outcome before done
-            raise RefreshFailedError("The token renewal ended without an outcome")
-        return outcome.value
+        return flight.result().value
 
     def _raise_if_rate_limited(self, version: int) -> None:
         """Called with the lock held: a declined version is not sent again until it may be."""
@@ -262,7 +260,7 @@ class TokenReader:
             f"{retry_after:.0f} s."
         )
 
-    def _renew(self, rejected: _Cached) -> _Cached:
+    def _renew(self, rejected: TokenRead) -> TokenRead:
         if self._function is None:
             logger.warning(
                 "JOOR rejected version %d of %s; no refresher function configured, reading "
@@ -286,6 +284,7 @@ class TokenReader:
             self._name,
             self._function,
         )
+        # The invocation contract: the repository's docs/operations.md, section "Events".
         event: dict[str, object] = {
             "force": True,
             "seen_version": rejected.version,
@@ -295,7 +294,9 @@ class TokenReader:
         backoff = _FIRST_BACKOFF
         busy_invocations = 0
         while True:
-            answer = _aws.invoke_refresher(self._lambda(), self._function, event, (rejected.value,))
+            answer = _aws.invoke_refresher(
+                self._lambda.get(), self._function, event, (rejected.value,)
+            )
             if not isinstance(answer, _aws.Busy):
                 return self._token_from_summary(answer, rejected)
             busy_invocations += 1
@@ -331,7 +332,7 @@ class TokenReader:
                 )
             # ...or a scheduled run that found the token fresh: ask again.
 
-    def _token_from_summary(self, summary: dict[str, Any], rejected: _Cached) -> _Cached:
+    def _token_from_summary(self, summary: dict[str, Any], rejected: TokenRead) -> TokenRead:
         reason = summary.get("reason")
         version = summary.get("version")
         if reason == "rate_limited":
@@ -375,19 +376,3 @@ class TokenReader:
             f"{rejected.version}. Check that it is the JOOR token refresher, at a version that "
             "takes seen_version."
         )
-
-    # --- clients ------------------------------------------------------------------------
-
-    def _ssm(self) -> SSMClient:
-        if self._ssm_client is None:
-            with self._clients_lock:
-                if self._ssm_client is None:
-                    self._ssm_client = _aws.new_ssm_client(self._session)
-        return self._ssm_client
-
-    def _lambda(self) -> LambdaClient:
-        if self._lambda_client is None:
-            with self._clients_lock:
-                if self._lambda_client is None:
-                    self._lambda_client = _aws.new_lambda_client(self._session)
-        return self._lambda_client
