@@ -14,9 +14,10 @@ from refresher.adapters.thread_pool import ThreadWorkerPool
 @pytest.mark.parametrize(("size", "meet"), [(2, False), (3, True)])
 def test_a_pool_runs_as_many_jobs_at_once_as_it_has_threads(size: int, meet: bool) -> None:
     # Three jobs that can only end together: a pool of three threads runs them all at once,
-    # a pool of two cannot, even when its owner starts them without waiting for room.
+    # a pool of two cannot, even when its owner starts them without waiting for room. (Those
+    # that can meet get all the time a loaded machine needs; those that cannot, half a second.)
     pool = ThreadWorkerPool[int](size)
-    meeting = threading.Barrier(3, timeout=0.3)
+    meeting = threading.Barrier(3, timeout=10.0 if meet else 0.5)
     for _ in range(3):
         pool.start(meeting.wait)
 
@@ -79,15 +80,23 @@ def test_a_failed_job_is_raised_only_after_every_other_job_ended() -> None:
 def test_results_come_in_the_order_jobs_started_even_when_a_slow_one_ends_last() -> None:
     pool = ThreadWorkerPool[str](3)
     ended: list[str] = []
+    fast_done = threading.Semaphore(0)
 
-    def job(label: str, seconds: float) -> str:
-        time.sleep(seconds)
+    def slow() -> str:
+        # Ends only after both fast jobs have ended, however the threads are scheduled.
+        for _ in range(2):
+            assert fast_done.acquire(timeout=10)
+        ended.append("slow")
+        return "slow"
+
+    def fast(label: str) -> str:
         ended.append(label)
+        fast_done.release()
         return label
 
-    pool.start(lambda: job("slow", 0.2))
-    pool.start(lambda: job("fast-1", 0.0))
-    pool.start(lambda: job("fast-2", 0.0))
+    pool.start(slow)
+    pool.start(lambda: fast("fast-1"))
+    pool.start(lambda: fast("fast-2"))
 
     assert pool.finish() == ["slow", "fast-1", "fast-2"]
     assert ended[-1] == "slow"
