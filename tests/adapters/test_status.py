@@ -486,27 +486,33 @@ def test_the_command_prints_json_and_exits_1_below_the_guarantee(
     assert report["tokens"][0]["state"] == "missing"
 
 
-def test_without_a_region_the_command_says_how_to_set_one(
-    environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("AWS_REGION", None, f"error (no_region): no AWS Region: {HOW_TO_SET}\n"),
+        (
+            "TOKEN_PARAMETER_NAME",
+            None,
+            "error: Invalid configuration: TOKEN_PARAMETER_NAME is not set\n",
+        ),
+        ("AWS_PROFILE", "nowhere", "error: The config profile (nowhere) could not be found\n"),
+    ],
+)
+def test_a_setting_it_cannot_use_exits_2_saying_which(
+    environment: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variable: str,
+    value: str | None,
+    says: str,
 ) -> None:
-    environment.delenv("AWS_REGION")
+    if value is None:
+        environment.delenv(variable)
+    else:
+        environment.setenv(variable, value)
 
     code, out, err = run(capsys)
 
-    assert (code, out) == (2, "")
-    assert err == f"error (no_region): no AWS Region: {HOW_TO_SET}\n"
-
-
-def test_a_setting_missing_is_named_and_exits_2(
-    environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    environment.delenv("TOKEN_PARAMETER_NAME")
-
-    code, out, err = run(capsys)
-
-    assert (code, out) == (2, "")
-    assert err.startswith("error: ")
-    assert "TOKEN_PARAMETER_NAME" in err
+    assert (code, out, err) == (2, "", says)
 
 
 def test_a_secret_it_cannot_describe_exits_2_naming_it(
@@ -518,17 +524,6 @@ def test_a_secret_it_cannot_describe_exits_2_naming_it(
     assert err.startswith(
         f"error: Could not describe the secret {SECRET!r}: ResourceNotFoundException"
     )
-
-
-def test_an_unknown_profile_exits_2_naming_it(
-    environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    environment.setenv("AWS_PROFILE", "nowhere")
-
-    code, out, err = run(capsys)
-
-    assert (code, out) == (2, "")
-    assert err == "error: The config profile (nowhere) could not be found\n"
 
 
 def test_the_help_says_what_it_reads_and_when_it_fails(capsys: pytest.CaptureFixture[str]) -> None:
