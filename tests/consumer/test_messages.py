@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -443,4 +444,27 @@ def test_a_refresher_that_stays_busy_is_given_up_on_with_where_to_look(
         f"The token refresher {FUNCTION!r} stayed busy (HTTP 429, 1 invocations) for 0 s and no "
         f"version of {PARAMETER!r} newer than 1 appeared. Check its logs for a run that hangs; "
         "busy_wait_seconds sets this limit."
+    )
+
+
+def test_a_client_that_knows_its_region_names_it_where_a_parameter_is_missing(
+    make_reader: Make, ssm: FakeSsm
+) -> None:
+    ssm.meta = SimpleNamespace(region_name="eu-west-3")  # type: ignore[attr-defined]  # as boto3's
+
+    message = read_error(make_reader, ssm, client_error("GetParameter", "ParameterNotFound", ""))
+
+    assert message.startswith(
+        f"Parameter {PARAMETER!r} does not exist in region eu-west-3 of this account. Check "
+    )
+
+
+def test_a_client_that_knows_its_region_names_it_where_the_refresher_is_missing(
+    reader_with_token: TokenReader, lambda_: FakeLambda
+) -> None:
+    lambda_.meta = SimpleNamespace(region_name="eu-west-3")  # type: ignore[attr-defined]
+    error = client_error("Invoke", "ResourceNotFoundException", "Function not found", 404)
+
+    assert renew_error(reader_with_token, lambda_, error).startswith(
+        f"The token refresher {FUNCTION!r} does not exist in region eu-west-3 of this account: "
     )
