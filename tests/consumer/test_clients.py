@@ -173,3 +173,33 @@ def test_without_any_region_a_renewal_is_the_same_configuration_error(
         reader.refresh_after_rejection()
 
     assert isinstance(caught.value.__cause__, NoRegionError)
+
+
+def test_a_session_passed_in_gives_its_region_to_both_clients_over_the_environment(
+    no_aws_config: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+
+    from joor_token import TokenReader
+
+    no_aws_config.setenv("AWS_REGION", "ap-southeast-2")
+    session = boto3.session.Session(region_name="sa-east-1")
+    reader = TokenReader("/joor/sandbox/access-token", session=session)
+
+    assert _aws.new_ssm_client(session).meta.region_name == "sa-east-1"
+    assert _aws.new_lambda_client(session).meta.region_name == "sa-east-1"
+    assert reader._ssm.get().meta.region_name == "sa-east-1"
+    assert reader._lambda.get().meta.region_name == "sa-east-1"
+
+
+def test_a_session_without_a_region_takes_aws_region_like_the_readers_own(
+    no_aws_config: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+
+    no_aws_config.setenv("AWS_REGION", " ap-southeast-2 ")
+    session = boto3.session.Session()
+    assert session.region_name is None
+
+    assert _aws.new_ssm_client(session).meta.region_name == "ap-southeast-2"
+    assert _aws.new_lambda_client(session).meta.region_name == "ap-southeast-2"

@@ -468,3 +468,11 @@ def test_a_client_that_knows_its_region_names_it_where_the_refresher_is_missing(
     assert renew_error(reader_with_token, lambda_, error).startswith(
         f"The token refresher {FUNCTION!r} does not exist in region eu-west-3 of this account: "
     )
+
+
+def test_a_client_with_an_empty_region_is_not_named_as_one(make_reader: Make, ssm: FakeSsm) -> None:
+    ssm.meta = SimpleNamespace(region_name="")  # type: ignore[attr-defined]
+
+    message = read_error(make_reader, ssm, client_error("GetParameter", "ParameterNotFound", ""))
+
+    assert message.startswith(f"Parameter {PARAMETER!r} does not exist in this account and region.")

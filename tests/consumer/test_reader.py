@@ -18,6 +18,7 @@ from joor_token import (
     TokenReader,
     TokenUnavailableError,
 )
+from joor_token._aws import TokenRead
 from tests.consumer.fakes import (
     FUNCTION,
     PARAMETER,
@@ -108,15 +109,15 @@ def test_concurrent_first_calls_make_one_read(make_reader: MakeReader, ssm: Fake
 def test_a_read_that_loses_a_race_with_a_renewal_does_not_bring_back_the_old_token(
     make_reader: MakeReader, ssm: FakeSsm, clock: FakeClock
 ) -> None:
-    # GIVEN a cache about to expire, and a read of it reader_with_token inside GetParameter
+    # GIVEN a cache about to expire, and a read of it held inside GetParameter
     reader = make_reader()
     old = reader.token()
     clock.advance(300)
-    reader_with_token, release = threading.Event(), threading.Event()
+    held, release = threading.Event(), threading.Event()
 
     def hold_first_read() -> None:
-        if not reader_with_token.is_set():
-            reader_with_token.set()
+        if not held.is_set():
+            held.set()
             ssm.gate = None
             release.wait(10)
 
@@ -124,9 +125,9 @@ def test_a_read_that_loses_a_race_with_a_renewal_does_not_bring_back_the_old_tok
     answered: dict[str, str] = {}
     slow = threading.Thread(target=lambda: answered.setdefault("slow", reader.token()))
     slow.start()
-    assert reader_with_token.wait(10)
-    # WHEN a renewal replaces the token while that read (which saw the old version) is reader_with_token,
-    # time passing before and after it: the reader_with_token read is answered last, but was sent first
+    assert held.wait(10)
+    # WHEN a renewal replaces the token while that read (which saw the old version) is held,
+    # time passing before and after it: the held read is answered last, but was sent first
     ssm.calls.clear()
     clock.advance(5)
     renewed = reader.refresh_after_rejection(rejected_token=old)
@@ -137,6 +138,20 @@ def test_a_read_that_loses_a_race_with_a_renewal_does_not_bring_back_the_old_tok
     # THEN the reader keeps the renewed token
     assert renewed == ssm.versions[-1].value != old
     assert reader.token() == renewed
+
+
+def test_an_older_version_read_at_the_same_clock_reading_does_not_replace_the_newer(
+    make_reader: MakeReader,
+) -> None:
+    # A coarse clock can give a renewal's read and a slower read of the old version the same
+    # reading: the version decides, and the reader keeps the newer token.
+    reader = make_reader()
+    newer = reader._install(TokenRead("token-v2", 2, 10.0))
+
+    kept = reader._install(TokenRead("token-v1", 1, 10.0))
+
+    assert kept is newer
+    assert reader._install(TokenRead("token-v1", 1, 10.5)).version == 1  # read later: it wins
 
 
 def test_a_tokens_age_counts_from_before_its_read_was_sent(

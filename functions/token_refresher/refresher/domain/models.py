@@ -87,10 +87,6 @@ class StoredToken:
     version: int | None = None
     last_modified: datetime | None = None  # when the stored version was written
 
-    def age(self, now: datetime) -> timedelta | None:
-        """How long ago the stored version was written; None when unknown."""
-        return None if self.last_modified is None else now - self.last_modified
-
     def seconds_left(self, now: datetime) -> float | None:
         if self.expires_at is None:
             return None
