@@ -79,7 +79,15 @@ def collect(
     return status.collect(settings, session or MotoSession(aws), now)  # type: ignore[arg-type]
 
 
-def put_token(aws: Aws, name: str, left: timedelta, *, description: str | None = None) -> None:
+def put_token(
+    aws: Aws,
+    name: str,
+    left: timedelta,
+    *,
+    description: str | None = None,
+    since: datetime = NOW,
+) -> None:
+    """A token with ``left`` to live from ``since`` (the tests' fixed moment, or the clock's)."""
     token = secrets.token_urlsafe(32)
     WATCH.add_secrets(token)
     aws.client("ssm", direct=True).put_parameter(
@@ -87,7 +95,8 @@ def put_token(aws: Aws, name: str, left: timedelta, *, description: str | None =
         Value=token,
         Type="SecureString",
         Overwrite=True,
-        Description=description or DESCRIPTION_FORMAT.format(expires_at=format_expiry(NOW + left)),
+        Description=description
+        or DESCRIPTION_FORMAT.format(expires_at=format_expiry(since + left)),
     )
 
 
@@ -236,14 +245,7 @@ def test_a_rejection_of_an_older_version_does_not_count(aws: Aws) -> None:
 
 def test_without_a_moment_given_it_reads_the_clock(aws: Aws) -> None:
     create_secret(aws, SECRET)
-    aws.client("ssm", direct=True).put_parameter(
-        Name=PARAMETER,
-        Value="unused",
-        Type="SecureString",
-        Description=DESCRIPTION_FORMAT.format(
-            expires_at=format_expiry(datetime.now(UTC) + timedelta(hours=1))
-        ),
-    )
+    put_token(aws, PARAMETER, timedelta(hours=1), since=datetime.now(UTC))
 
     (token,) = collect(aws, named_settings(), now=None).tokens
 
@@ -455,14 +457,7 @@ def test_the_command_prints_the_table_and_exits_0_when_every_token_has_the_guara
     aws: Aws, environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     create_secret(aws, SECRET)
-    aws.client("ssm", direct=True).put_parameter(
-        Name=PARAMETER,
-        Value="unused",
-        Type="SecureString",
-        Description=DESCRIPTION_FORMAT.format(
-            expires_at=format_expiry(datetime.now(UTC) + timedelta(hours=9))
-        ),
-    )
+    put_token(aws, PARAMETER, timedelta(hours=9), since=datetime.now(UTC))
 
     code, out, err = run(capsys)
 
