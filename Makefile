@@ -32,7 +32,7 @@ help:
 	@echo "  make bench           what a run costs against its floor: docs/benchmarks.md"
 	@echo "  make soak            weeks of runs on a simulated clock (SOAK_SEED=N): docs/soak.md"
 	@echo "  make fault-table     every fault at every step: docs/fault-matrix.md"
-	@echo "  make mutate          how many deliberate small bugs the tests catch (about 20 min): docs/mutation.md"
+	@echo "  make mutate          how many deliberate small bugs the tests catch (about 25 min): docs/mutation.md"
 	@echo "AWS (your credentials; SAM_CONFIG_ENV=production for the production stack):"
 	@echo "  make preflight       check the account, the secret, keys and names before a deploy"
 	@echo "  make deploy-guided   the first deploy of an environment (asks, saves samconfig.toml)"

@@ -203,3 +203,14 @@ def test_a_session_without_a_region_takes_aws_region_like_the_readers_own(
 
     assert _aws.new_ssm_client(session).meta.region_name == "ap-southeast-2"
     assert _aws.new_lambda_client(session).meta.region_name == "ap-southeast-2"
+
+
+def test_a_session_without_a_region_and_no_region_anywhere_is_a_configuration_error(
+    no_aws_config: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+
+    from joor_token import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=r"^No AWS region to read the token in: "):
+        _aws.new_ssm_client(boto3.session.Session())
