@@ -29,7 +29,8 @@ import secrets
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -108,6 +109,25 @@ class JoorAuthState:
         # Scripted answers the client hung up on before all of their body was sent.
         self.answers_cut_short = 0
         self.lock = threading.Lock()
+        # Requests being answered: a reset waits for them, so that an answer a client gave up
+        # on (a delay past its timeout) cannot count a login after the reset.
+        self._in_flight = 0
+        self._idle = threading.Condition(self.lock)
+
+    @contextmanager
+    def answering(self) -> Iterator[None]:
+        with self.lock:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def wait_until_idle(self, timeout: float = 30.0) -> bool:
+        with self.lock:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
     def next_fault(self) -> Fault | None:
         with self.lock:
@@ -254,6 +274,10 @@ class _Handler(QuietHandler):
         self._send(401, body, {"WWW-Authenticate": challenge})
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's names
+        with self.state.answering():
+            self._answer_post()
+
+    def _answer_post(self) -> None:
         raw = self.read_body()
         if self.path.split("?", 1)[0] == ADMIN_REVOKE_PATH:
             revoked = self.state.revoke_all()
@@ -418,7 +442,9 @@ class JoorAuthServer(HttpStandIn):
         self.state.faults.extend(faults)
 
     def reset(self) -> None:
-        """Forget tokens, faults and counts; the login latency goes back to the constructor's."""
+        """Forget tokens, faults and counts, once the answers under way have ended; the login
+        latency goes back to the constructor's."""
+        self.state.wait_until_idle()
         self.state.clear()
         self.state.login_latency = self._login_latency
 

@@ -355,6 +355,21 @@ def test_no_answer_within_the_timeout_is_worth_another_attempt(
         endpoint(joor).request_token(credentials, timeout=0.2)
 
 
+def test_a_login_the_client_gave_up_on_is_not_counted_after_the_stand_ins_reset(
+    joor: JoorAuthServer, credentials: Credentials
+) -> None:
+    # The answer comes 1 s late, after the client's 0.2 s; a reset (the next test's fixture)
+    # waits for it, so that its login lands before the counts are cleared, not after.
+    joor.queue(Fault("delay", seconds=1.0))
+    with pytest.raises(TransientEndpointError):
+        endpoint(joor).request_token(credentials, timeout=0.2)
+
+    joor.reset()
+    time.sleep(1.0)  # past the late answer, had the reset not waited for it
+
+    assert (joor.logins, joor.state.issued) == (0, [])
+
+
 def test_a_dropped_connection_is_worth_another_attempt(
     joor: JoorAuthServer, credentials: Credentials
 ) -> None:
