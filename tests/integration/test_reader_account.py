@@ -42,7 +42,7 @@ pytestmark = pytest.mark.integration
 
 ROLE_NAME = "joor-token-reader"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/{ROLE_NAME}"
-WORKLOAD_KEY_ID = "AKIAWORKLOADACCOUNT1"  # the reader account's own credentials (Lambda's env)
+WORKLOAD_KEY_ID = "workload-account-key"  # the reader account's own credentials (Lambda's env)
 PROFILE = f"""\
 [profile joor-reader]
 role_arn = {ROLE_ARN}
